@@ -1,0 +1,43 @@
+# One entry point for set-up, the demo, the tests and the benchmarks.
+# Every target creates .venv and installs the project into it when needed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev,onnx,app,tensorboard
+export OMP_NUM_THREADS ?= 2
+
+.PHONY: setup demo test test-slow test-browser lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install intergan with its extras
+
+demo: $(STAMP)  ## the main job: see README
+	$(BIN)/intergan demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+test: lint  ## lint + the fast test suite (what CI runs)
+	$(BIN)/pytest -q -m "not slow and not browser"
+
+test-slow: $(STAMP)  ## long tests (multi-minute training runs)
+	$(BIN)/pytest -q -m slow
+
+test-browser: $(STAMP)  ## the web editor in headless Chromium
+	$(BIN)/pytest -q -m browser
+
+bench: $(STAMP)  ## benchmarks: print and save figures under benchmarks/results/
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

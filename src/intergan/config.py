@@ -1,0 +1,193 @@
+"""The one typed, nested configuration of a run.
+
+Defaults live here once; the CLI only overrides them. A resolved ``Config`` is
+written as JSON next to every run and inside every checkpoint (plain data).
+Decisions the paper does not state are marked ``[chosen]`` in the field comments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from intergan.attributes import DEFAULT_ATTRS, resolve_attrs
+from intergan.errors import UserError
+
+VARIANTS = ("intergan", "no_hfcm", "no_cti", "attgan")
+PRESETS = ("tiny", "small", "base")
+
+
+@dataclass
+class ModelConfig:
+    """Architecture of G and D. Changing any field changes the weights' shapes."""
+
+    variant: str = "intergan"  # intergan | no_hfcm | no_cti | attgan (design note 2.4)
+    preset: str = "small"  # tiny | small | base: the width/depth family below came from
+    img_size: int = 64  # square input/output side; a power of two in [32, 512]
+    attrs: list[str] = field(default_factory=lambda: list(DEFAULT_ATTRS))  # edited attributes
+    enc_dim: int = 32  # channels of the first 3x3 conv; doubled by each down-sampling block
+    max_dim: int = 512  # cap on any feature map's channels
+    n_down: int = 4  # residual down-sampling blocks: bottleneck at R / 2**n_down
+    hfcm_dim: int = 32  # [chosen] width of the HFCM fusion chain
+    n_cti: int = 2  # [chosen] decoder levels with a cross-task interaction module
+    style_dim: int = 64  # [chosen] width of the CTI style code
+    dis_dim: int = 32  # channels of D's first conv; doubled per layer up to max_dim
+    dis_fc_dim: int = 256  # hidden width of D's two fully connected heads
+    dis_layers: int = 0  # 0 = follow image size (down to a 4x4 map)
+    # AttGAN baseline only:
+    attgan_shortcut_layers: int = 1  # encoder-decoder skip connections (AttGAN default 1)
+    attgan_inject_layers: int = 1  # decoder layers that re-receive the attribute vector
+
+    @property
+    def n_attrs(self) -> int:
+        return len(self.attrs)
+
+
+# Named width/depth families. ``base`` matches the paper's widths (64 / 1024).
+MODEL_PRESETS: dict[str, dict[str, Any]] = {
+    "tiny": dict(enc_dim=4, max_dim=16, hfcm_dim=4, style_dim=8, dis_dim=4, dis_fc_dim=8),
+    "small": dict(enc_dim=32, max_dim=256, hfcm_dim=32, style_dim=64, dis_dim=32, dis_fc_dim=256),
+    "base": dict(enc_dim=64, max_dim=1024, hfcm_dim=64, style_dim=128, dis_dim=64, dis_fc_dim=1024),
+}
+PRESET_SIZES = {"tiny": 32, "small": 64, "base": 128}
+
+
+@dataclass
+class DataConfig:
+    """Where images and labels come from and how they are fed."""
+
+    path: str = ""  # dataset folder or prepared cache; empty = built-in SynthFaces
+    format: str = "auto"  # auto | celeba | celebahq | custom | cache
+    flip: bool = True  # random horizontal flip (training split only)
+    num_workers: int = -1  # -1 = choose from the CPU count
+    hq_labels: str = "auto"  # CelebA-HQ label source: auto | mask | celeba
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, schedule and bookkeeping. Paper values are the defaults."""
+
+    steps: int = 10_000  # generator steps (one G step follows n_d D steps)
+    batch_size: int = 32
+    lr: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    n_d: int = 4  # discriminator steps per generator step, each on a fresh batch
+    lr_decay_at: float = 0.5  # fraction of `steps` after which lr is divided by 10
+    mode: str = "wgan"  # wgan (WGAN-GP) | lsgan | dcgan (with a DRAGAN-style penalty)
+    lambda_adv: float = 1.0
+    lambda_cls_g: float = 15.0  # attribute BCE on the edited image (G)
+    lambda_rec: float = 100.0  # L1 reconstruction (G)
+    lambda_gp: float = 10.0  # gradient penalty (D)
+    lambda_cls_d: float = 1.0  # attribute BCE on real images (D)
+    thres_int: float = 0.5  # label scale: (2a - 1) * thres_int
+    test_int: float = 1.0  # edited entry at test time: +-test_int
+    b_distribution: str = "none"  # none | uniform | truncated_normal (target jitter)
+    ema: float = 0.0  # EMA decay of G's weights; 0 = off (off until measured)
+    amp: str = "none"  # none | bf16 | fp16 (CUDA only)
+    channels_last: bool = False
+    compile: bool = False
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
+    log_every: int = 10
+    sample_every: int = 500
+    checkpoint_every: int = 1000
+    keep_last: int = 3  # checkpoints kept on disk (plus the latest pointer)
+
+
+@dataclass
+class Config:
+    """A whole run: model, data and training."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        return cls(
+            model=_build(ModelConfig, d.get("model", {}), "model"),
+            data=_build(DataConfig, d.get("data", {}), "data"),
+            train=_build(TrainConfig, d.get("train", {}), "train"),
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Config:
+        try:
+            return cls.from_dict(json.loads(Path(path).read_text()))
+        except FileNotFoundError:
+            raise UserError(f"config file {path} does not exist") from None
+        except json.JSONDecodeError as e:
+            raise UserError(f"config file {path} is not valid JSON: {e}") from None
+
+
+def _build(kind, values: dict[str, Any], section: str):
+    names = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise UserError(
+            f"unknown config field(s) {', '.join(section + '.' + u for u in unknown)}; "
+            f"valid: {', '.join(sorted(names))}"
+        )
+    return kind(**values)
+
+
+def model_config(
+    preset: str = "small",
+    variant: str = "intergan",
+    img_size: int | None = None,
+    attrs: Any = None,
+    **overrides: Any,
+) -> ModelConfig:
+    """A validated ``ModelConfig`` from a preset name plus explicit overrides."""
+    if preset not in MODEL_PRESETS:
+        raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    values = dict(MODEL_PRESETS[preset])
+    values.update(overrides)
+    cfg = ModelConfig(
+        variant=variant,
+        preset=preset,
+        img_size=img_size or PRESET_SIZES[preset],
+        attrs=resolve_attrs(attrs),
+        **values,
+    )
+    validate_model(cfg)
+    return cfg
+
+
+def validate_model(cfg: ModelConfig) -> None:
+    """Raise a ``UserError`` naming the field if the architecture cannot be built."""
+    if cfg.variant not in VARIANTS:
+        raise UserError(f"model.variant {cfg.variant!r} is not one of {', '.join(VARIANTS)}")
+    s = cfg.img_size
+    if not (isinstance(s, int) and 32 <= s <= 512 and s & (s - 1) == 0):
+        raise UserError(f"model.img_size {s!r} is not supported: use a power of two from 32 to 512")
+    if s // 2**cfg.n_down < 2:
+        raise UserError(f"model.n_down {cfg.n_down} leaves less than 2x2 pixels at {s} px")
+    if not 0 <= cfg.n_cti <= cfg.n_down:
+        raise UserError(f"model.n_cti must be between 0 and n_down ({cfg.n_down})")
+    resolve_attrs(cfg.attrs)
+
+
+def dis_layers(cfg: ModelConfig) -> int:
+    """Number of D conv layers: down to a 4x4 map unless set explicitly."""
+    return cfg.dis_layers or int(math.log2(cfg.img_size)) - 2
+
+
+def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
+    """Write JSON through a temporary file and ``os.replace``: never half-written."""
+    path = Path(path)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    os.replace(tmp, path)

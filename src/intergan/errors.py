@@ -1,0 +1,9 @@
+"""The one exception type for problems a user can fix.
+
+The CLI prints a ``UserError`` as a single ``error: ...`` line (no traceback) and
+exits with status 2; anything else is a bug and keeps its traceback.
+"""
+
+
+class UserError(ValueError):
+    """Bad input, a missing file, a mismatched checkpoint: the message says the fix."""
