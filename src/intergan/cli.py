@@ -14,7 +14,12 @@ from intergan import __version__
 from intergan.errors import UserError
 
 # name -> (module path, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "intergan.app.demo",
+        "edit SynthFaces with the bundled model into an HTML report; --serve: web editor",
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
