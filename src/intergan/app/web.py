@@ -218,7 +218,9 @@ class Page:
 
 
 def _photo_column(model: str, sample_paths: list[str]) -> tuple:
-    upload = gr.File(label="Photo (JPEG, PNG, WebP)", file_count="single", height=150)
+    upload = gr.File(
+        label="Photo (JPEG, PNG, WebP)", file_count="single", height=150, elem_id="upload"
+    )
     align = gr.Checkbox(
         value=True,
         label="Detect and align the face",
@@ -302,7 +304,11 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     setting the sliders from code (a new photo, reset) does not start edits."""
     opened = [p.opened, p.compare, p.download, p.status, p.face, *p.sliders]
     view = [p.compare, p.download, p.status]
-    p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model], opened)
+    p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model], opened).then(
+        lambda: None,
+        None,
+        p.upload,  # empty the drop zone, ready for the next photo
+    )
 
     def pick_sample(evt: gr.SelectData, model: str) -> list[Any]:
         return h.open(sample_paths[evt.index], False, 0, model) + [gr.Checkbox(value=False)]

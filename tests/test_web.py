@@ -1,0 +1,150 @@
+"""The web editor's logic without a browser: slider semantics, opening and editing
+photos, bad input, and the page's callbacks (which keep serving after errors)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from app_helpers import SIZE, export_tiny, sample_face, save_png
+from intergan.app import session
+from intergan.errors import UserError
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return export_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def editor(model_dir):
+    return session.load_editor(str(model_dir))
+
+
+@pytest.fixture()
+def face_png(tmp_path):
+    return save_png(sample_face()[0], tmp_path / "face.png")
+
+
+def test_slider_starts_at_the_judge_probability_mapped_to_plus_minus_one():
+    assert session.slider_start(1.0) == 1.0
+    assert session.slider_start(0.0) == -1.0
+    assert session.slider_start(0.5) == 0.0
+    assert session.slider_start(0.73) == 0.45  # 2p - 1 = 0.46, on the 0.05 grid
+
+
+def test_open_estimates_every_attribute_with_the_judge(editor, face_png):
+    opened = session.open_photo(editor, face_png, align=False)
+    assert opened.image.shape == (SIZE, SIZE, 3) and opened.n_faces == 1
+    assert list(opened.estimate) == editor.attrs
+    x = session._model_crop(editor, opened.image, False, None)
+    probs = editor.judge.predict(x)[0]
+    for k, a in enumerate(editor.attrs):
+        assert opened.estimate[a] == pytest.approx(float(probs[k]), abs=1e-6)
+        assert opened.start[a] == session.slider_start(opened.estimate[a])
+
+
+def test_only_moved_sliders_become_edit_targets(editor, face_png):
+    opened = session.open_photo(editor, face_png, align=False)
+    values = dict(opened.start)
+    assert session.targets_from_sliders(opened, values) == {}
+    values["Blond_Hair"] = 1.5
+    values["Male"] = opened.start["Male"] - 0.5
+    assert session.targets_from_sliders(opened, values) == {
+        "Blond_Hair": 1.5,
+        "Male": pytest.approx(opened.start["Male"] - 0.5),
+    }
+    with pytest.raises(UserError, match="Smiling"):
+        session.targets_from_sliders(opened, {"Smiling": 1.0})
+
+
+def test_untouched_sliders_show_the_reconstruction_and_moves_change_it(editor, face_png):
+    opened = session.open_photo(editor, face_png, align=False)
+    recon = session.edit_opened(editor, opened, dict(opened.start))
+    direct = editor.edit(opened.image, {}, source=opened.source, align=False)
+    np.testing.assert_array_equal(recon, direct)
+    one = session.edit_opened(editor, opened, {**opened.start, "Blond_Hair": 1.5})
+    two = session.edit_opened(editor, opened, {**opened.start, "Blond_Hair": 1.5, "Young": -1.5})
+    expected = editor.edit(opened.image, {"Blond_Hair": 1.5}, source=opened.source, align=False)
+    np.testing.assert_array_equal(one, expected)
+    assert np.abs(one.astype(int) - recon).mean() > 0.5
+    assert np.abs(two.astype(int) - one).mean() > 0.5
+
+
+def test_transparent_png_keeps_its_alpha(editor, tmp_path):
+    rgb = sample_face()[0]
+    alpha = np.full((SIZE, SIZE), 255, np.uint8)
+    alpha[:, :4] = 0
+    path = tmp_path / "rgba.png"
+    Image.fromarray(np.dstack([rgb, alpha]), "RGBA").save(path)
+    opened = session.open_photo(editor, path, align=False)
+    out = session.edit_opened(editor, opened, {**opened.start, "Bangs": 1.0})
+    assert out.shape == (SIZE, SIZE, 4)
+    np.testing.assert_array_equal(out[..., 3], alpha)
+
+
+def test_bad_files_are_refused_with_the_file_named(editor, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a picture")
+    with pytest.raises(UserError, match="notes.txt.*not an image"):
+        session.open_photo(editor, text, align=False)
+    big = save_png(np.zeros((64, 64, 3), np.uint8), tmp_path / "big.png")
+    with pytest.raises(UserError, match="above the limit"):
+        session.open_photo(editor, big, align=False, max_pixels=1000)
+
+
+def test_a_picture_without_a_face_says_how_to_edit_a_crop(editor, tmp_path):
+    grey = save_png(np.full((120, 160, 3), 128, np.uint8), tmp_path / "wall.png")
+    with pytest.raises(UserError, match="no face found in wall.png.*untick"):
+        session.open_photo(editor, grey, align=True)
+
+
+def test_model_names_that_do_not_exist_are_refused():
+    with pytest.raises(UserError, match="not found"):
+        session.load_editor("/no/such/model")
+    with pytest.raises(UserError, match="no model given"):
+        session.load_editor("  ")
+
+
+class CountingDetector:
+    """A detector that finds one fixed face and counts its calls."""
+
+    def __init__(self, face):
+        self.face, self.calls = face, 0
+
+    def detect(self, image):
+        self.calls += 1
+        return [self.face]
+
+
+def test_memo_detector_detects_each_photo_once():
+    inner = CountingDetector("face")
+    memo = session.MemoDetector(lambda: inner, keep=2)
+    a, b = np.zeros((8, 8, 3), np.uint8), np.ones((8, 8, 3), np.uint8)
+    assert memo.detect(a) == ["face"] and memo.detect(a.copy()) == ["face"]
+    assert inner.calls == 1
+    memo.detect(b)
+    assert inner.calls == 2
+
+
+def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, tmp_path):
+    from intergan.app import web
+
+    h = web.Handlers(max_pixels=10_000, download_dir=tmp_path)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\x00" * 100)
+    out = h.open(str(bad), False, 0, str(model_dir))
+    assert out[0] is None and "**Error:**" in out[3] and "bad.jpg" in out[3]
+    out = h.open(str(face_png), False, 0, str(model_dir))
+    opened = out[0]
+    assert isinstance(opened, session.Opened) and "edits: none" in out[3]
+    slider_values = [opened.start.get(a, 0.0) for a in web.CELEBA_ATTRS]
+    slider_values[web.CELEBA_ATTRS.index("Blond_Hair")] = 1.5
+    view, download, status = h.edit(opened, str(model_dir), *slider_values)
+    assert "Blond_Hair +1.50" in status
+    saved = np.asarray(Image.open(download))
+    np.testing.assert_array_equal(saved, view[1])
+    assert saved.shape == opened.image.shape
+    out = h.load_model("/no/such/model")
+    assert "**Error:**" in out[3] and "not found" in out[3]
