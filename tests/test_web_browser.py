@@ -7,7 +7,6 @@ One server (a tiny random model) serves every test in this module. Marked
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import socket
