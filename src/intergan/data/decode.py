@@ -73,8 +73,11 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
                 img.draft(None, (math.ceil(width * want), math.ceil(height * want)))
             fx, fy = img.size[0] / width, img.size[1] / height
             img = _to_rgb(img)
-            scaled = (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
-            img = img.resize((size, size), Image.Resampling.BICUBIC, box=scaled)
+            if (fx, fy) == (1.0, 1.0):  # crop first: pixels outside the box never leak in
+                img = img.crop(box).resize((size, size), Image.Resampling.BICUBIC)
+            else:
+                scaled = (box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy)
+                img = img.resize((size, size), Image.Resampling.BICUBIC, box=scaled)
             arr = np.asarray(img, dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise BadImageError(f"cannot decode image {path}: {e}") from e

@@ -104,7 +104,7 @@ def read_attr_file(path: str | Path) -> AttrTable:
     if bad.any():
         i, j = (int(k[0]) for k in np.nonzero(bad))
         raise UserError(
-            f"{path}: line {numbers[i]}, attribute {columns[j]}: value {raw[i, j]!r} is not "
+            f"{path}: line {numbers[i]}, attribute {columns[j]}: value {str(raw[i, j])!r} is not "
             "1 or -1; use 1 for present and -1 for absent"
         )
     _check_unique(path, files, numbers)
