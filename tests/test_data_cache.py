@@ -11,7 +11,7 @@ from data_fixtures import make_celeba, make_celebahq, make_synth_export, truncat
 from intergan.cli import main
 from intergan.data import build_dataset, make_loader
 from intergan.data.datasets import CacheDataset
-from intergan.data.prepare import prepare
+from intergan.data.prepare import decode_many, prepare
 from intergan.errors import UserError
 
 SPLITS = ("train", "valid", "test")
@@ -134,3 +134,17 @@ def test_data_check_on_a_cache(tmp_path, capsys):
     assert main(["data", "check", str(tmp_path / "cache")]) == 0
     text = capsys.readouterr().out
     assert "format cache, 8 px" in text and "train" in text and "Male" in text
+
+
+def test_parallel_decoding_keeps_order_and_reports_bad_files(tmp_path):
+    make_celeba(tmp_path, n=6)
+    truncate(tmp_path / "img_align_celeba" / "000002.jpg")
+    jobs = [
+        (i, str(p), 16) for i, p in enumerate(sorted((tmp_path / "img_align_celeba").iterdir()))
+    ]
+    serial = list(decode_many(jobs, workers=0))
+    parallel = list(decode_many(jobs, workers=2, min_parallel=0))
+    assert [r[0] for r in parallel] == list(range(6))
+    assert parallel[1][1] is None and "000002.jpg" in parallel[1][2]
+    for (_, a, _), (_, b, _) in zip(serial, parallel):
+        assert (a is None and b is None) or np.array_equal(a, b)

@@ -59,11 +59,8 @@ def check_folder(src: Source, attrs: Sequence[str], decode: bool, workers: int) 
     print(f"images: {src.image_dir}")
     print(f"labels: {src.label_file} ({len(src.names)} rows, {len(src.columns)} attributes)")
     counts = {s: len(src.indices(s)) for s in SPLITS}
-    print(
-        f"splits ({src.split_rule}): "
-        + "  ".join(f"{s} {n}" for s, n in counts.items())
-        + f"  total {sum(counts.values())}"
-    )
+    splits = "  ".join(f"{s} {n}" for s, n in counts.items())
+    print(f"splits: {splits}  total {sum(counts.values())}  (split {src.split_rule})")
     shown = [a for a in attrs if a in src.columns]
     if shown:
         cols = select_columns(src.columns, shown, str(src.label_file))

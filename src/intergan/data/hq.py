@@ -89,7 +89,7 @@ def celebahq(root: Path, hq_labels: str = "auto") -> Source:
     return Source(
         "celebahq", root, image_dir, label_file, table.columns, [f"{i}.jpg" for i in idx],
         paths, labels, F.index_splits(len(idx), S.HQ_BOUNDS, S.HQ_FULL),
-        "by CelebA-HQ index (train [0,28000), valid [28000,28500), test rest)", unlabelled,
+        "by CelebA-HQ index: train [0,28000), valid [28000,28500), test the rest", unlabelled,
     )  # fmt: skip
 
 

@@ -40,10 +40,13 @@ def _decode(job: tuple[int, str, int]) -> tuple[int, np.ndarray | None, str]:
 
 
 def decode_many(
-    jobs: Sequence[tuple[int, str, int]], workers: int
+    jobs: Sequence[tuple[int, str, int]], workers: int, min_parallel: int = 64
 ) -> Iterator[tuple[int, np.ndarray | None, str]]:
-    """``_decode`` over ``jobs`` in order, in ``workers`` processes (0 or 1: in-process)."""
-    if workers <= 1 or len(jobs) < 64:
+    """``_decode`` over ``jobs`` in order, in ``workers`` processes.
+
+    In-process when ``workers`` is 0 or 1 or there are fewer than ``min_parallel`` jobs.
+    """
+    if workers <= 1 or len(jobs) < min_parallel:
         yield from map(_decode, jobs)
         return
     ctx = mp.get_context("fork" if sys.platform.startswith("linux") else None)

@@ -197,7 +197,7 @@ def _celeba(root: Path) -> Source:
         split, rule = _partition_split(table, part), f"from {part.name}"
     else:
         split = F.index_splits(len(table.files), CELEBA_BOUNDS, CELEBA_FULL)
-        rule = "by file order (train [0,182000), valid [182000,182637), test rest)"
+        rule = "by file order: train [0,182000), valid [182000,182637), test the rest"
     paths, extra = _match(table.files, list_images(images))
     synth = (root / IDENTITIES).is_file()
     return Source(
