@@ -15,6 +15,8 @@ from intergan.errors import UserError
 
 # name -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
+    "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
     "demo": (
         "intergan.app.demo",
         "edit SynthFaces with the bundled model into an HTML report; --serve: web editor",
