@@ -167,6 +167,7 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
     }
     (out / "metrics.json").write_text(
         json.dumps({"info": info, "summary": summary,
+                    "sources": [r.source for r in results],
                     "per_identity": [r.metrics for r in results]}, indent=2) + "\n"
     )  # fmt: skip
     from intergan.app.demo_page import write_page

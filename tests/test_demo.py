@@ -1,0 +1,113 @@
+"""``intergan demo`` on a tiny random model: the report, its pictures and numbers,
+and the errors a newcomer can meet (no bundled weights, a wrong model)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from app_helpers import export_tiny
+from intergan import cli
+from intergan.app import demo
+from intergan.editing import pretrained
+from intergan.editing.editor import Editor
+from intergan.evaluation.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return export_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+@pytest.fixture(scope="module")
+def report(model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    argv = ["demo", "--out", str(out), "--model", str(model_dir), "--identities", "2"]
+    assert cli.main(argv) == 0
+    return out
+
+
+def load(path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def test_demo_prints_the_report_path_and_the_page_is_self_contained(model_dir, tmp_path, capsys):
+    argv = ["demo", "--out", str(tmp_path), "--model", str(model_dir), "--identities", "1"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert str((tmp_path / "report.html").resolve()) in printed
+    page = (tmp_path / "report.html").read_text()
+    sources = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
+    assert sources and all((tmp_path / s).is_file() for s in sources)
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+
+
+def test_report_shows_every_flip_with_its_ground_truth(report):
+    page = (report / "report.html").read_text()
+    info = json.loads((report / "metrics.json").read_text())["info"]
+    for k in range(2):
+        for a in info["attrs"]:
+            assert f"img/{k}_{a}.png" in page and f"img/{k}_{a}_truth.png" in page
+        for name in ("input", "recon", "multi", "multi_truth", "slide_0", "slide_on"):
+            assert f"img/{k}_{name}.png" in page
+    assert (report / "overview.png").is_file()
+
+
+def test_edits_come_from_the_model(report, model_dir):
+    editor = Editor.from_pretrained(model_dir)
+    labels = json.loads((report / "metrics.json").read_text())["sources"][0]
+    image = load(report / "img/0_input.png")
+    expected = editor.edit(image, {"Young": -1.0 if labels["Young"] else 1.0},
+                           source=labels, align=False)  # fmt: skip
+    np.testing.assert_array_equal(load(report / "img/0_Young.png"), expected)
+    recon = editor.edit(image, {}, source=labels, align=False)
+    np.testing.assert_array_equal(load(report / "img/0_recon.png"), recon)
+
+
+def test_sweep_at_plus_minus_one_equals_the_flip(report):
+    labels = json.loads((report / "metrics.json").read_text())["sources"][0]
+    j = demo.SLIDE_VALUES.index(-1.0 if labels[demo.SLIDE] else 1.0)
+    np.testing.assert_array_equal(
+        load(report / f"img/0_slide_{j}.png"), load(report / f"img/0_{demo.SLIDE}.png")
+    )
+
+
+def test_reported_numbers_are_measured_on_the_pictures(report):
+    metrics = json.loads((report / "metrics.json").read_text())
+    for k in range(2):
+        for a in ("Bald", "Eyeglasses"):
+            e = torch.from_numpy(load(report / f"img/{k}_{a}.png")).permute(2, 0, 1)[None]
+            t = torch.from_numpy(load(report / f"img/{k}_{a}_truth.png")).permute(2, 0, 1)[None]
+            got = metrics["per_identity"][k][a]["psnr"]
+            assert got == pytest.approx(float(psnr(e, t, 255.0)[0]), rel=1e-9)
+    mean = metrics["summary"]["Bald"]["psnr"]
+    per = [metrics["per_identity"][k]["Bald"]["psnr"] for k in range(2)]
+    assert mean == pytest.approx(sum(per) / 2)
+    assert all(math.isfinite(v["ssim"]) for v in metrics["summary"].values())
+    page = (report / "report.html").read_text()
+    assert f"{mean:.2f}" in page
+
+
+def test_missing_bundled_weights_say_how_to_get_them(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(pretrained, "bundled_dir", lambda name: tmp_path / name)
+    assert cli.main(["demo", "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "error: the bundled model 'synthfaces-64' is not in this copy" in err
+    assert "intergan export" in err and "--model" in err
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_wrong_model_arguments_are_user_errors(model_dir, tmp_path, capsys):
+    assert cli.main(["demo", "--model", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert cli.main(["demo", "--model", "synthfaces64", "--out", str(tmp_path)]) == 2
+    assert "did you mean 'synthfaces-64'" in capsys.readouterr().err
+    celeba = export_tiny(tmp_path / "celeba", attrs=["Smiling", "Male"])
+    assert cli.main(["demo", "--model", str(celeba), "--out", str(tmp_path)]) == 2
+    assert "edits Smiling, which SynthFaces cannot render" in capsys.readouterr().err
