@@ -148,3 +148,18 @@ def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, t
     assert saved.shape == opened.image.shape
     out = h.load_model("/no/such/model")
     assert "**Error:**" in out[3] and "not found" in out[3]
+
+
+def test_a_photo_is_aligned_edited_and_pasted_back_at_full_size(editor, tmp_path):
+    from skimage import data
+
+    photo = data.astronaut()  # NASA portrait, public domain, shipped with scikit-image
+    path = save_png(photo, tmp_path / "astronaut.png")
+    opened = session.open_photo(editor, path, align=True)
+    assert opened.n_faces == 1 and opened.face == 0
+    out = session.edit_opened(editor, opened, {**opened.start, "Eyeglasses": 1.5})
+    assert out.shape == photo.shape
+    x0, y0, x1, y1 = (int(v) for v in editor.find_faces(photo)[0].box)
+    changed = np.abs(out.astype(int) - photo).sum(axis=-1) > 0
+    assert changed[y0:y1, x0:x1].mean() > 0.5  # the face is edited
+    assert not changed[:, :100].any() and not changed[400:].any()  # far away: untouched

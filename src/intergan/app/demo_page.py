@@ -32,13 +32,13 @@ def overview_png(results: list[IdentityResult], path: Path, scale: int = 2) -> P
     """One labelled picture: per identity a model row and a ground-truth row."""
     attrs = list(results[0].edits)
     s = results[0].image.shape[0] * scale
-    pad, label_w, head = 2, 70, 16
+    pad, label_w, head = 2, 64, 24
     cols = ["input", "recon.", *(short(a) for a in attrs)]
     w = label_w + len(cols) * (s + pad)
     h = head + len(results) * 2 * (s + pad) + len(results) * 6
     canvas = Image.new("RGB", (w, h), "white")
     draw = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default(size=max(9, min(12, s // 8)))
+    font = ImageFont.load_default(size=max(10, min(16, s // 8)))
     for c, name in enumerate(cols):
         x = label_w + c * (s + pad) + s // 2
         draw.text((x, head // 2), name, fill=(40, 40, 40), font=font, anchor="mm")
@@ -68,16 +68,16 @@ def _cell(out: Path, rel: str, image: np.ndarray, caption: str = "") -> Cell:
 def _flip_grid(out: Path, r: IdentityResult) -> str:
     attrs = list(r.edits)
     k = r.index
-    model = [_cell(out, f"img/{k}_input.png", r.image, "input"),
+    model = [_cell(out, f"img/{k}_input.png", r.image),
              _cell(out, f"img/{k}_recon.png", r.recon,
                    f"{r.metrics['reconstruction']['psnr']:.1f} dB")]  # fmt: skip
     truth = [None, None]
     for a in attrs:
         model.append(_cell(out, f"img/{k}_{a}.png", r.edits[a], f"{r.metrics[a]['psnr']:.1f} dB"))
         truth.append(_cell(out, f"img/{k}_{a}_truth.png", r.truths[a]))
-    cols = ["input", "reconstruction", *(f"{short(a)} {'→ off' if r.source[a] else '→ on'}"
+    cols = ["input", "recon.", *(f"{short(a)} {'→ off' if r.source[a] else '→ on'}"
                                           for a in attrs)]  # fmt: skip
-    return image_grid([("model", model), ("ground truth", truth)], cols, display_px=80)
+    return image_grid([("model", model), ("ground truth", truth)], cols, display_px=72)
 
 
 def _multi_and_slide(out: Path, r: IdentityResult, slide_attr: str, values) -> str:
@@ -130,21 +130,26 @@ def write_page(out: Path, info: dict, results: list[IdentityResult], summary: di
         f"made in {info['seconds']} s</p>",
         "<p class='note'>SynthFaces renders every face from an identity and its attributes, "
         "so each edit has an exact target: the same identity rendered with the edited "
-        "attributes (the <i>ground truth</i> row). Numbers are means over the identities "
-        "below: PSNR and SSIM of each edit against its ground truth, over the whole image "
-        "and outside the pixels the edited attribute can change; reconstruction compares "
-        "the model's output for an unchanged target with the input.</p>",
+        "attributes. Below, per identity: the input, the model's reconstruction and one edit "
+        "per attribute (each attribute flipped), with the exact ground truth under each "
+        "edit.</p>",
+        "<p><img src='overview.png' alt='every attribute flipped, model and ground truth' "
+        "style='max-width:100%'></p>",
         "<h2>Measured on these samples</h2>",
+        "<p class='note'>Means over the identities: PSNR and SSIM of each edit against its "
+        "ground truth, over the whole image and outside the pixels the edited attribute can "
+        "change; reconstruction compares the model's output for an unchanged target with "
+        "the input. Per-image numbers: <a href='metrics.json'>metrics.json</a>.</p>",
         _summary(summary),
-        "<h2>Every attribute flipped, and more</h2>",
-        "<p class='note'>Each identity: the input, the model's reconstruction and one edit "
-        "per attribute (the arrow says which way it flips; the caption is the PSNR against "
-        "the ground truth below it), then several attributes at once and an intensity "
-        "sweep (±1 is the paper's test edit; beyond extrapolates). All edits in one "
-        "picture: <a href='overview.png'>overview.png</a>.</p>",
+        "<h2>Each identity in detail</h2>",
+        "<p class='note'>The caption under an edit is its PSNR against the ground truth "
+        "below it. Then several attributes at once, and an intensity sweep (±1 is the "
+        "paper's test edit; beyond extrapolates).</p>",
     ]
     for r in results:
-        parts.append(f"<h3>Identity {r.index + 1}</h3>")
+        parts.append(f"<details{' open' if r.index == 0 else ''}>")
+        parts.append(f"<summary>Identity {r.index + 1}</summary>")
         parts.append(_flip_grid(out, r))
         parts.append(_multi_and_slide(out, r, SLIDE, SLIDE_VALUES))
+        parts.append("</details>")
     return write_html(out / "report.html", "InterGAN demo", "\n".join(parts))

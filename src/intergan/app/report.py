@@ -21,7 +21,10 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
 h1 { font-size: 1.6em; margin-bottom: 4px; } h2 { margin-top: 32px; }
 p.meta { color: #59636e; margin-top: 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
-th, td { padding: 3px 6px; text-align: center; font-size: 0.85em; }
+th, td { padding: 2px 4px; text-align: center; font-size: 0.8em; }
+table.grid th { font-weight: 600; vertical-align: bottom; max-width: 80px; }
+.scroll { overflow-x: auto; }
+details { margin: 12px 0; } summary { font-weight: 600; font-size: 1.1em; cursor: pointer; }
 table.metrics td, table.metrics th { border-bottom: 1px solid #d1d9e0; }
 table.metrics td:first-child, table.metrics th:first-child { text-align: left; }
 th.rowhead { text-align: right; color: #59636e; font-weight: normal; white-space: nowrap; }
@@ -51,7 +54,7 @@ def image_grid(
     display_px: int = 96,
 ) -> str:
     """An HTML table of images: ``rows`` is [(row label, cells)], ``None`` = empty."""
-    out = ["<table class='grid'><tr><th></th>"]
+    out = ["<div class='scroll'><table class='grid'><tr><th></th>"]
     out += [f"<th>{html.escape(c)}</th>" for c in columns]
     out.append("</tr>")
     for label, cells in rows:
@@ -66,7 +69,7 @@ def image_grid(
                 f"height='{display_px}' alt='{html.escape(label)}'>{cap}</td>"
             )
         out.append("</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return "".join(out)
 
 

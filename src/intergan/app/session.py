@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ class Opened:
     attrs: list[str]
     estimate: dict[str, float] | None
     start: dict[str, float] = field(init=False)
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)  # names its download
 
     def __post_init__(self) -> None:
         est = self.estimate or {}

@@ -36,7 +36,8 @@ from intergan.app import samples, session  # noqa: E402
 from intergan.app.session import Opened  # noqa: E402
 from intergan.app.web_args import add_arguments  # noqa: E402
 from intergan.attributes import CELEBA_ATTRS  # noqa: E402
-from intergan.editing.io import DEFAULT_MAX_PIXELS  # noqa: E402
+from intergan.editing.editor import Editor  # noqa: E402
+from intergan.editing.io import DEFAULT_MAX_PIXELS, Photo, save_image  # noqa: E402
 from intergan.errors import UserError  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"
 CSS = """
 #status { min-height: 2.6em; }
 #compare img, #samples img { image-rendering: pixelated; }  /* small faces: show real pixels */
-#status p { margin: 0; }
+#status p, #model-info p { margin: 0; }
+#model-info { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .attr-slider .min_value, .attr-slider .max_value { display: none; }
 .attr-slider { padding: 6px 10px !important; }
 .attr-slider input[type=number] { width: 5.5em; }
@@ -94,9 +96,15 @@ class Handlers:
         return f"**Error:** {html.escape(msg)}"
 
     def save(self, opened: Opened, edited: np.ndarray) -> str:
-        """Write the edited full picture as a PNG for the download button."""
-        path = Path(tempfile.mkdtemp(dir=self.download_dir)) / f"{opened.name}_edited.png"
-        Image.fromarray(edited).save(path, compress_level=1)  # speed over size for big photos
+        """Write the edited full picture for the download button: JPEG (quality 95) for
+        JPEG uploads, PNG (alpha kept) for anything else."""
+        jpeg = Path(opened.path).suffix.lower() in (".jpg", ".jpeg")
+        name = f"{opened.name}_edited.{'jpg' if jpeg else 'png'}"
+        folder = self.download_dir / opened.token  # one file per opened picture, overwritten
+        folder.mkdir(exist_ok=True)
+        path = folder / name  # Gradio serves a copy, so overwriting it later is safe
+        rgb, alpha = (edited[..., :3], edited[..., 3]) if edited.shape[-1] == 4 else (edited, None)
+        save_image(path, Photo(np.ascontiguousarray(rgb), alpha), quality=95)
         return str(path)
 
     @staticmethod
@@ -173,19 +181,26 @@ class Handlers:
     def load_model(self, model: str) -> list[Any]:
         """Switch models; a bad name or path keeps the current one and says why.
 
-        Outputs: model state, opened state, before/after, status, sliders.
+        Outputs: model state, opened state, before/after, status, model line, sliders.
         """
         try:
             editor = session.load_editor(model)
         except Exception as err:  # noqa: BLE001
-            return [gr.skip(), gr.skip(), gr.skip(), self.fail(err)] + [gr.skip()] * len(
-                CELEBA_ATTRS
-            )
-        msg = (
-            f"Loaded **{html.escape(model)}** ({editor.size} px, {len(editor.attrs)} "
-            "attributes). Open a photo or pick a sample."
+            return [gr.skip()] * 3 + [self.fail(err)] + [gr.skip()] * (1 + len(CELEBA_ATTRS))
+        msg = f"Loaded **{html.escape(model)}**. Open a photo or pick a sample."
+        return [model.strip(), None, None, msg, model_line(model, editor)] + self.sliders(
+            editor.attrs, None
         )
-        return [model.strip(), None, None, msg] + self.sliders(editor.attrs, None)
+
+
+def model_line(name: str, editor: Editor) -> str:
+    """One line describing the loaded model, under the page title."""
+    m = editor.config.model
+    judge = "judge classifier included" if editor.judge is not None else "no judge classifier"
+    return (
+        f"Model **{html.escape(name.strip())}**: {m.variant}, {m.preset} preset, "
+        f"{editor.size} px, {len(editor.attrs)} attributes, {judge}"
+    )
 
 
 def preview(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
@@ -210,6 +225,7 @@ class Page:
     gallery: gr.Gallery
     model_box: gr.Textbox
     load: gr.Button
+    info: gr.Markdown
     status: gr.Markdown
     compare: gr.ImageSlider
     download: gr.DownloadButton
@@ -253,9 +269,7 @@ def _view_column() -> tuple:
         max_height=640,
         buttons=["fullscreen"],
     )
-    download = gr.DownloadButton(
-        "Download edited photo (PNG)", elem_id="download", variant="primary"
-    )
+    download = gr.DownloadButton("Download edited photo", elem_id="download", variant="primary")
     return status, compare, download
 
 
@@ -281,22 +295,23 @@ def _slider_column(attrs: list[str]) -> tuple:
     return reset, sliders
 
 
-def _layout(model: str, attrs: list[str], sample_paths: list[str]) -> Page:
+def _layout(model: str, editor: Editor, sample_paths: list[str]) -> Page:
     gr.Markdown(
         "## InterGAN face editor\nUpload a photo or pick a sample, then move the "
         "attribute sliders. Each slider starts at the judge classifier's estimate "
         "(its probability in brackets; -1 = absent, +1 = present); values past ±1 "
         "exaggerate the edit."
     )
+    info = gr.Markdown(model_line(model, editor), elem_id="model-info")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=260):
             upload, align, face, gallery, model_box, load = _photo_column(model, sample_paths)
         with gr.Column(scale=6, min_width=360):
             status, compare, download = _view_column()
         with gr.Column(scale=3, min_width=280):
-            reset, sliders = _slider_column(attrs)
+            reset, sliders = _slider_column(editor.attrs)
     return Page(gr.State(model), gr.State(None), upload, align, face, gallery, model_box,
-                load, status, compare, download, reset, sliders)  # fmt: skip
+                load, info, status, compare, download, reset, sliders)  # fmt: skip
 
 
 def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
@@ -330,7 +345,11 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     p.reset.click(h.reset, [p.opened, p.model], p.sliders).then(
         h.edit, [p.opened, p.model, *p.sliders], view
     )
-    p.load.click(h.load_model, [p.model_box], [p.model, p.opened, p.compare, p.status, *p.sliders])
+    p.load.click(
+        h.load_model,
+        [p.model_box],
+        [p.model, p.opened, p.compare, p.status, p.info, *p.sliders],
+    )
 
 
 def build_app(
@@ -340,13 +359,17 @@ def build_app(
 ) -> gr.Blocks:
     """The page. ``model`` is loaded now, so a bad name fails before serving."""
     editor = session.load_editor(model)
-    downloads = tempfile.TemporaryDirectory(prefix="intergan-web-")
-    h = Handlers(max_pixels, Path(downloads.name))
-    sample_paths = [str(p) for p in samples.write_samples(n_samples, editor.size)]
-    with gr.Blocks(title="InterGAN face editor", analytics_enabled=False) as app:
-        page = _layout(model, editor.attrs, sample_paths)
+    scratch = tempfile.TemporaryDirectory(prefix="intergan-web-")  # removed with the app
+    h = Handlers(max_pixels, Path(scratch.name))
+    sample_dir = Path(scratch.name) / "samples"
+    sample_paths = [str(p) for p in samples.write_samples(n_samples, editor.size, sample_dir)]
+    # delete_cache: every 15 min Gradio drops uploads and results older than 30 min
+    with gr.Blocks(
+        title="InterGAN face editor", analytics_enabled=False, delete_cache=(900, 1800)
+    ) as app:
+        page = _layout(model, editor, sample_paths)
         _wire(page, h, sample_paths)
-    app.intergan_downloads = downloads  # removed with the app
+    app.intergan_scratch = scratch
     return app
 
 

@@ -1,0 +1,86 @@
+"""Screenshots for the README: the web editor in use, and the demo report.
+
+    python scripts/screenshots.py --model synthfaces-64 --out docs/images
+
+Starts the web editor on a free local port, opens it in headless Chromium
+(Debian's package; no browser download), picks a sample, moves two sliders and
+saves ``web_editor.png``; with ``--report DIR`` also screenshots
+``DIR/report.html`` as ``demo_report.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import socket
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def move(pg, attr: str, fraction: float) -> None:
+    box = pg.locator(f"#slider-{attr} input[type=range]").bounding_box()
+    pg.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
+    expect(pg.locator("#status")).to_contain_text(attr, timeout=60_000)
+
+
+def web_editor(browser, model: str, out: Path, photo: str | None) -> Path:
+    from intergan.app import web
+
+    app = web.build_app(model)
+    port = free_port()
+    web.launch(app, "127.0.0.1", port, block=False)
+    pg = browser.new_page(viewport={"width": 1400, "height": 960})
+    pg.goto(f"http://127.0.0.1:{port}")
+    expect(pg.locator("#status")).to_contain_text("Upload a photo", timeout=60_000)
+    if photo:
+        pg.locator("#upload input[type=file]").set_input_files(photo)
+        expect(pg.locator("#status")).to_contain_text(Path(photo).stem, timeout=60_000)
+    else:
+        pg.locator("#samples button").nth(1).click()
+        expect(pg.locator("#status")).to_contain_text("sample_2", timeout=60_000)
+    move(pg, "Blond_Hair", 0.95)
+    move(pg, "Eyeglasses", 0.9)
+    pg.wait_for_timeout(500)
+    path = out / "web_editor.png"
+    pg.screenshot(path=str(path), full_page=True)
+    app.close()
+    return path
+
+
+def report(browser, folder: Path, out: Path) -> Path:
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    pg.goto((folder / "report.html").resolve().as_uri())
+    path = out / "demo_report.png"
+    pg.screenshot(path=str(path), full_page=False)
+    return path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--model", default="synthfaces-64")
+    p.add_argument("--out", default="docs/images", type=Path)
+    p.add_argument("--photo", help="upload this photo instead of picking a sample")
+    p.add_argument("--report", type=Path, help="a demo output folder to screenshot too")
+    p.add_argument("--chromium", default=shutil.which("chromium") or "/usr/bin/chromium")
+    args = p.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS)
+        print(web_editor(browser, args.model, args.out, args.photo))
+        if args.report:
+            print(report(browser, args.report, args.out))
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
