@@ -4,8 +4,9 @@
 
 Starts the web editor on a free local port, opens it in headless Chromium
 (Debian's package; no browser download), picks a sample, moves two sliders and
-saves ``web_editor.png``; with ``--report DIR`` also screenshots
-``DIR/report.html`` as ``demo_report.png``.
+saves ``web_editor.png``; with ``--report DIR`` (a finished ``intergan demo
+--out DIR``) also copies its ``overview.png`` as ``demo_overview.png`` and
+screenshots ``DIR/report.html`` as ``demo_report.png``.
 """
 
 from __future__ import annotations
@@ -78,6 +79,8 @@ def main() -> None:
         browser = pw.chromium.launch(executable_path=args.chromium, args=ARGS)
         print(web_editor(browser, args.model, args.out, args.photo))
         if args.report:
+            shutil.copyfile(args.report / "overview.png", args.out / "demo_overview.png")
+            print(args.out / "demo_overview.png")
             print(report(browser, args.report, args.out))
         browser.close()
 

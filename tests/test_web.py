@@ -163,3 +163,16 @@ def test_a_photo_is_aligned_edited_and_pasted_back_at_full_size(editor, tmp_path
     changed = np.abs(out.astype(int) - photo).sum(axis=-1) > 0
     assert changed[y0:y1, x0:x1].mean() > 0.5  # the face is edited
     assert not changed[:, :100].any() and not changed[400:].any()  # far away: untouched
+
+
+def test_with_two_faces_only_the_chosen_one_is_edited(editor, tmp_path):
+    from skimage import data
+
+    photo = np.concatenate([data.astronaut(), data.astronaut()[:, ::-1]], axis=1)  # 512 x 1024
+    path = save_png(photo, tmp_path / "two.png")
+    opened = session.open_photo(editor, path, align=True, face=1)
+    assert (opened.n_faces, opened.face) == (2, 1)
+    out = session.edit_opened(editor, opened, {**opened.start, "Male": 1.5})
+    changed = np.abs(out.astype(int) - photo).sum(axis=-1) > 0
+    assert not changed[:, :512].any() and changed[:, 512:].any()
+    assert session.open_photo(editor, path, align=True, face=7).face == 0  # out of range

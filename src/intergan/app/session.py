@@ -94,7 +94,8 @@ class MemoDetector:
 
     Every slider move re-edits the same photo; detection on a large photo costs
     more than the edit itself, so it runs once per photo. The wrapped detector is
-    built on first use (like the editor's own default).
+    built on first use (like the editor's own default). Not thread-safe: the web
+    page runs one model request at a time.
     """
 
     def __init__(self, make: Callable[[], FaceDetector] = default_detector, keep: int = 4):

@@ -3,7 +3,8 @@
 Upload a photo (or pick a built-in SynthFaces sample); the face pipeline finds
 and aligns the face and the judge classifier estimates its attributes; one
 slider per attribute starts at that estimate; moving sliders re-renders the
-edited photo, shown before/after and offered as a PNG download.
+edited photo, shown before/after and offered as a download (PNG, or JPEG for
+JPEG uploads).
 
 Offline by construction: analytics off, a theme with system fonts only (no web
 font download), no share link, bound to 127.0.0.1 unless ``--host`` says
@@ -315,11 +316,14 @@ def _layout(model: str, editor: Editor, sample_paths: list[str]) -> Page:
 
 
 def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
-    """Connect the events. Slider ``input``/``release`` fire on user moves only, so
-    setting the sliders from code (a new photo, reset) does not start edits."""
+    """Connect the events. Slider ``input`` fires on user moves only (drag, click,
+    typing), so setting sliders from code (a new photo, reset) starts no edit.
+    Every event that runs the model shares one queue (``concurrency_id``): the
+    editor and its face detector serve one request at a time."""
+    one = dict(concurrency_id="editor", concurrency_limit=1)
     opened = [p.opened, p.compare, p.download, p.status, p.face, *p.sliders]
     view = [p.compare, p.download, p.status]
-    p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model], opened).then(
+    p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model], opened, **one).then(
         lambda: None,
         None,
         p.upload,  # empty the drop zone, ready for the next photo
@@ -328,28 +332,26 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     def pick_sample(evt: gr.SelectData, model: str) -> list[Any]:
         return h.open(sample_paths[evt.index], False, 0, model) + [gr.Checkbox(value=False)]
 
-    p.gallery.select(pick_sample, [p.model], [*opened, p.align])
+    p.gallery.select(pick_sample, [p.model], [*opened, p.align], **one)
 
     def reopen(o: Opened | None, align: bool, face: int, model: str) -> list[Any]:
         return h.open(o.path if o else None, align, face, model)
 
-    p.align.input(reopen, [p.opened, p.align, gr.State(0), p.model], opened)
-    p.face.input(reopen, [p.opened, p.align, p.face, p.model], opened)
+    p.align.input(reopen, [p.opened, p.align, gr.State(0), p.model], opened, **one)
+    p.face.input(reopen, [p.opened, p.align, p.face, p.model], opened, **one)
     gr.on(
-        [s.input for s in p.sliders] + [s.release for s in p.sliders],
+        [s.input for s in p.sliders],
         h.edit,
         [p.opened, p.model, *p.sliders],
         view,
-        trigger_mode="always_last",
+        trigger_mode="always_last",  # while dragging, skip to the latest value
+        **one,
     )
     p.reset.click(h.reset, [p.opened, p.model], p.sliders).then(
-        h.edit, [p.opened, p.model, *p.sliders], view
+        h.edit, [p.opened, p.model, *p.sliders], view, **one
     )
-    p.load.click(
-        h.load_model,
-        [p.model_box],
-        [p.model, p.opened, p.compare, p.status, p.info, *p.sliders],
-    )
+    load_out = [p.model, p.opened, p.compare, p.status, p.info, *p.sliders]
+    p.load.click(h.load_model, [p.model_box], load_out, **one)
 
 
 def build_app(
