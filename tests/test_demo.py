@@ -111,3 +111,11 @@ def test_wrong_model_arguments_are_user_errors(model_dir, tmp_path, capsys):
     celeba = export_tiny(tmp_path / "celeba", attrs=["Smiling", "Male"])
     assert cli.main(["demo", "--model", str(celeba), "--out", str(tmp_path)]) == 2
     assert "edits Smiling, which SynthFaces cannot render" in capsys.readouterr().err
+
+
+def test_demo_does_not_overwrite_a_foreign_folder(model_dir, tmp_path, capsys):
+    (tmp_path / "faces").mkdir()
+    (tmp_path / "faces" / "thesis.tex").write_text("precious")
+    assert cli.main(["demo", "--out", str(tmp_path), "--model", str(model_dir)]) == 2
+    assert "is not the SynthFaces set of an earlier demo" in capsys.readouterr().err
+    assert (tmp_path / "faces" / "thesis.tex").read_text() == "precious"

@@ -23,7 +23,7 @@ from intergan.attributes import DEFAULT_ATTRS, apply_conflicts, flip_targets
 from intergan.editing.editor import Editor
 from intergan.editing.pretrained import resolve_model
 from intergan.errors import UserError
-from intergan.evaluation.ground_truth import GroundTruth
+from intergan.evaluation.ground_truth import GroundTruth, is_synthfaces_export
 from intergan.evaluation.metrics import mean_psnr, nan_mean, psnr, ssim
 
 DEFAULT_MODEL = "synthfaces-64"
@@ -63,6 +63,11 @@ def make_faces(folder: Path, n: int, size: int, seed: int, attrs: list[str]) -> 
     """Render ``n`` identities as a small SynthFaces export and open its ground truth."""
     from intergan.data import synthfaces
 
+    if folder.is_dir() and any(folder.iterdir()) and not is_synthfaces_export(folder):
+        raise UserError(
+            f"{folder} exists and is not the SynthFaces set of an earlier demo; "
+            "choose another --out folder"
+        )
     synthfaces.write_dataset(folder, n, size, seed, balanced=True, overwrite=True, workers=1)
     files = sorted(synthfaces.load_identities(folder))
     return GroundTruth(folder, files, attrs, size)
