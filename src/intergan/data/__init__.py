@@ -1,0 +1,1 @@
+"""Datasets: the SynthFaces renderer (``intergan.data.synthfaces``) and the loaders."""
