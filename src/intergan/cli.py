@@ -14,7 +14,9 @@ from intergan import __version__
 from intergan.errors import UserError
 
 # name -> (module path, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

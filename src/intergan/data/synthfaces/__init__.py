@@ -7,6 +7,7 @@ Public API (see docs in each module):
 - ``write_dataset(out, n, size, seed, balanced, ...)``, ``load_identities(dir)``
 """
 
+from intergan.data.synthfaces.export import load_identities, load_records, write_dataset
 from intergan.data.synthfaces.identity import (
     ATTRS,
     NEUTRAL,
@@ -14,14 +15,20 @@ from intergan.data.synthfaces.identity import (
     sample_attributes,
     sample_identity,
 )
+from intergan.data.synthfaces.preview import preview_grid, write_preview
 from intergan.data.synthfaces.render import region_mask, render
 
 __all__ = [
     "ATTRS",
     "NEUTRAL",
     "enforce_rules",
+    "load_identities",
+    "load_records",
+    "preview_grid",
     "region_mask",
     "render",
     "sample_attributes",
     "sample_identity",
+    "write_dataset",
+    "write_preview",
 ]
