@@ -57,7 +57,7 @@ def age_marks(c: Ctx, A: dict) -> list[Layer]:
     sd = np.full(x.shape, 1.0, F32)
     for sx, sy in c.age_spots:
         sd = np.minimum(sd, ellipse_d(x, y, sx * 0.25, -0.2 + abs(sy) * 0.35, 0.012, 0.012))
-    alpha = np.maximum(coverage(d, c.px * 1.5) * F32(0.5), coverage(sd, c.px) * F32(0.35))
+    alpha = np.maximum(coverage(d, c.px * 1.5) * F32(0.6), coverage(sd, c.px) * F32(0.4))
     return [Layer(sl, alpha * c.face_core(sl), DARK)]
 
 
@@ -122,8 +122,9 @@ def eyes(c: Ctx, A: dict) -> list[Layer]:
     x, y = c.F.xy(sl)
     x = np.abs(x)
     eye, upper = _almond(x, y, cx, cy, rx, ry)
-    sock = coverage(ellipse_d(x, y, cx, cy - 0.005, rx + 0.015, ry + 0.02), c.px * 4)
-    out = [Layer(sl, sock * F32(0.18 if A["Male"] else 0.4), DARK if A["Male"] else SHADOW)]
+    lid_zone = np.maximum(ellipse_d(x, y, cx, cy - ry * 0.5, rx * 1.15, ry * 1.6), y - F32(cy))
+    sock = coverage(lid_zone, c.px * 2)
+    out = [Layer(sl, sock * F32(0.15 if A["Male"] else 0.45), DARK if A["Male"] else SHADOW)]
     out.append(Layer(sl, coverage(eye, c.px), rgb((0.93, 0.9, 0.87)) * F32(0.9)))
     ir = 0.026 * k
     iris = np.maximum(ellipse_d(x, y, cx, cy + 0.002, ir, ir), eye)
@@ -135,8 +136,11 @@ def eyes(c: Ctx, A: dict) -> list[Layer]:
     out.append(Layer(sl, coverage(iris, c.px), icol))
     glint = ellipse_d(x, y, cx + 0.008, cy - 0.008, 0.005, 0.005)
     out.append(Layer(sl, coverage(glint, c.px) * F32(0.8), rgb((1, 1, 1))))
+    above = y - F32(cy)  # lid lines only on the upper arc
     lid = np.maximum(np.abs(upper) - F32(0.006 * k * liner), np.abs(x - F32(cx)) - F32(rx * 1.05))
-    fold = np.maximum(np.abs(upper + F32(0.018)) - F32(0.003), np.abs(x - F32(cx)) - F32(rx))
+    lid = np.maximum(lid, above)
+    fold = np.maximum(np.abs(upper - F32(0.016)) - F32(0.003), np.abs(x - F32(cx)) - F32(rx))
+    fold = np.maximum(fold, above + F32(0.01))
     alpha = np.maximum(coverage(lid, c.px), coverage(fold, c.px * 1.5) * F32(0.4))
     out.append(Layer(sl, alpha, rgb((0.08, 0.05, 0.04))))
     return out
@@ -149,7 +153,7 @@ def brows(c: Ctx, A: dict) -> list[Layer]:
     """
     I = c.id
     male, bushy = A["Male"], A["Bushy_Eyebrows"]
-    th0 = (0.036 if bushy else 0.015) + (0.004 if male else 0.0)
+    th0 = (0.042 if bushy else 0.013) + (0.004 if male else 0.0)
     arch = 0.012 if male else 0.028
     by = c.brow_y() + (0.012 if male else 0.0)
     colour = rgb(I["brow"]) if A["Young"] else mix(rgb(I["brow"]), GREY_BROW, 0.6)
@@ -164,13 +168,14 @@ def brows(c: Ctx, A: dict) -> list[Layer]:
     fuzz = F32(0.012 if bushy else 0.004) * n
     d = np.maximum(np.abs(y - yc - F32(th0 * 0.3)) - th - fuzz, np.abs(x - F32(bx)) - F32(L))
     alpha = coverage(d, c.px) * (F32(0.75) + F32(0.25) * n)
+    colour = colour * F32(0.7 if bushy else 1.0)
     return [Layer(sl, alpha, colour * (F32(0.8) + F32(0.4) * n)[..., None])]
 
 
 def mouth(c: Ctx, A: dict) -> list[Layer]:
     """Lips; Mouth_Slightly_Open parts them to show teeth and a dark gap; Male=0 adds lipstick."""
     I = c.id
-    my, mw, op = I["mouth_y"], I["mouth_w"], 0.04 if A["Mouth_Slightly_Open"] else 0.0
+    my, mw, op = I["mouth_y"], I["mouth_w"], 0.065 if A["Mouth_Slightly_Open"] else 0.0
     sl = c.F.box(-mw - 0.03, my - 0.06, mw + 0.03, my + op + 0.07)
     x, y = c.F.xy(sl)
     up = np.maximum(ellipse_d(x, y, 0, my + 0.004, mw, 0.03), y - F32(my))
