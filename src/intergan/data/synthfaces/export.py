@@ -102,6 +102,8 @@ def _render_all(folder: Path, size: int, items: list, workers: int, progress: bo
             for done in pool.imap_unordered(_render_chunk, jobs):
                 if bar is not None:
                     bar.update(done)
+            pool.close()
+            pool.join()
     else:
         for job in jobs:
             done = _render_chunk(job)
