@@ -145,3 +145,31 @@ def test_bad_inputs_get_clear_errors(variant):
     with pytest.raises(UserError, match="discriminator images"):
         D(images[:, :, :16, :16])
     assert G(images.clamp(-1, 1) * (1 + 1e-4), t, s).edited.shape == images.shape  # epsilon ok
+
+
+def test_mac_counter_matches_hand_counts():
+    from torch import nn
+
+    from intergan.models.summary import count_macs
+
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.ConvTranspose2d(8, 4, 4, 2, 1))
+    net.add_module("fc", nn.Sequential(nn.Flatten(), nn.Linear(4 * 16 * 16, 5)))
+    macs = count_macs(net, torch.zeros(2, 3, 16, 16))
+    assert macs == {"0": 8 * 8 * 8 * 3 * 9, "1": 8 * 8 * 8 * 4 * 16, "fc": 4 * 16 * 16 * 5}
+
+
+def test_model_command_prints_params_and_macs_for_every_variant(capsys):
+    from intergan.cli import main
+    from intergan.models.summary import count_params
+
+    assert main(["model", "--preset", "tiny", "--variant", "all", "--size", "32"]) == 0
+    text = capsys.readouterr().out
+    for variant in VARIANTS:
+        g = build_generator(model_config("tiny", variant, 32))
+        total = sum(count_params(g).values())
+        row = next(line for line in text.splitlines() if line.startswith(f"| {variant} "))
+        assert f"{total / 1e6:.3f} M" in row
+    for module in ("encoder", "hfcm", "bottleneck", "decoder", "cti", "head", "adv", "cls"):
+        assert f"| {module} " in text
+    assert main(["model", "--preset", "tiny", "--size", "48"]) == 2
+    assert "img_size" in capsys.readouterr().err

@@ -14,7 +14,9 @@ from intergan import __version__
 from intergan.errors import UserError
 
 # name -> (module path, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "model": ("intergan.models.summary", "parameters and multiply-accumulates of G and D"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

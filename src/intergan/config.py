@@ -55,10 +55,12 @@ class ModelConfig:
         return len(self.attrs)
 
 
-# Named width/depth families. ``base`` matches the paper's widths (64 / 1024).
+# Named width/depth families. ``base`` matches the paper's widths (64 .. 1024).
+# [chosen] ``small``: the widths that keep a 64 px G+D step at batch 32 near a
+# second on a 2-core CPU (measured with ``intergan model`` and benchmarks/bench_model.py).
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(enc_dim=4, max_dim=16, hfcm_dim=4, style_dim=8, dis_dim=4, dis_fc_dim=8),
-    "small": dict(enc_dim=32, max_dim=256, hfcm_dim=32, style_dim=64, dis_dim=32, dis_fc_dim=256),
+    "small": dict(enc_dim=16, max_dim=256, hfcm_dim=16, style_dim=32, dis_dim=32, dis_fc_dim=128),
     "base": dict(enc_dim=64, max_dim=1024, hfcm_dim=64, style_dim=128, dis_dim=64, dis_fc_dim=1024),
 }
 PRESET_SIZES = {"tiny": 32, "small": 64, "base": 128}

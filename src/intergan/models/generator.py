@@ -41,6 +41,8 @@ class HFCM(nn.Module):
     Each message is concatenated to the encoder map and mapped back by a 1x1 conv.
     """
 
+    trace_children = True  # `intergan model --shapes` lists its stages
+
     def __init__(self, c: list[int], dim: int, norm: str):
         super().__init__()
         self.dwt = HaarDWT()
@@ -68,6 +70,8 @@ class CTI(nn.Module):
     Symmetric by construction: if the two halves of ``f`` and ``cond`` are equal,
     so are the two halves of the output.
     """
+
+    trace_children = True  # `intergan model --shapes` lists its stages
 
     def __init__(self, channels: int, n_attrs: int, style_dim: int, lt_norm: str):
         super().__init__()
