@@ -27,7 +27,7 @@ def _models(variant, size=32, **kw):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("size", [32, 64])
+@pytest.mark.parametrize("size", [32, 64, 128])
 def test_output_shapes_and_ranges(variant, size):
     cfg, G, D = _models(variant, size)
     images, t, s, _, _ = _batch(cfg, b=3)
@@ -57,6 +57,27 @@ def test_same_target_and_source_gives_identical_streams(variant, train):
     t = -s
     edited = G(images, t, s)
     assert not torch.equal(edited.edited, edited.reconstructed)
+
+
+@pytest.mark.parametrize("variant", ["intergan", "no_cti"])
+def test_reconstruction_bottleneck_ignores_the_target(variant):
+    cfg, G, _ = _models(variant)
+    images, t, s, _, _ = _batch(cfg)
+    a, b = G(images, t, s), G(images, -t, s)
+    assert torch.equal(a.z_rec, b.z_rec)
+    assert not torch.equal(a.z_edit, b.z_edit)
+
+
+def test_state_dict_round_trip_without_haar_filters():
+    cfg, G, _ = _models("intergan")
+    G.eval()
+    state = G.state_dict()
+    assert not any("dwt" in k for k in state)
+    torch.manual_seed(1)
+    H = build_generator(cfg).eval()
+    H.load_state_dict(state, strict=True)
+    images, t, s, _, _ = _batch(cfg)
+    assert torch.equal(G(images, t, s).edited, H(images, t, s).edited)
 
 
 def _dead(module):
