@@ -141,8 +141,12 @@ def trace_shapes(model: nn.Module, *inputs: torch.Tensor) -> list[tuple[str, str
     return rows
 
 
-def _fmt(n: int, unit: float, suffix: str) -> str:
-    return f"{n / unit:.3f} {suffix}" if n else "-"
+def _fmt(n: int) -> str:
+    """3 significant-ish digits with a K / M / G suffix; "-" for zero."""
+    for unit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if n >= unit:
+            return f"{n / unit:.3g} {suffix}" if n < 100 * unit else f"{n / unit:.0f} {suffix}"
+    return str(n) if n else "-"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -169,21 +173,21 @@ def module_table(reports: list[Report], part: str) -> str:
             p, m = getattr(r, f"{part}_params"), getattr(r, f"{part}_macs")
             pv = sum(p.values()) if name == "total" else p.get(name, 0)
             mv = sum(m.values()) if name == "total" else m.get(name, 0)
-            row += [_fmt(pv, 1e6, "M"), _fmt(mv, 1e9, "G")]
+            row += [_fmt(pv), _fmt(mv)]
         rows.append(row)
     return _table(header, rows)
 
 
 def comparison_table(reports: list[Report]) -> str:
-    """One row per variant: G and D totals (params in millions, MACs/image in billions)."""
+    """One row per variant: G and D totals (exact parameter counts, MACs per image)."""
     header = ["variant", "G params", "G MACs/image", "D params", "D MACs/image"]
     rows = [
         [
             r.variant,
-            _fmt(sum(r.g_params.values()), 1e6, "M"),
-            _fmt(sum(r.g_macs.values()), 1e9, "G"),
-            _fmt(sum(r.d_params.values()), 1e6, "M"),
-            _fmt(sum(r.d_macs.values()), 1e9, "G"),
+            f"{sum(r.g_params.values()):,}",
+            _fmt(sum(r.g_macs.values())),
+            f"{sum(r.d_params.values()):,}",
+            _fmt(sum(r.d_macs.values())),
         ]
         for r in reports
     ]
