@@ -194,3 +194,18 @@ def test_model_command_prints_params_and_macs_for_every_variant(capsys):
         assert f"| {module} " in text
     assert main(["model", "--preset", "tiny", "--size", "48"]) == 2
     assert "img_size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "override, field",
+    [
+        (dict(norm="layer"), "model.norm"),
+        (dict(n_down=2), "model.n_down"),
+        (dict(n_cti=5), "model.n_cti"),
+        (dict(attgan_shortcut_layers=4), "model.attgan_shortcut_layers"),
+        (dict(dis_layers=7), "model.dis_layers"),
+    ],
+)
+def test_unbuildable_configs_name_the_field(override, field):
+    with pytest.raises(UserError, match=field):
+        model_config("tiny", "intergan", 64, **override)
