@@ -89,13 +89,16 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    load_before = os.getloadavg()[0]
     rows = [time_variant(args, v, device) for v in args.variants.split(",")]
+    load_after = os.getloadavg()[0]
     machine = (
         torch.cuda.get_device_name(device)
         if device.type == "cuda"
         else f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
     )
     print(f"{args.preset} {args.size}px batch {args.batch} on {machine} (amp {args.amp})")
+    print(f"1-min load average before/after: {load_before:.2f} / {load_after:.2f}")
     print("variant   G params  G GMAC/img  D params  step median  images/s")
     for r in rows:
         print(
@@ -112,6 +115,7 @@ def main() -> None:
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine,
         "cpu_count": os.cpu_count(),
+        "loadavg_1min_before_after": [load_before, load_after],
         "torch": torch.__version__,
         "args": vars(args),
         "results": rows,
