@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install intergan with its extras
 
-demo: $(STAMP)  ## the main job: see README
+demo: $(STAMP)  ## the main job: edit SynthFaces with the bundled model -> out/demo/report.html
 	$(BIN)/intergan demo
 
 lint: $(STAMP)
