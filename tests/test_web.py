@@ -129,25 +129,25 @@ def test_memo_detector_detects_each_photo_once():
 
 
 def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, tmp_path):
-    from intergan.app import web
+    from intergan.app.handlers import CELEBA_ATTRS, Handlers
 
-    h = web.Handlers(max_pixels=10_000, download_dir=tmp_path)
+    h = Handlers(max_pixels=10_000, download_dir=tmp_path)
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\x00" * 100)
-    out = h.open(str(bad), False, 0, str(model_dir))
-    assert out[0] is None and "**Error:**" in out[3] and "bad.jpg" in out[3]
-    out = h.open(str(face_png), False, 0, str(model_dir))
-    opened = out[0]
-    assert isinstance(opened, session.Opened) and "edits: none" in out[3]
-    slider_values = [opened.start.get(a, 0.0) for a in web.CELEBA_ATTRS]
-    slider_values[web.CELEBA_ATTRS.index("Blond_Hair")] = 1.5
-    view, download, status = h.edit(opened, str(model_dir), *slider_values)
+    state, _, _, _, status, *_ = h.open(str(bad), False, 0, str(model_dir))
+    assert state is None and "**Error:**" in status and "bad.jpg" in status
+    opened, _, _, _, status, *_ = h.open(str(face_png), False, 0, str(model_dir))
+    assert isinstance(opened, session.Opened) and "edits: none" in status
+    slider_values = [opened.start.get(a, 0.0) for a in CELEBA_ATTRS]
+    slider_values[CELEBA_ATTRS.index("Blond_Hair")] = 1.5
+    view, closeup, download, status = h.edit(opened, str(model_dir), *slider_values)
     assert "Blond_Hair +1.50" in status
     saved = np.asarray(Image.open(download))
     np.testing.assert_array_equal(saved, view[1])
     assert saved.shape == opened.image.shape
-    out = h.load_model("/no/such/model")
-    assert "**Error:**" in out[3] and "not found" in out[3]
+    assert closeup.visible is False  # no close-up for pictures that are not aligned
+    _, _, _, _, status, *_ = h.load_model("/no/such/model")
+    assert "**Error:**" in status and "not found" in status
 
 
 def test_a_photo_is_aligned_edited_and_pasted_back_at_full_size(editor, tmp_path):
@@ -163,6 +163,9 @@ def test_a_photo_is_aligned_edited_and_pasted_back_at_full_size(editor, tmp_path
     changed = np.abs(out.astype(int) - photo).sum(axis=-1) > 0
     assert changed[y0:y1, x0:x1].mean() > 0.5  # the face is edited
     assert not changed[:, :100].any() and not changed[400:].any()  # far away: untouched
+    before, after = session.face_closeup(editor, opened, out)
+    assert before.shape == after.shape == (session.CLOSEUP_SIDE, session.CLOSEUP_SIDE, 3)
+    assert np.abs(after.astype(int) - before).mean() > 2  # the close-up shows the edit
 
 
 def test_with_two_faces_only_the_chosen_one_is_edited(editor, tmp_path):

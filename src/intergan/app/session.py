@@ -36,6 +36,7 @@ from intergan.images import to_model
 
 SLIDER_MIN, SLIDER_MAX, SLIDER_STEP = -1.5, 1.5, 0.05
 MOVED = 1e-6  # a slider further than this from its start is an edit target
+CLOSEUP_SIDE = 256  # pixels of the face close-up the page shows for aligned photos
 
 
 @dataclass
@@ -190,3 +191,17 @@ def edit_opened(editor: Editor, opened: Opened, values: dict[str, float]) -> np.
         align=opened.align,
         face_index=opened.face if opened.align else None,
     )
+
+
+def face_closeup(
+    editor: Editor, opened: Opened, edited: np.ndarray, side: int = CLOSEUP_SIDE
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The edited face zoomed in: (before, after) crops (side, side, 3) uint8 in the
+    model's framing, or ``None`` when the picture was not aligned."""
+    if not opened.align:
+        return None
+    rgb = np.ascontiguousarray(opened.image[..., :3])
+    face = editor.find_faces(rgb)[opened.face]  # remembered since the photo was opened
+    before, _ = crop_face(rgb, face, editor.framing, side)
+    after, _ = crop_face(np.ascontiguousarray(edited[..., :3]), face, editor.framing, side)
+    return before, after

@@ -18,33 +18,23 @@ Run: ``intergan demo --serve`` or ``python -m intergan.app.web --model NAME``.
 from __future__ import annotations
 
 import argparse
-import html
-import logging
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported: no telemetry
-
-import gradio as gr  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from intergan.app import samples, session  # noqa: E402
-from intergan.app.session import Opened  # noqa: E402
-from intergan.app.web_args import add_arguments  # noqa: E402
-from intergan.attributes import CELEBA_ATTRS  # noqa: E402
-from intergan.editing.editor import Editor  # noqa: E402
-from intergan.editing.io import DEFAULT_MAX_PIXELS, Photo, save_image  # noqa: E402
-from intergan.errors import UserError  # noqa: E402
-
-log = logging.getLogger(__name__)
+from intergan.app import samples, session
+from intergan.app.handlers import Handlers, label, model_line
+from intergan.app.offline import gr
+from intergan.app.session import Opened
+from intergan.app.web_args import add_arguments
+from intergan.attributes import CELEBA_ATTRS
+from intergan.editing.editor import Editor
+from intergan.editing.io import DEFAULT_MAX_PIXELS
+from intergan.errors import UserError
 
 DEFAULT_MODEL = "synthfaces-64"
-PREVIEW_SIDE = 1024  # before/after shown at most this large; the download is full size
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 CSS = """
@@ -71,149 +61,6 @@ def theme() -> gr.themes.Theme:
     )
 
 
-def _label(attr: str, p: float | None = None) -> str:
-    """Slider label: the attribute, and the judge's probability once a photo is open."""
-    name = attr.replace("_", " ")
-    return name if p is None else f"{name} ({p:.2f})"
-
-
-class Handlers:
-    """The page's callbacks. Each turns an exception into a message in the page."""
-
-    def __init__(self, max_pixels: int, download_dir: Path) -> None:
-        self.max_pixels = max_pixels
-        self.download_dir = download_dir
-
-    # -- helpers ---------------------------------------------------------------------
-    @staticmethod
-    def fail(err: Exception) -> str:
-        """Show ``err`` as a warning toast; return the status line's error text."""
-        if isinstance(err, UserError):
-            msg = str(err)
-        else:  # a bug: keep serving, log the traceback, tell the user something useful
-            log.exception("web editor callback failed")
-            msg = f"internal error ({type(err).__name__}: {err}); see the server log"
-        gr.Warning(html.escape(msg), duration=10)
-        return f"**Error:** {html.escape(msg)}"
-
-    def save(self, opened: Opened, edited: np.ndarray) -> str:
-        """Write the edited full picture for the download button: JPEG (quality 95) for
-        JPEG uploads, PNG (alpha kept) for anything else."""
-        jpeg = Path(opened.path).suffix.lower() in (".jpg", ".jpeg")
-        name = f"{opened.name}_edited.{'jpg' if jpeg else 'png'}"
-        folder = self.download_dir / opened.token  # one file per opened picture, overwritten
-        folder.mkdir(exist_ok=True)
-        path = folder / name  # Gradio serves a copy, so overwriting it later is safe
-        rgb, alpha = (edited[..., :3], edited[..., 3]) if edited.shape[-1] == 4 else (edited, None)
-        save_image(path, Photo(np.ascontiguousarray(rgb), alpha), quality=95)
-        return str(path)
-
-    @staticmethod
-    def sliders(attrs: list[str], opened: Opened | None) -> list[Any]:
-        """Updates for every slider: the model's attributes visible, set to their start."""
-        out = []
-        for a in CELEBA_ATTRS:
-            if a not in attrs:
-                out.append(gr.Slider(visible=False))
-            elif opened is None or opened.estimate is None:
-                out.append(gr.Slider(value=0.0, visible=True, label=_label(a)))
-            else:
-                p = opened.estimate[a]
-                out.append(gr.Slider(value=opened.start[a], visible=True, label=_label(a, p)))
-        return out
-
-    @staticmethod
-    def status(opened: Opened, targets: dict[str, float]) -> str:
-        """One line: which picture, which face, which edits."""
-        h, w = opened.image.shape[:2]
-        where = f"face {opened.face + 1} of {opened.n_faces}" if opened.align else "not aligned"
-        edits = ", ".join(f"{a} {v:+.2f}" for a, v in targets.items()) or "none (reconstruction)"
-        line = f"**{html.escape(opened.name)}** · {w}×{h} px · {where} · edits: {edits}"
-        if opened.estimate is None:
-            line += " · no judge with this model: sliders start at 0"
-        return line
-
-    def _view(self, opened: Opened, edited: np.ndarray) -> tuple:
-        """The before/after pair, shrunk for display (the download keeps full size)."""
-        return preview(opened.image), preview(edited)
-
-    # -- events ----------------------------------------------------------------------
-    def open(self, path: str | None, align: bool, face: int, model: str) -> list[Any]:
-        """Upload, sample pick, alignment or face change -> fresh analysis and sliders.
-
-        Outputs: opened state, before/after, download, status, face picker, sliders.
-        """
-        if not path:
-            return [gr.skip()] * (5 + len(CELEBA_ATTRS))
-        try:
-            editor = session.load_editor(model)
-            opened = session.open_photo(editor, path, align, int(face or 0), self.max_pixels)
-            edited = session.edit_opened(editor, opened, {})
-        except Exception as err:  # noqa: BLE001 - every failure becomes a message
-            cleared = [None, None, None, self.fail(err), gr.Dropdown(visible=False)]
-            return cleared + [gr.skip()] * len(CELEBA_ATTRS)
-        faces = [(f"face {k + 1}", k) for k in range(opened.n_faces)]
-        face_dd = gr.Dropdown(choices=faces, value=opened.face, visible=opened.n_faces > 1)
-        return [
-            opened,
-            self._view(opened, edited),
-            self.save(opened, edited),
-            self.status(opened, {}),
-            face_dd,
-        ] + self.sliders(editor.attrs, opened)
-
-    def edit(self, opened: Opened | None, model: str, *values: float) -> list[Any]:
-        """Sliders moved -> before/after, download and status line."""
-        if opened is None:
-            return [gr.skip(), gr.skip(), "Upload a photo or pick a sample first."]
-        try:
-            editor = session.load_editor(model)
-            sliders = {a: v for a, v in zip(CELEBA_ATTRS, values) if a in editor.attrs}
-            targets = session.targets_from_sliders(opened, sliders)
-            edited = session.edit_opened(editor, opened, sliders)
-        except Exception as err:  # noqa: BLE001
-            return [gr.skip(), gr.skip(), self.fail(err)]
-        return [self._view(opened, edited), self.save(opened, edited), self.status(opened, targets)]
-
-    def reset(self, opened: Opened | None, model: str) -> list[Any]:
-        """Sliders back to the judge's estimate."""
-        return self.sliders(session.load_editor(model).attrs, opened)
-
-    def load_model(self, model: str) -> list[Any]:
-        """Switch models; a bad name or path keeps the current one and says why.
-
-        Outputs: model state, opened state, before/after, status, model line, sliders.
-        """
-        try:
-            editor = session.load_editor(model)
-        except Exception as err:  # noqa: BLE001
-            return [gr.skip()] * 3 + [self.fail(err)] + [gr.skip()] * (1 + len(CELEBA_ATTRS))
-        msg = f"Loaded **{html.escape(model)}**. Open a photo or pick a sample."
-        return [model.strip(), None, None, msg, model_line(model, editor)] + self.sliders(
-            editor.attrs, None
-        )
-
-
-def model_line(name: str, editor: Editor) -> str:
-    """One line describing the loaded model, under the page title."""
-    m = editor.config.model
-    judge = "judge classifier included" if editor.judge is not None else "no judge classifier"
-    return (
-        f"Model **{html.escape(name.strip())}**: {m.variant}, {m.preset} preset, "
-        f"{editor.size} px, {len(editor.attrs)} attributes, {judge}"
-    )
-
-
-def preview(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
-    """``image`` shrunk so its long side is at most ``max_side`` (for display only)."""
-    h, w = image.shape[:2]
-    if max(h, w) <= max_side:
-        return image
-    k = max_side / max(h, w)
-    small = Image.fromarray(image).resize((round(w * k), round(h * k)), Image.LANCZOS)
-    return np.asarray(small)
-
-
 @dataclass
 class Page:
     """The page's components that the events read and write."""
@@ -229,6 +76,7 @@ class Page:
     info: gr.Markdown
     status: gr.Markdown
     compare: gr.ImageSlider
+    closeup: gr.ImageSlider
     download: gr.DownloadButton
     reset: gr.Button
     sliders: list[gr.Slider]
@@ -271,7 +119,16 @@ def _view_column() -> tuple:
         buttons=["fullscreen"],
     )
     download = gr.DownloadButton("Download edited photo", elem_id="download", variant="primary")
-    return status, compare, download
+    closeup = gr.ImageSlider(
+        label="Face close-up, in the model's framing",
+        type="numpy",
+        format="png",
+        elem_id="closeup",
+        max_height=320,
+        buttons=["fullscreen"],
+        visible=False,
+    )
+    return status, compare, download, closeup
 
 
 def _slider_column(attrs: list[str]) -> tuple:
@@ -285,7 +142,7 @@ def _slider_column(attrs: list[str]) -> tuple:
                 session.SLIDER_MAX,
                 value=0.0,
                 step=session.SLIDER_STEP,
-                label=_label(a),
+                label=label(a),
                 visible=a in attrs,
                 buttons=[],
                 elem_id=f"slider-{a}",
@@ -308,11 +165,11 @@ def _layout(model: str, editor: Editor, sample_paths: list[str]) -> Page:
         with gr.Column(scale=3, min_width=260):
             upload, align, face, gallery, model_box, load = _photo_column(model, sample_paths)
         with gr.Column(scale=6, min_width=360):
-            status, compare, download = _view_column()
+            status, compare, download, closeup = _view_column()
         with gr.Column(scale=3, min_width=280):
             reset, sliders = _slider_column(editor.attrs)
     return Page(gr.State(model), gr.State(None), upload, align, face, gallery, model_box,
-                load, info, status, compare, download, reset, sliders)  # fmt: skip
+                load, info, status, compare, closeup, download, reset, sliders)  # fmt: skip
 
 
 def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
@@ -321,8 +178,8 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     Every event that runs the model shares one queue (``concurrency_id``): the
     editor and its face detector serve one request at a time."""
     one = dict(concurrency_id="editor", concurrency_limit=1)
-    opened = [p.opened, p.compare, p.download, p.status, p.face, *p.sliders]
-    view = [p.compare, p.download, p.status]
+    opened = [p.opened, p.compare, p.closeup, p.download, p.status, p.face, *p.sliders]
+    view = [p.compare, p.closeup, p.download, p.status]
     p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model], opened, **one).then(
         lambda: None,
         None,
@@ -350,7 +207,7 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     p.reset.click(h.reset, [p.opened, p.model], p.sliders).then(
         h.edit, [p.opened, p.model, *p.sliders], view, **one
     )
-    load_out = [p.model, p.opened, p.compare, p.status, p.info, *p.sliders]
+    load_out = [p.model, p.opened, p.compare, p.closeup, p.status, p.info, *p.sliders]
     p.load.click(h.load_model, [p.model_box], load_out, **one)
 
 
