@@ -14,7 +14,9 @@ from intergan import __version__
 from intergan.errors import UserError
 
 # name -> (module path, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("intergan.training.cli", "train a model (or resume a run); see docs/training.md"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
