@@ -133,8 +133,34 @@ def barrier() -> None:
 
 
 def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """DistributedDataParallel around ``module`` when distributed, else ``module``."""
+    """DistributedDataParallel around ``module`` when distributed, else ``module``.
+
+    Buffers (batch-norm running statistics) are not broadcast from rank 0 at each
+    forward; :func:`average_buffers` keeps them equal across ranks instead.
+    """
     if not dist.is_initialized():
         return module
     ids = [device.index] if device.type == "cuda" else None
-    return torch.nn.parallel.DistributedDataParallel(module, device_ids=ids)
+    return torch.nn.parallel.DistributedDataParallel(
+        module, device_ids=ids, broadcast_buffers=False
+    )
+
+
+@torch.no_grad()
+def average_buffers(module: torch.nn.Module) -> None:
+    """Average floating-point buffers (running statistics) over ranks, in place.
+
+    Each rank updates its running statistics from its own batches; averaging after
+    every step makes them statistics of the global batch and keeps every rank's
+    model identical. No-op when alone or when the module has no such buffers.
+    """
+    if not dist.is_initialized():
+        return
+    buffers = [b for b in module.buffers() if b.is_floating_point()]
+    if not buffers:
+        return
+    flat = torch.cat([b.flatten() for b in buffers])
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat /= world_size()
+    for b, v in zip(buffers, flat.split([b.numel() for b in buffers])):
+        b.copy_(v.view_as(b))

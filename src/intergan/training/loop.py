@@ -118,6 +118,8 @@ def run_step(t: Trainer, stream: BatchStream, step: int, emit: EventHook) -> dic
     emit("after_d", step, t)
     real, _, target, target_enc, source_enc = _batch(t, stream)
     logs = g_step(t, real, target, target_enc, source_enc)
+    dist.average_buffers(t.G)
+    dist.average_buffers(t.D)
     if t.G_ema is not None:
         ema_update(t.G_ema, t.G, t.cfg.ema)
     return {k: torch.stack([d[k] for d in d_logs]).mean() for k in d_logs[0]} | logs
@@ -249,8 +251,10 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit) -> 
         )
     if t.epochs > 0:
         t.steps = steps_for_epochs(t.epochs, stream.batches_per_epoch, t.n_d)
-    if t.deterministic:
+    if t.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
     trainer = build_trainer(cfg, device)
     step = restore_checkpoint(trainer, ckpt, stream) if ckpt else 0
     main = dist.is_main()
