@@ -15,6 +15,8 @@ from intergan.errors import UserError
 
 # name -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
+    "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
     "train": ("intergan.training.cli", "train a model (or resume a run); see docs/training.md"),
 }
 
