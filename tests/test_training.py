@@ -5,6 +5,7 @@ The data here is a small in-memory ``TensorDataset`` of uint8 images and {0,1}
 labels (the dataset item contract); the CLI tests use a folder on disk.
 """
 
+import math
 import os
 import signal
 import subprocess
@@ -245,3 +246,125 @@ def test_ddp_two_processes_on_cpu(tmp_path):
     # the checkpoint holds each rank's random streams, for an exact resume
     assert io.load_checkpoint(io.find_checkpoint(run))["rng"]["world"] == 2
     assert (run / "samples" / "step_0000002.png").is_file()
+
+
+# --- the command line ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def celeba(tmp_path_factory):
+    from data_fixtures import make_celeba
+
+    root = tmp_path_factory.mktemp("celeba")
+    make_celeba(root, n=12)  # 178x218 JPEGs + list_attr_celeba.txt, all in the train split
+    return root
+
+
+def _cli(*argv):
+    from intergan.cli import main
+
+    return main(["train", *map(str, argv)])
+
+
+def test_cli_trains_resumes_and_fills_the_run_folder(celeba, tmp_path, capsys):
+    run = tmp_path / "run"
+    common = ("--data", celeba, "--out", run, "--workers", "0", "--no-progress")
+    rc = _cli(
+        *common,
+        "--preset",
+        "tiny",
+        "--size",
+        "32",
+        "--attrs",
+        "Male,Young,Eyeglasses",
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--n-d",
+        "1",
+        "--checkpoint-every",
+        "2",
+        "--sample-every",
+        "2",
+        "--log-every",
+        "1",
+        "--keep-last",
+        "1",
+    )
+    assert rc == 0
+    cfg = Config.load(run / "config.json")
+    assert (cfg.model.preset, cfg.model.img_size, cfg.model.n_attrs) == ("tiny", 32, 3)
+    assert (cfg.train.steps, cfg.train.n_d, cfg.data.path) == (3, 1, str(celeba))
+    assert (run / "cmd.txt").read_text().startswith("intergan train --data ")
+    assert len((run / "stats.jsonl").read_text().splitlines()) == 3
+    from PIL import Image
+
+    from intergan.data import build_dataset
+
+    rows = len(build_dataset(celeba, cfg.model.attrs, "valid", 32))  # fixed validation images
+    grid = Image.open(run / "samples" / "step_0000003.png")
+    assert 1 <= rows and grid.size == ((2 + 3) * 32, rows * 32)  # input, rec., 3 edits
+    assert [s for s, _ in io.list_checkpoints(run / "checkpoints")] == [3]  # keep_last 1
+    # resume: the architecture comes from the checkpoint; only given flags change
+    assert _cli(*common, "--resume", "latest", "--steps", "5") == 0
+    assert io.load_checkpoint(io.find_checkpoint(run))["step"] == 5
+    assert Config.load(run / "config.json").model == cfg.model
+    assert len((run / "cmd.txt").read_text().splitlines()) == 2
+    capsys.readouterr()
+    assert _cli(*common, "--resume", "latest", "--size", "64", "--attrs", "Male") == 2
+    err = capsys.readouterr().err
+    assert "model.img_size: checkpoint 32, now 64" in err and "model.attrs" in err
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        ((), "--data is required"),
+        (("--data", "/no/such/folder"), "does not exist"),
+        (("--amp", "bf16"), "--amp bf16 needs a CUDA device"),
+        (("--steps", "0"), "train.steps (--steps)"),
+        (("--ema", "1.5"), "train.ema (--ema)"),
+        (("--set", "train.lamda_rec=3"), "--set 'train.lamda_rec=3'"),
+        (("--batch-size", "64"), "fewer than one batch"),
+        (("--resume", "latest"), "holds no checkpoint to resume"),
+    ],
+)
+def test_cli_rejects_bad_options_before_training(celeba, tmp_path, capsys, flags, message):
+    data = () if "--data" in flags or not flags else ("--data", celeba)
+    rc = _cli("--out", tmp_path / "run", "--preset", "tiny", *data, *flags)
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_cli_epochs_set_the_number_of_steps(celeba, tmp_path):
+    run = tmp_path / "run"
+    assert (
+        _cli(
+            "--data",
+            celeba,
+            "--out",
+            run,
+            "--preset",
+            "tiny",
+            "--size",
+            "32",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--n-d",
+            "1",
+            "--workers",
+            "0",
+            "--no-progress",
+            "--sample-every",
+            "0",
+        )
+        == 0
+    )
+    from intergan.data import build_dataset
+
+    cfg = Config.load(run / "config.json")
+    batches = len(build_dataset(celeba, None, "train", 32)) // 4
+    # 2 epochs = 2 * batches batches, read 2 at a time (one D step, one G step)
+    assert (cfg.train.epochs, cfg.train.steps) == (2.0, math.ceil(2 * batches / 2))

@@ -192,6 +192,11 @@ def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, di
 
     if args.resume:
         where = args.out if args.resume == "latest" else args.resume
+        if args.resume == "latest" and not io.list_checkpoints(Path(where) / io.CHECKPOINT_DIR):
+            raise UserError(
+                f"--resume latest: {where} holds no checkpoint to resume; drop "
+                "--resume to start a new run there"
+            )
         path = io.find_checkpoint(where)
         ckpt = io.load_checkpoint(path)
         base = Config.load(args.config) if args.config else Config.from_dict(ckpt["config"])
@@ -214,10 +219,12 @@ def run(args: argparse.Namespace) -> int:
     if not Path(cfg.data.path).exists():
         raise UserError(f"--data {cfg.data.path} does not exist")
     validate_train(cfg, dist.pick_device(cfg.train.device))
-    out = Path(args.out)
-    if dist.env_world()[0] == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        with open(out / "cmd.txt", "a") as f:
-            f.write(shlex.join(sys.argv) + "\n")
-    result = train(cfg, out, resume=path, checkpoint=ckpt, progress=not args.no_progress)
+    result = train(
+        cfg,
+        args.out,
+        resume=path,
+        checkpoint=ckpt,
+        progress=not args.no_progress,
+        command=shlex.join(["intergan", *getattr(args, "argv", sys.argv[1:])]),
+    )
     return 0 if not result.stopped else 130

@@ -163,6 +163,7 @@ def train(
     sample_data: Dataset | None = None,
     progress: bool = False,
     on_event: EventHook | None = None,
+    command: str | None = None,
 ) -> TrainResult:
     """Train (or resume, ``resume="latest"`` or a checkpoint path) into ``run_dir``.
 
@@ -172,6 +173,7 @@ def train(
     step, trainer)`` is called at ``"after_d"`` (mid-step), ``"checkpoint"`` (after a
     checkpoint is written) and ``"step"`` (a step is complete). Under torchrun the
     process group is joined here (and left at the end if this call joined it).
+    ``command``: the command line, appended to ``RUN/cmd.txt``.
     """
     device = dist.pick_device(cfg.train.device)
     validate_train(cfg, device)
@@ -180,7 +182,8 @@ def train(
     try:
         ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
         emit = on_event or _no_event
-        return _train(cfg, Path(run_dir), device, ckpt, dataset, sample_data, progress, emit)
+        parts = (dataset, sample_data, progress, emit, command)
+        return _train(cfg, Path(run_dir), device, ckpt, *parts)
     finally:
         if joined:
             dist.shutdown()
@@ -208,8 +211,8 @@ def _build_dataset(cfg: Config, split: str) -> Dataset:
         raise UserError("no training data: pass --data DIR (a dataset folder or prepared cache)")
     from intergan.data import build_dataset
 
-    m = cfg.model
-    return build_dataset(cfg.data.path, m.attrs, split, m.img_size, format=cfg.data.format)
+    m, d = cfg.model, cfg.data
+    return build_dataset(d.path, m.attrs, split, m.img_size, d.format, hq_labels=d.hq_labels)
 
 
 def _sample_batch(cfg: Config, train_data: Dataset, sample_data: Dataset | None):
@@ -223,15 +226,16 @@ def _sample_batch(cfg: Config, train_data: Dataset, sample_data: Dataset | None)
     return fixed_batch(sample_data, cfg.train.sample_count)
 
 
-def _workers(cfg: Config, device: torch.device, world: int) -> int:
+def _workers(cfg: Config, dataset: Dataset, world: int) -> int:
     if cfg.data.num_workers >= 0:
         return cfg.data.num_workers
-    if device.type == "cpu":  # the model already uses every core
-        return 0
-    return min(8, max(1, (os.cpu_count() or 1) // world - 1))
+    from intergan.data.loader import auto_workers
+
+    n = auto_workers(dataset)  # decoding folders need many, a memory-mapped cache few
+    return n if n == 0 else max(1, n // world)
 
 
-def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit) -> TrainResult:
+def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, command):
     dataset = dataset if dataset is not None else _build_dataset(cfg, "train")
     t, world = cfg.train, dist.world_size()
     stream = BatchStream(
@@ -240,7 +244,7 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit) -> 
         t.seed,
         dist.rank(),
         world,
-        _workers(cfg, device, world),
+        _workers(cfg, dataset, world),
         device.type == "cuda",
         cfg.data.flip,
     )
@@ -261,6 +265,9 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit) -> 
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         cfg.save(run_dir / "config.json")
+        if command:
+            with open(run_dir / "cmd.txt", "a") as f:
+                f.write(command + "\n")
     samples = _sample_batch(cfg, dataset, sample_data) if main else None
     logger = RunLogger(run_dir if main else None, t.steps, step, progress)
     verb = f"resuming at step {step}" if ckpt else "training"
