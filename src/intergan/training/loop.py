@@ -43,6 +43,7 @@ class NonFiniteLossError(UserError):
 
 @dataclass
 class TrainResult:
+    config: Config  # as resolved and saved in RUN/config.json
     trainer: Trainer
     step: int  # generator steps done
     stopped: bool  # True if a signal ended the run early
@@ -175,6 +176,7 @@ def train(
     process group is joined here (and left at the end if this call joined it).
     ``command``: the command line, appended to ``RUN/cmd.txt``.
     """
+    cfg = copy.deepcopy(cfg)  # `steps` may be resolved from `epochs`; the caller's stays
     device = dist.pick_device(cfg.train.device)
     validate_train(cfg, device)
     joined = not torch.distributed.is_initialized()
@@ -281,7 +283,7 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
             step = loop.run(step)
     finally:
         logger.close()
-    return TrainResult(trainer, step, flag.requested, stream)
+    return TrainResult(cfg, trainer, step, flag.requested, stream)
 
 
 class _Loop:

@@ -98,4 +98,7 @@ def restore_checkpoint(t: Trainer, ckpt: dict[str, Any], stream: BatchStream) ->
             stacklevel=2,
         )
         stream.set_position({"epoch": int(pos["epoch"]) + 1, "batch": 0})
+        fresh = dist.rank_seed(t.cfg.seed) + 7919 * int(ckpt["step"])  # not a replay of step 0
+        t.gen.manual_seed(fresh)
+        t.gen_dev.manual_seed(fresh + 2**32)
     return int(ckpt["step"])
