@@ -17,6 +17,8 @@ from intergan.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
+    "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
+    "model": ("intergan.models.summary", "parameters and multiply-accumulates of G and D"),
     "train": ("intergan.training.cli", "train a model (or resume a run); see docs/training.md"),
 }
 
