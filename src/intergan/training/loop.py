@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import Dataset
 
 from intergan.config import Config, TrainConfig
@@ -96,6 +97,7 @@ def build_trainer(cfg: Config, device: torch.device) -> Trainer:
         gen=torch.Generator().manual_seed(seed),
         gen_dev=torch.Generator(device).manual_seed(seed + 2**32),
         G_ema=G_ema,
+        joint_d_batch=not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules()),
     )
 
 
@@ -180,6 +182,10 @@ def train(
     device = dist.pick_device(cfg.train.device)
     validate_train(cfg, device)
     joined = not torch.distributed.is_initialized()
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    if cfg.train.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
     dist.init(device)
     try:
         ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
@@ -187,6 +193,7 @@ def train(
         parts = (dataset, sample_data, progress, emit, command)
         return _train(cfg, Path(run_dir), device, ckpt, *parts)
     finally:
+        torch.use_deterministic_algorithms(was_deterministic)
         if joined:
             dist.shutdown()
 
@@ -257,10 +264,6 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
         )
     if t.epochs > 0:
         t.steps = steps_for_epochs(t.epochs, stream.batches_per_epoch, t.n_d)
-    if t.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
     trainer = build_trainer(cfg, device)
     step = restore_checkpoint(trainer, ckpt, stream) if ckpt else 0
     main = dist.is_main()

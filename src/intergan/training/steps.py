@@ -44,6 +44,7 @@ class Trainer:
     gen: torch.Generator  # CPU: flips, target shuffles and jitter
     gen_dev: torch.Generator  # on `device`: penalty interpolation and DRAGAN noise
     G_ema: nn.Module | None = None
+    joint_d_batch: bool = True  # real and fake through D as one 2B batch (False with batch norm)
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
@@ -111,11 +112,16 @@ def d_step(
     real = _prepare(t, real)
     with torch.no_grad(), t.autocast():
         fake = t.G_run(real, target_enc, source_enc).edited
+    b = real.shape[0]
     with t.autocast():
-        adv, cls = t.D_run(torch.cat([real, fake.to(real.dtype)]))  # one pass, 2B
-    adv, b = adv.float(), real.shape[0]
-    d_adv = losses.d_adv_loss(c.mode, adv[:b], adv[b:])
-    d_cls = losses.attr_bce(cls[:b].float(), source)
+        if t.joint_d_batch:  # one pass of 2B: same result with per-sample (instance) norms
+            adv, cls = t.D_run(torch.cat([real, fake.to(real.dtype)]))
+            adv_real, adv_fake, cls_real = adv[:b], adv[b:], cls[:b]
+        else:  # batch statistics must not mix real and fake images
+            adv_real, cls_real = t.D_run(real)
+            adv_fake, _ = t.D_run(fake)
+    d_adv = losses.d_adv_loss(c.mode, adv_real.float(), adv_fake.float())
+    d_cls = losses.attr_bce(cls_real.float(), source)
     alpha = torch.rand(b, 1, 1, 1, device=t.device, generator=t.gen_dev)
     with t.full_precision():
         if c.mode == "wgan":  # interpolates between real and edited images
