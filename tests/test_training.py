@@ -315,6 +315,30 @@ def test_cli_trains_resumes_and_fills_the_run_folder(celeba, tmp_path, capsys):
     assert "model.img_size: checkpoint 32, now 64" in err and "model.attrs" in err
 
 
+def test_sigterm_to_the_process_group_with_loader_workers(celeba, tmp_path):
+    """Like `timeout` or a cluster scheduler: every process of the group (the trainer
+    and its data loader worker) gets SIGTERM; the run still checkpoints and exits."""
+    import time
+
+    run = tmp_path / "run"
+    flags = "--preset tiny --size 32 --steps 100000 --batch-size 1 --n-d 1 --workers 1 "
+    flags += "--log-every 1 --checkpoint-every 100000 --sample-every 0 --no-progress"
+    argv = ["--data", celeba, "--out", run, *flags.split()]
+    env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "intergan.cli", "train", *map(str, argv)]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    stats = run / "stats.jsonl"
+    while not (stats.exists() and stats.read_text().count("\n") >= 3) and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert "stopped by a signal" in (run / "log.txt").read_text()
+    ckpt = io.load_checkpoint(io.find_checkpoint(run))
+    assert ckpt["step"] >= 1 and ckpt["data"]["batch"] >= 2
+
+
 @pytest.mark.parametrize(
     "flags,message",
     [

@@ -11,6 +11,7 @@ on the batch, from the caller's generator, not inside workers).
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import torch
@@ -48,6 +49,14 @@ class EpochSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return max(0, self.batches - self.start) * self.batch_size
+
+
+def _leave_stop_signals_to_the_main_process(worker_id: int) -> None:
+    """Loader workers ignore SIGINT/SIGTERM: Ctrl-C, ``timeout`` and cluster schedulers
+    signal the whole process group, and a worker dying first would crash the main
+    process before it can write its checkpoint. The main process shuts them down."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class BatchStream:
@@ -104,6 +113,7 @@ class BatchStream:
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             generator=g,
+            worker_init_fn=_leave_stop_signals_to_the_main_process,
         )
         return iter(loader)
 
