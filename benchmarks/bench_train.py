@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -100,6 +101,11 @@ def bench_one(args: argparse.Namespace, preset: str, variant: str, device: torch
     return row
 
 
+def _load() -> list[float]:
+    """1/5/15-minute load averages: other jobs share this machine's cores."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def machine(device: torch.device) -> dict:
     info = {
         "torch": torch.__version__,
@@ -130,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--tag", default="", help="suffix of the results file name")
     args = p.parse_args(argv)
     device = dist.pick_device(args.device)
-    rows = []
+    load_start, rows = _load(), []
     print(
         f"{'preset':7} {'variant':9} {'size':>4} {'step s':>8} {'train img/s':>12} {'G img/s':>9}"
     )
@@ -147,7 +153,8 @@ def main(argv: list[str] | None = None) -> None:
         k: getattr(args, k)
         for k in ("batch_size", "n_d", "iters", "warmup", "amp", "channels_last", "compile")
     }
-    out = {"machine": machine(device), "settings": settings, "results": rows}
+    info = machine(device) | {"load_avg_start": load_start, "load_avg_end": _load()}
+    out = {"machine": info, "settings": settings, "results": rows}
     RESULTS.mkdir(exist_ok=True)
     name = "bench_train" + (f"_{args.tag}" if args.tag else "") + ".json"
     (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
