@@ -54,7 +54,20 @@ TRAIN_FLAGS = (
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("data and model")
+    _data_and_model(p.add_argument_group("data and model"))
+    _run(p.add_argument_group("run"))
+    _optimisation(p.add_argument_group("optimisation"))
+    _device(p.add_argument_group("device and speed"))
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override any config field, e.g. --set train.lambda_rec=50",
+    )
+
+
+def _data_and_model(g: argparse._ArgumentGroup) -> None:
     g.add_argument(
         "--data",
         metavar="DIR",
@@ -67,7 +80,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--size", type=int, help="image side in pixels (default: the preset's)")
     g.add_argument("--variant", choices=VARIANTS, help="generator variant (default intergan)")
     g.add_argument("--attrs", help="attributes: default|paper11|all40 or Name,Name,...")
-    r = p.add_argument_group("run")
+
+
+def _run(r: argparse._ArgumentGroup) -> None:
     r.add_argument("--out", required=True, metavar="RUN", help="run folder (runs/NAME)")
     r.add_argument("--resume", metavar="latest|PATH", help="continue from a checkpoint")
     r.add_argument(
@@ -76,10 +91,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     length = r.add_mutually_exclusive_group()
     length.add_argument("--steps", type=int, help="generator steps (default 10000)")
     length.add_argument("--epochs", type=float, help="passes over the data instead of --steps")
-    for name in ("checkpoint_every", "sample_every", "sample_count", "log_every", "keep_last"):
-        r.add_argument("--" + name.replace("_", "-"), type=int, dest=name)
+    for name, help_text in (
+        ("checkpoint_every", "steps between checkpoints (default 1000)"),
+        ("keep_last", "checkpoints kept (default 3)"),
+        ("sample_every", "steps between sample grids (default 500; 0: at the end)"),
+        ("sample_count", "validation images in each grid (default 8)"),
+        ("log_every", "steps between log records (default 10)"),
+    ):
+        r.add_argument(
+            "--" + name.replace("_", "-"), type=int, dest=name, metavar="N", help=help_text
+        )
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    o = p.add_argument_group("optimisation")
+
+
+def _optimisation(o: argparse._ArgumentGroup) -> None:
     o.add_argument("--batch-size", type=int, help="per process (default 32)")
     o.add_argument("--lr", type=float, help="Adam learning rate (default 2e-4)")
     o.add_argument("--n-d", type=int, help="D steps per G step (default 4)")
@@ -97,7 +122,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="keep an EMA of G's weights (default decay 0.999)",
     )
     o.add_argument("--seed", type=int)
-    d = p.add_argument_group("device and speed")
+
+
+def _device(d: argparse._ArgumentGroup) -> None:
     d.add_argument("--device", help="auto|cpu|cuda|cuda:N|mps (default auto)")
     d.add_argument("--amp", choices=AMP_MODES, help="mixed precision on CUDA")
     d.add_argument("--channels-last", action="store_true", default=None)
@@ -107,13 +134,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         default=None,
         help="deterministic algorithms (bit-exact GPU resume; slower)",
-    )
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.FIELD=VALUE",
-        help="override any config field, e.g. --set train.lambda_rec=50",
     )
 
 
