@@ -29,6 +29,7 @@ import torch
 
 from intergan.config import Config
 from intergan.errors import UserError
+from intergan.models import build_generator
 
 CHECKPOINT_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
@@ -189,8 +190,6 @@ def load_generator(
     ``path``: a run folder (its latest checkpoint) or a checkpoint file. ``ema``:
     use the EMA weights when the checkpoint has them. Returns ``(G, config)``.
     """
-    from intergan.models import build_generator  # the model package imports this module
-
     ckpt = load_checkpoint(find_checkpoint(path), map_location="cpu")
     cfg = Config.from_dict(ckpt["config"])
     G = build_generator(cfg.model)
