@@ -14,7 +14,12 @@ from intergan import __version__
 from intergan.errors import UserError
 
 # name -> (module path, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "classifier": (
+        "intergan.evaluation.classifier_cli",
+        "Train or test the judge attribute classifier used by evaluation.",
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
