@@ -19,6 +19,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "intergan.evaluation.classifier_cli",
         "Train or test the judge attribute classifier used by evaluation.",
     ),
+    "evaluate": (
+        "intergan.evaluation.evaluate_cli",
+        "Measure a trained model: editing accuracy, preservation, PSNR/SSIM, FD, ground truth.",
+    ),
+    "bench": (
+        "intergan.bench.cli",
+        "Benchmarks across training and evaluation: `bench ablation` (the paper's table).",
+    ),
 }
 
 

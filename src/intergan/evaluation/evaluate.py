@@ -91,11 +91,16 @@ def allowed_pairs(attrs: Sequence[str]) -> list[tuple[int, int]]:
     return pairs
 
 
-class _Editor:
-    """Encodes targets the test-time way and runs G; returns uint8 edits."""
+class Editor:
+    """Encodes targets the test-time way and runs G; returns uint8 edits.
+
+    ``Editor(G, cfg, settings, device)(x, target, source, edited)``: the entries
+    flagged in ``edited`` are pushed to +-test_int (and, with ``high_accuracy``,
+    the same source entries too); the rest keep the training scale ``thres_int``.
+    """
 
     def __init__(self, G: torch.nn.Module, cfg: Config, s: EvalSettings, device: torch.device):
-        self.G, self.device = G, device
+        self.G, self.device = G, torch.device(device)
         self.thres = cfg.train.thres_int
         self.test_int = cfg.train.test_int if s.test_int is None else s.test_int
         self.high_accuracy = s.high_accuracy
@@ -158,7 +163,7 @@ class _Run:
         self.cfg, self.judge, self.settings, self.gt = cfg, judge, s, gt
         self.attrs = list(cfg.model.attrs)
         self.cols = check_compatible(cfg, judge)
-        self.edit = _Editor(G, cfg, s, device)
+        self.edit = Editor(G, cfg, s, device)
         self.device = device
         self.features = features  # images in [-1, 1] -> (B, d)
         self.pairs = allowed_pairs(self.attrs)
