@@ -20,7 +20,7 @@ compared. Definitions, for the first ``n`` images of the split (file order):
 - ground truth (SynthFaces exports only): PSNR / SSIM of each single edit against
   ``synthfaces.render(identity, target attributes)``, over the whole image and
   outside the union of the regions of the attributes the edit changed.
-PSNR is averaged per image with identical images counted as 100 dB.
+PSNR is averaged per image with identical images counted as 120 dB.
 """
 
 from __future__ import annotations

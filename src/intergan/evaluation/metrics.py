@@ -31,7 +31,7 @@ SSIM_SIGMA = 1.5
 SSIM_TRUNCATE = 3.5
 SSIM_RADIUS = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)  # 5 -> an 11 px window
 SSIM_K1, SSIM_K2 = 0.01, 0.03
-PSNR_CAP_DB = 100.0  # stands in for inf (identical images) when averaging PSNRs
+PSNR_CAP_DB = 120.0  # inf (identical images) when averaging; above any finite uint8 PSNR to 1024 px
 
 
 # --------------------------------------------------------------------------- Frechet
@@ -56,7 +56,9 @@ def _trace_sqrt_scipy(s1: np.ndarray, s2: np.ndarray, eps: float) -> float:
     """tr((S1 S2)^(1/2)) with scipy's sqrtm, retrying with ``eps`` on the diagonal."""
     from scipy import linalg
 
-    covmean = linalg.sqrtm(s1 @ s2)
+    with warnings.catch_warnings():  # few samples -> singular covariances; handled below
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        covmean = linalg.sqrtm(s1 @ s2)
     if not np.isfinite(covmean).all():
         warnings.warn(
             f"Frechet distance: singular covariance product; adding {eps} to the diagonals",
