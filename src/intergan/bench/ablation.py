@@ -217,7 +217,7 @@ def evaluate_variant(opts: AblationOptions, variant: str, judge, judge_dir, devi
     G, cfg = load_generator(run_dir, device=device)
     m = cfg.model
     dataset = open_dataset(opts.data, m.attrs, "test", m.img_size)
-    gt, note = open_ground_truth(opts.data, "test", m.attrs, m.img_size, len(dataset))
+    gt, note = open_ground_truth(opts.data, "test", m.attrs, m.img_size, dataset)
     settings = EvalSettings(n=opts.eval_n, seed=opts.seed, progress=opts.progress)
     result = evaluate_generator(G, cfg, dataset, judge, settings, device, gt)
     result["source"] = {

@@ -35,7 +35,7 @@ def write_figure(opts, device) -> Path:
     k = min(opts.figure_n, len(dataset))
     images = torch.stack([dataset[i][0] for i in range(k)])
     labels = torch.stack([dataset[i][1] for i in range(k)])
-    gt, _ = open_ground_truth(opts.data, "test", m.attrs, m.img_size, len(dataset))
+    gt, _ = open_ground_truth(opts.data, "test", m.attrs, m.img_size, dataset)
     if gt is not None:
         rows["ground truth"] = truth_row(gt, list(range(k)), images, labels)
     for variant in opts.variants:

@@ -72,7 +72,7 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
     m = cfg.model
     dataset = open_dataset(args.data, m.attrs, args.split, m.img_size)
     n = len(dataset) if args.n is None else min(args.n, len(dataset))
-    gt, note = open_ground_truth(args.data, args.split, m.attrs, m.img_size, len(dataset))
+    gt, note = open_ground_truth(args.data, args.split, m.attrs, m.img_size, dataset)
     settings = EvalSettings(
         n=args.n,
         batch_size=args.batch_size,

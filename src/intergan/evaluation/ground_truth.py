@@ -2,9 +2,10 @@
 
 A SynthFaces export (CelebA layout plus ``identities.jsonl``) lets any of its
 images be rendered again with other attributes. ``GroundTruth`` maps the images
-of one split, in the order the dataset yields them (file order of
-``list_eval_partition.txt``), to their identity and full label set, and renders
-targets and "outside the edited region" masks for whole batches.
+of one split, in the order the dataset yields them (the dataset's ``names`` when
+it has them, else the file order of ``list_eval_partition.txt``), to their
+identity and full label set, and renders targets and "outside the edited
+region" masks for whole batches.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from intergan.attributes import DEFAULT_ATTRS
 from intergan.errors import UserError
 
 IDENTITY_FILE = "identities.jsonl"
+REGION_CACHE = 1024  # masks kept: a batch's images x attributes
 SPLIT_IDS = {"train": ("0",), "valid": ("1",), "test": ("2",), "all": ("0", "1", "2")}
 
 
@@ -64,24 +66,37 @@ class GroundTruth:
     ``render``/``outside``); ``size``: the render side in pixels.
     """
 
-    def __init__(self, folder: str | os.PathLike, split: str, attrs: Sequence[str], size: int):
+    def __init__(
+        self, folder: str | os.PathLike, files: Sequence[str], attrs: Sequence[str], size: int
+    ) -> None:
         from intergan.data import synthfaces
 
         self._sf = synthfaces
         self.folder = Path(folder)
         self.attrs = list(attrs)
         self.size = size
-        self.files = _read_partition(self.folder, split)
+        self.files = [Path(f).name for f in files]
         identities = synthfaces.load_identities(self.folder)
         labels = _read_labels(self.folder)
         missing = [f for f in self.files if f not in identities or f not in labels]
         if missing:
             raise UserError(
-                f"{self.folder}: {len(missing)} images of the {split!r} split (e.g. {missing[0]}) "
+                f"{self.folder}: {len(missing)} images (e.g. {missing[0]}) "
                 f"have no entry in {IDENTITY_FILE} or list_attr_celeba.txt; re-export the data"
             )
         self.identities = [identities[f] for f in self.files]
         self.labels = [labels[f] for f in self.files]
+        self._regions: dict[tuple[int, str], np.ndarray] = {}  # region masks are costly
+
+    def region(self, index: int, name: str) -> np.ndarray:
+        """``synthfaces.region_mask`` of image ``index`` for ``name``, cached."""
+        key = (index, name)
+        if key not in self._regions:
+            if len(self._regions) >= REGION_CACHE:
+                self._regions.clear()
+            mask = self._sf.region_mask(self.identities[index], name, self.size)
+            self._regions[key] = np.asarray(mask, dtype=bool)
+        return self._regions[key]
 
     def __len__(self) -> int:
         return len(self.files)
@@ -107,24 +122,29 @@ class GroundTruth:
             region = np.zeros((self.size, self.size), dtype=bool)
             for name, c in zip(self.attrs, row):
                 if c:
-                    region |= np.asarray(self._sf.region_mask(self.identities[i], name, self.size))
+                    region |= self.region(i, name)
             masks.append(~region)
         return torch.from_numpy(np.stack(masks))
 
 
 def open_ground_truth(
-    folder: str | os.PathLike, split: str, attrs: Sequence[str], size: int, n_dataset: int
+    folder: str | os.PathLike,
+    split: str,
+    attrs: Sequence[str],
+    size: int,
+    dataset: torch.utils.data.Dataset,
 ) -> tuple[GroundTruth | None, str]:
-    """A ``GroundTruth`` when ``folder`` is a usable SynthFaces export, else (None, why)."""
+    """A ``GroundTruth`` for ``dataset`` (one split of ``folder``), else (None, why not)."""
     if not is_synthfaces_export(folder):
         return None, f"no {IDENTITY_FILE} in {folder}: not a SynthFaces export"
     unknown = [a for a in attrs if a not in DEFAULT_ATTRS]  # SynthFaces renders these 13
     if unknown:
         return None, f"SynthFaces cannot render {', '.join(unknown)}"
-    gt = GroundTruth(folder, split, attrs, size)
-    if len(gt) != n_dataset:
+    names = getattr(dataset, "names", None)
+    files = list(names) if names is not None else _read_partition(Path(folder), split)
+    if len(files) != len(dataset):
         return None, (
-            f"the {split!r} split has {len(gt)} files in list_eval_partition.txt but the "
-            f"dataset yields {n_dataset} images; cannot pair images with identities"
+            f"the {split!r} split lists {len(files)} files but the dataset yields "
+            f"{len(dataset)} images; cannot pair images with identities"
         )
-    return gt, ""
+    return GroundTruth(folder, files, attrs, size), ""
