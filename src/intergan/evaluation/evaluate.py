@@ -119,16 +119,15 @@ class Editor:
         return to_uint8(out).cpu()
 
 
-def _pair_targets(source: torch.Tensor, attrs: Sequence[str], pairs, gen: torch.Generator):
-    """One random allowed pair per row, both flipped: (targets, edited mask, pair ids)."""
-    choice = torch.randint(len(pairs), (source.shape[0],), generator=gen)
+def _pair_targets(source: torch.Tensor, attrs: Sequence[str], pairs, choice: torch.Tensor):
+    """Row r flips both attributes of ``pairs[choice[r]]``: (targets, edited mask)."""
     target = source.clone()
     edited = torch.zeros_like(source, dtype=torch.bool)
     for row, k in enumerate(choice.tolist()):
         for idx in pairs[k]:
             target[row] = apply_conflicts(target[row], attrs, idx, float(1 - source[row, idx]))
             edited[row, idx] = True
-    return target, edited, choice
+    return target, edited
 
 
 class _Tally:
@@ -159,7 +158,7 @@ def _quality(tally: _Tally, key: str, a_u8: torch.Tensor, b_u8: torch.Tensor, ma
 class _Run:
     """State of one evaluation: runs batches, then summarises."""
 
-    def __init__(self, G, cfg: Config, judge: Judge, s: EvalSettings, device, gt, features):
+    def __init__(self, G, cfg: Config, judge: Judge, s: EvalSettings, device, gt, features, n):
         self.cfg, self.judge, self.settings, self.gt = cfg, judge, s, gt
         self.attrs = list(cfg.model.attrs)
         self.cols = check_compatible(cfg, judge)
@@ -167,7 +166,8 @@ class _Run:
         self.device = device
         self.features = features  # images in [-1, 1] -> (B, d)
         self.pairs = allowed_pairs(self.attrs)
-        self.gen = torch.Generator().manual_seed(s.seed)
+        gen = torch.Generator().manual_seed(s.seed)  # one pair per image, drawn up front
+        self.pair_choice = torch.randint(max(1, len(self.pairs)), (n,), generator=gen)
         self.tally = _Tally()
         self.real_stats, self.fake_stats = metrics.FeatureStats(), metrics.FeatureStats()
         self.n = 0
@@ -192,7 +192,8 @@ class _Run:
         for i, target in enumerate(flip_targets(s, self.attrs)):
             self._single(i, x, s, target, real_bits, indices)
         if self.pairs:
-            target, edited, _ = _pair_targets(s, self.attrs, self.pairs, self.gen)
+            choice = self.pair_choice[n0 : n0 + s.shape[0]]
+            target, edited = _pair_targets(s, self.attrs, self.pairs, choice)
             bits, _ = self._bits(self.edit(x, target, s, edited))
             ok = ((bits == (target > 0.5)) | ~edited).all(dim=1)
             t.add("pairs_ok", ok.sum())
@@ -299,7 +300,7 @@ def evaluate_generator(
     G = G.to(device).eval()
     judge.to(device)
     features = judge.features if inception is None else inception.to(device).eval().features
-    run = _Run(G, cfg, judge, s, device, ground_truth, features)
+    run = _Run(G, cfg, judge, s, device, ground_truth, features, n)
     start = time.time()
     with torch.inference_mode():
         for images, labels in tqdm(loader, desc="evaluate", disable=not s.progress):
