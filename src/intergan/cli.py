@@ -27,6 +27,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "intergan.bench.cli",
         "Benchmarks across training and evaluation: `bench ablation` (the paper's table).",
     ),
+    "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
+    "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
 }
 
 
