@@ -17,15 +17,15 @@ from intergan.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "classifier": (
         "intergan.evaluation.classifier_cli",
-        "Train or test the judge attribute classifier used by evaluation.",
+        "train or test the judge attribute classifier used by evaluation",
     ),
     "evaluate": (
         "intergan.evaluation.evaluate_cli",
-        "Measure a trained model: editing accuracy, preservation, PSNR/SSIM, FD, ground truth.",
+        "measure a model: editing accuracy, preservation, PSNR/SSIM, FD, ground truth",
     ),
     "bench": (
         "intergan.bench.cli",
-        "Benchmarks across training and evaluation: `bench ablation` (the paper's table).",
+        "benchmarks across training and evaluation: `bench ablation` (the paper's table)",
     ),
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),

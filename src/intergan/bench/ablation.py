@@ -53,7 +53,7 @@ class AblationOptions:
     batch_size: int | None = None  # None = TrainConfig's default
     seed: int = 0
     judge: str | None = None  # an existing judge folder; None = train one into OUT/judge
-    judge_steps: int = 3000
+    judge_steps: int = 2000
     eval_n: int | None = None  # first N test images; None = all
     figure_n: int = 3  # input images in the picture
     out: str = "runs/ablation"

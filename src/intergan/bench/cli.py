@@ -24,7 +24,7 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="default: the training default")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--judge", default=None, help="existing judge folder (default: OUT/judge)")
-    p.add_argument("--judge-steps", type=int, default=3000, help="steps if the judge is trained")
+    p.add_argument("--judge-steps", type=int, default=2000, help="steps if the judge is trained")
     p.add_argument("--eval-n", type=int, default=None, help="first N test images (default all)")
     p.add_argument("--figure-n", type=int, default=3, help="input images in the picture")
     p.add_argument("--out", default="runs/ablation", help="folder for runs, judge and reports")

@@ -1,6 +1,6 @@
 """``intergan classifier train|eval``: the judge classifier from the command line.
 
-intergan classifier train --data DIR --size 64 --steps 3000 --out runs/judge64
+intergan classifier train --data DIR --size 64 --steps 2000 --out runs/judge64
 intergan classifier eval --judge runs/judge64 --data DIR --split test
 """
 
@@ -28,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--data", required=True, help="dataset folder, SynthFaces export or cache")
     t.add_argument("--size", type=int, default=PRESET_SIZES["small"], help="image side (px)")
     t.add_argument("--attrs", default=None, help="preset name or comma list (default: the 13)")
-    t.add_argument("--steps", type=int, default=3000, help="optimiser steps")
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--steps", type=int, default=2000, help="optimiser steps")
+    t.add_argument("--batch-size", type=int, default=32)
     t.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW)")
     t.add_argument("--width", type=int, default=JudgeArch.width, help="stem channels")
     t.add_argument("--seed", type=int, default=0)

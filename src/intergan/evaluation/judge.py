@@ -39,7 +39,7 @@ class JudgeArch:
     """Shape of the judge network; stored in judge.json as ``arch``."""
 
     name: str = "resnet"  # the only kind so far: stem + one BasicBlock per stage
-    width: int = 32  # channels of the stem; each stage doubles them, up to 8 * width
+    width: int = 16  # channels of the stem; each stage doubles them, up to 8 * width
     min_side: int = 4  # stages halve the map until it is this many pixels wide
 
 
@@ -206,8 +206,8 @@ def train_judge(
     dataset: torch.utils.data.Dataset,
     attrs: Sequence[str],
     img_size: int,
-    steps: int = 3000,
-    batch_size: int = 64,
+    steps: int = 2000,
+    batch_size: int = 32,
     lr: float = 1e-3,
     arch: JudgeArch | None = None,
     seed: int = 0,
