@@ -114,11 +114,17 @@ class _State:
 
 
 class _Budget:
-    """Asks the training loop to checkpoint and stop once ``minutes`` have passed."""
+    """Asks the training loop to checkpoint and stop once ``minutes`` have passed.
+
+    The first training of an invocation always starts (and so makes progress:
+    the loop stops at the end of the step after the request); later ones start
+    only while time is left.
+    """
 
     def __init__(self, minutes: float | None) -> None:
         self.deadline = None if minutes is None else time.time() + 60 * minutes
         self.fired = False
+        self.trained = False  # has this invocation started a training yet?
 
     @property
     def spent(self) -> bool:
@@ -146,9 +152,10 @@ def train_variant(opts: AblationOptions, variant: str, state: _State, budget: _B
     done = latest_step(run_dir)
     if done >= opts.steps:
         return True
-    if budget.spent:
+    if budget.spent and budget.trained:
         return False
     print(f"[ablation] {variant}: training from step {done} to {opts.steps}", flush=True)
+    budget.trained = True
     start = time.time()
     result = train(
         opts.config(variant),
