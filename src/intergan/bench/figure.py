@@ -25,7 +25,7 @@ SHORT = {
     "Bushy_Eyebrows": "bushy brows", "Mouth_Slightly_Open": "mouth open",
     "No_Beard": "no beard", "Pale_Skin": "pale skin", "Eyeglasses": "glasses",
 }  # fmt: skip
-LABEL_W, HEAD_H = 84, 14
+LABEL_W, HEAD_H = 108, 14  # room for "InterGAN w/o HFCM" in the default font
 
 
 def _short(name: str) -> str:
@@ -69,7 +69,7 @@ def compose(rows: Mapping[str, torch.Tensor], attrs: Sequence[str]) -> Image.Ima
     for img in range(b):
         for label, grid in rows.items():
             y = HEAD_H + r * (size + 1)
-            draw.text((2, y + size // 2 - 5), label[:14], fill="black")
+            draw.text((2, y + size // 2 - 5), label[:17], fill="black")
             for k in range(c):
                 tile = grid[img, k].permute(1, 2, 0).numpy()
                 canvas.paste(Image.fromarray(tile), (LABEL_W + k * size, y))
