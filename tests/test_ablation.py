@@ -71,4 +71,3 @@ def test_ablation_runs_in_chunks_and_writes_the_table(synth, tmp_path, capsys):
     assert main(_args(synth, tmp_path)) == 0
     out = capsys.readouterr().out
     assert "training" not in out and "evaluating" not in out
-

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from intergan.attributes import CONFLICTS, DEFAULT_ATTRS
+from intergan.cli import main
 from intergan.config import Config, model_config
 from intergan.data import build_dataset
 from intergan.data.synthfaces import region_mask
 from intergan.data.synthfaces.export import write_dataset
-from intergan.cli import main
 from intergan.errors import UserError
 from intergan.evaluation.evaluate import (
     EvalSettings,
