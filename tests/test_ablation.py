@@ -44,7 +44,6 @@ def test_bad_options_are_user_errors(synth, tmp_path, capsys):
     assert main(missing) == 2 and "--data" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_ablation_runs_in_chunks_and_writes_the_table(synth, tmp_path, capsys):
     runs = tmp_path / "runs"
     # A spent time budget: the first variant trains one step past the request, then stops.
