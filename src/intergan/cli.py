@@ -15,6 +15,18 @@ from intergan.errors import UserError
 
 # name -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "classifier": (
+        "intergan.evaluation.classifier_cli",
+        "train or test the judge attribute classifier used by evaluation",
+    ),
+    "evaluate": (
+        "intergan.evaluation.evaluate_cli",
+        "measure a model: editing accuracy, preservation, PSNR/SSIM, FD, ground truth",
+    ),
+    "bench": (
+        "intergan.bench.cli",
+        "benchmarks across training and evaluation: `bench ablation` (the paper's table)",
+    ),
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
     "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
