@@ -20,12 +20,12 @@ demo: $(STAMP)  ## the main job: edit SynthFaces with the bundled model -> out/d
 	$(BIN)/intergan demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks scripts
+	$(BIN)/ruff check --fix src tests benchmarks scripts
 
 test: lint  ## lint + the fast test suite (what CI runs)
 	$(BIN)/pytest -q -m "not slow and not browser"
