@@ -163,6 +163,7 @@ def train_variant(opts: AblationOptions, variant: str, state: _State, budget: _B
         resume="latest" if done else None,
         progress=opts.progress,
         on_event=budget.on_event,
+        command=opts.command or None,
     )
     state.add_seconds(variant, "train_seconds", time.time() - start)
     state.save()
