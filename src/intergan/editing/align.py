@@ -157,3 +157,22 @@ def crop_face(
     """The aligned crop (size, size, 3) uint8 and its photo->crop transform."""
     m = align_matrix(face, framing, size)
     return warp(image, m, size), m
+
+
+def framing_for_config(cfg) -> Framing:
+    """The framing a model was trained in, from its ``Config.data``.
+
+    Built-in SynthFaces (empty ``data.path``) -> ``synthfaces``; CelebA-HQ
+    (``data.format`` or a path naming it) -> ``celebahq``; CelebA -> ``celeba``;
+    other data: ``celebahq`` at 256 px and above, else ``celeba``. Pass
+    ``framing=`` (``--framing``) when this guess is wrong.
+    """
+    path = str(cfg.data.path).lower().replace("-", "").replace("_", "")
+    fmt = cfg.data.format
+    if not cfg.data.path or "synth" in path:
+        return get_framing("synthfaces")
+    if fmt == "celebahq" or "celebahq" in path:
+        return CELEBAHQ
+    if fmt == "celeba" or "celeba" in path:
+        return CELEBA
+    return CELEBAHQ if cfg.model.img_size >= 256 else CELEBA
