@@ -14,7 +14,10 @@ from intergan import __version__
 from intergan.errors import UserError
 
 # name -> (module path, one-line help)
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
+    "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

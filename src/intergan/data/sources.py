@@ -1,0 +1,257 @@
+"""Find a dataset's files on disk, detect its format, and assign splits.
+
+A :class:`Source` is the format-independent result: one row per labelled image
+(file path, 0/1 labels over the label file's columns, split id), plus the
+mismatches between the label file and the image folder. Layouts accepted:
+
+- ``celeba``: ``img_align_celeba/`` (or ``Img/img_align_celeba/``) and
+  ``list_attr_celeba.txt`` (or ``Anno/...``), optional ``list_eval_partition.txt``
+  (or ``Eval/...``). A SynthFaces export is this layout plus ``identities.jsonl``.
+- ``celebahq``: images (``CelebA-HQ-img/``, ``images/``, ``img/`` or the folder
+  itself) named ``0.jpg`` or by the original CelebA name, labels from
+  ``CelebAMask-HQ-attribute-anno.txt`` or ``list_attr_celeba.txt`` + ``image_list.txt``.
+- ``custom``: images (``images/`` or the folder itself) and ``attributes.txt`` (or
+  ``list_attr_celeba.txt``), optional ``partition.txt`` / ``list_eval_partition.txt``.
+- ``cache``: a folder written by ``intergan prepare`` (``manifest.json``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from intergan.data import formats as F
+from intergan.errors import UserError
+
+FORMATS: tuple[str, ...] = ("auto", "celeba", "celebahq", "custom", "cache")
+IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
+CELEBA_BOUNDS, CELEBA_FULL = (182_000, 182_637), 202_599
+HQ_BOUNDS, HQ_FULL = (28_000, 28_500), 30_000
+DEFAULT_RATIOS = (0.9, 0.05, 0.05)
+
+ATTR_FILE, PARTITION_FILE = "list_attr_celeba.txt", "list_eval_partition.txt"
+HQ_ANNO, HQ_LIST = "CelebAMask-HQ-attribute-anno.txt", "image_list.txt"
+MANIFEST, IDENTITIES = "manifest.json", "identities.jsonl"
+
+
+@dataclass
+class Source:
+    """A labelled image folder, whatever its format."""
+
+    format: str  # celeba | celebahq | custom
+    root: Path
+    image_dir: Path
+    label_file: Path
+    columns: list[str]  # the label file's attribute names
+    names: list[str]  # per row: the label file's name for the image
+    paths: list[Path | None]  # per row: the image file, None when missing
+    labels: np.ndarray  # (N, C) uint8 in {0, 1}
+    split: np.ndarray  # (N,) int8: 0 train, 1 valid, 2 test
+    split_rule: str  # how the split was made, for messages
+    unlabelled: list[str] = field(default_factory=list)  # image files with no label row
+    synthfaces: bool = False
+
+    @property
+    def missing(self) -> list[str]:
+        """Labelled names whose image file does not exist."""
+        return [n for n, p in zip(self.names, self.paths) if p is None]
+
+    def indices(self, split: str) -> np.ndarray:
+        """Row indices of the present images in ``split`` (train|valid|test|all)."""
+        present = np.array([p is not None for p in self.paths], dtype=bool)
+        if split == "all":
+            return np.nonzero(present)[0]
+        return np.nonzero(present & (self.split == split_id(split)))[0]
+
+    def require_match(self) -> None:
+        """Raise if the label file and the image folder disagree."""
+        missing = self.missing
+        if missing:
+            raise UserError(
+                f"{len(missing)} image(s) listed in {self.label_file} are not in "
+                f"{self.image_dir}, e.g. {', '.join(missing[:3])}; point --data at the "
+                "complete folder, or pass --skip-bad to skip them"
+            )
+        if self.unlabelled:
+            raise UserError(
+                f"{len(self.unlabelled)} image(s) in {self.image_dir} have no row in "
+                f"{self.label_file}, e.g. {', '.join(self.unlabelled[:3])}; add their rows, "
+                "move them out, or pass --skip-bad to ignore them"
+            )
+
+
+def split_id(split: str) -> int:
+    if split not in F.SPLITS:
+        raise UserError(f"unknown split {split!r}; use train, valid, test or all")
+    return F.SPLITS.index(split)
+
+
+def find_first(root: Path, candidates: tuple[str, ...], want_dir: bool) -> Path | None:
+    for c in candidates:
+        p = root / c
+        if p.is_dir() if want_dir else p.is_file():
+            return p
+    return None
+
+
+def list_images(folder: Path) -> dict[str, Path]:
+    """Image files directly inside ``folder``: name -> path."""
+    with os.scandir(folder) as it:
+        return {
+            e.name: Path(e.path)
+            for e in it
+            if e.is_file() and os.path.splitext(e.name)[1].lower() in IMAGE_EXTS
+        }
+
+
+def _celeba_files(root: Path) -> tuple[Path | None, Path | None, Path | None]:
+    images = find_first(
+        root,
+        ("img_align_celeba/img_align_celeba", "img_align_celeba", "Img/img_align_celeba"),
+        True,
+    )
+    attrs = find_first(root, (ATTR_FILE, f"Anno/{ATTR_FILE}"), False)
+    part = find_first(root, (PARTITION_FILE, f"Eval/{PARTITION_FILE}"), False)
+    return images, attrs, part
+
+
+def detect_format(path: str | Path) -> str:
+    """Which layout ``path`` holds: cache, celebahq, celeba or custom."""
+    root = Path(path)
+    if not root.exists():
+        raise UserError(f"dataset folder {root} does not exist; check --data")
+    if not root.is_dir():
+        raise UserError(f"--data {root} is a file; point it at the dataset folder")
+    if not any(root.iterdir()):
+        raise UserError(f"dataset folder {root} is empty; put the images and label file there")
+    if (root / MANIFEST).is_file():
+        return "cache"
+    if find_first(root, (HQ_ANNO, f"CelebAMask-HQ/{HQ_ANNO}", HQ_LIST), False):
+        return "celebahq"
+    images, attrs, _ = _celeba_files(root)
+    if images and attrs:
+        return "celeba"
+    if _custom_label_file(root):
+        return "custom"
+    raise UserError(
+        f"cannot tell what dataset {root} holds: expected img_align_celeba/ and "
+        f"{ATTR_FILE} (CelebA or a SynthFaces export), {HQ_ANNO} or {HQ_LIST} "
+        "(CelebA-HQ), images with attributes.txt (custom), or a prepared cache "
+        f"({MANIFEST}); see docs/data.md"
+    )
+
+
+def _custom_label_file(root: Path) -> Path | None:
+    return find_first(root, ("attributes.txt", ATTR_FILE), False)
+
+
+def find_image_dir(root: Path, candidates: tuple[str, ...]) -> Path:
+    found = find_first(root, candidates, True)
+    folder = found or root
+    if not list_images(folder):
+        raise UserError(
+            f"no images (*.jpg, *.png, ...) in {folder}; put the images there or in "
+            f"one of {', '.join(c + '/' for c in candidates)}"
+        )
+    return folder
+
+
+def _match(names: list[str], images: dict[str, Path]) -> tuple[list[Path | None], list[str]]:
+    """Match label-file names to image files: exact name, else same stem (x.jpg ~ x.png)."""
+    by_stem: dict[str, Path] = {}
+    for n, p in images.items():
+        by_stem.setdefault(os.path.splitext(n)[0], p)
+    paths: list[Path | None] = []
+    for n in names:
+        p = images.get(n) or by_stem.get(os.path.splitext(n)[0])
+        paths.append(p)
+    used = {p.name for p in paths if p is not None}
+    return paths, sorted(n for n in images if n not in used)
+
+
+def _partition_split(table: F.AttrTable, part: Path) -> np.ndarray:
+    mapping = F.read_partition(part)
+    split = np.empty(len(table.files), dtype=np.int8)
+    for i, name in enumerate(table.files):
+        if name not in mapping:
+            raise UserError(
+                f"{part} has no row for {name!r} (listed in {table.path}); add it or "
+                "delete the partition file to split by file order"
+            )
+        split[i] = mapping[name]
+    return split
+
+
+def _celeba(root: Path) -> Source:
+    images, attrs, part = _celeba_files(root)
+    if not (images and attrs):
+        raise UserError(
+            f"{root} is not in the CelebA layout: it needs img_align_celeba/ and {ATTR_FILE} "
+            "(try --format auto)"
+        )
+    table = F.read_attr_file(attrs)
+    if part:
+        split, rule = _partition_split(table, part), f"from {part.name}"
+    else:
+        split = F.index_splits(len(table.files), CELEBA_BOUNDS, CELEBA_FULL)
+        rule = "by file order: train [0,182000), valid [182000,182637), test the rest"
+    paths, extra = _match(table.files, list_images(images))
+    synth = (root / IDENTITIES).is_file()
+    return Source(
+        "celeba", root, images, attrs, table.columns, table.files, paths, table.values,
+        split, rule, extra, synth,
+    )  # fmt: skip
+
+
+def _custom(root: Path, ratios: tuple[float, float, float]) -> Source:
+    attrs = _custom_label_file(root)
+    if attrs is None:
+        raise UserError(
+            f"{root} has no attribute file: write attributes.txt in the CelebA layout "
+            "(count line, attribute names, then 'file 1 -1 ...' rows)"
+        )
+    images = find_image_dir(root, ("images", "img", "img_align_celeba"))
+    table = F.read_attr_file(attrs)
+    part = find_first(root, ("partition.txt", PARTITION_FILE), False)
+    if part:
+        split, rule = _partition_split(table, part), f"from {part.name}"
+    else:
+        split = F.ratio_splits(table.files, ratios)
+        rule = "by ratio {:.3g}/{:.3g}/{:.3g} over a hash of the file name".format(*ratios)
+    paths, extra = _match(table.files, list_images(images))
+    return Source(
+        "custom", root, images, attrs, table.columns, table.files, paths, table.values,
+        split, rule, extra,
+    )  # fmt: skip
+
+
+def discover(
+    path: str | Path,
+    format: str = "auto",
+    hq_labels: str = "auto",
+    ratios: str | tuple[float, ...] = DEFAULT_RATIOS,
+) -> Source:
+    """Read the labels and list the images of an image dataset (not a cache)."""
+    if format not in FORMATS:
+        raise UserError(f"unknown --format {format!r}; use one of {', '.join(FORMATS)}")
+    root = Path(path)
+    detected = detect_format(root)
+    if format == "auto":
+        format = detected
+    if format == "cache" or detected == "cache":
+        raise UserError(f"{root} is a prepared cache; read it with build_dataset, not discover")
+    if format == "celebahq":
+        from intergan.data.hq import celebahq
+
+        if detected != "celebahq":
+            raise UserError(
+                f"{root} does not look like CelebA-HQ (no {HQ_ANNO} or {HQ_LIST}); "
+                f"it looks like {detected}: pass --format {detected} or --format auto"
+            )
+        return celebahq(root, hq_labels)
+    if format == "celeba":
+        return _celeba(root)
+    return _custom(root, F.parse_ratios(ratios))

@@ -1,0 +1,108 @@
+"""Label-file parsers, format detection and split rules."""
+
+import numpy as np
+import pytest
+
+from data_fixtures import (
+    make_celeba,
+    make_celebahq,
+    make_custom,
+    make_synth_export,
+    write_attr_file,
+)
+from intergan.attributes import CELEBA_ATTRS
+from intergan.data import formats as F
+from intergan.data.sources import detect_format, discover
+from intergan.errors import UserError
+
+
+def test_attr_file_maps_minus_one_to_zero(tmp_path):
+    labels = np.array([[1, 0, 1], [0, 0, 1]], dtype=np.uint8)
+    path = tmp_path / "a.txt"
+    write_attr_file(path, ["x.jpg", "y.jpg"], labels, ("Male", "Young", "Bald"))
+    table = F.read_attr_file(path)
+    assert table.columns == ["Male", "Young", "Bald"]
+    assert table.files == ["x.jpg", "y.jpg"]
+    np.testing.assert_array_equal(table.values, labels)
+
+
+def _attr_text(rows: list[str], count: int | None = None, names: str = "Male Young") -> str:
+    return "\n".join([str(len(rows) if count is None else count), names, *rows]) + "\n"
+
+
+@pytest.mark.parametrize(
+    "rows, count, names, match",
+    [
+        (["a.jpg 1 -1", "b.jpg 1"], None, "Male Young", r"a\.txt: line 4 has 1 values .*2"),
+        (["a.jpg 1 -1", "b.jpg 1 0"], None, "Male Young", r"line 4, attribute Young: value '0'"),
+        (["a.jpg 2 -1"], None, "Male Young", r"line 3, attribute Male: value '2' is not 1 or -1"),
+        (["a.jpg 1 -1"], 5, "Male Young", r"line 1 says 5 images but the file has 1 rows"),
+        (["a.jpg 1 -1"], None, "Male Yung", r"unknown attribute 'Yung' \(did you mean 'Young'"),
+        (["a.jpg 1 -1", "a.jpg 1 1"], None, "Male Young", r"line 4 repeats 'a.jpg'"),
+    ],
+)  # fmt: skip
+def test_attr_file_errors_name_file_and_line(tmp_path, rows, count, names, match):
+    path = tmp_path / "a.txt"
+    path.write_text(_attr_text(rows, count, names))
+    with pytest.raises(UserError, match=match):
+        F.read_attr_file(path)
+
+
+def test_partition_and_image_list_errors(tmp_path):
+    part = tmp_path / "p.txt"
+    part.write_text("a.jpg 0\nb.jpg 3\n")
+    with pytest.raises(UserError, match=r"p\.txt: line 2 should be 'FILE SPLIT'"):
+        F.read_partition(part)
+    lst = tmp_path / "image_list.txt"
+    lst.write_text("0 1 2.jpg\n")
+    with pytest.raises(UserError, match="header 'idx orig_idx orig_file"):
+        F.read_image_list(lst)
+
+
+def _counts(split):
+    return [int((split == k).sum()) for k in range(3)]
+
+
+def test_published_split_boundaries_apply_to_full_datasets():
+    celeba = F.index_splits(202_599, (182_000, 182_637), 202_599)
+    assert _counts(celeba) == [182_000, 637, 19_962]
+    assert celeba[181_999] == 0 and celeba[182_000] == 1 and celeba[182_637] == 2
+    hq = F.index_splits(30_000, (28_000, 28_500), 30_000)
+    assert _counts(hq) == [28_000, 500, 1_500]
+
+
+def test_small_sets_are_cut_proportionally_with_every_split_nonempty():
+    split = F.index_splits(12, (28_000, 28_500), 30_000)
+    assert _counts(split) == [10, 1, 1]
+    assert list(split) == sorted(split)  # contiguous, in file order
+    assert _counts(F.index_splits(300, (28_000, 28_500), 30_000)) == [280, 5, 15]
+
+
+def test_ratio_splits_do_not_depend_on_listing_order():
+    names = [f"f{i}.png" for i in range(40)]
+    a = F.ratio_splits(names, (0.8, 0.1, 0.1))
+    b = F.ratio_splits(names[::-1], (0.8, 0.1, 0.1))[::-1]
+    np.testing.assert_array_equal(a, b)
+    assert _counts(a) == [32, 4, 4]
+    with pytest.raises(UserError, match="three non-negative numbers"):
+        F.parse_ratios("0.9,0.1")
+
+
+def test_detect_format(tmp_path):
+    make_celeba(tmp_path / "celeba", n=4)
+    make_synth_export(tmp_path / "synth", n=4)
+    make_celebahq(tmp_path / "hq")
+    make_custom(tmp_path / "custom", n=4)
+    assert detect_format(tmp_path / "celeba") == "celeba"
+    assert detect_format(tmp_path / "synth") == "celeba"
+    assert detect_format(tmp_path / "hq") == "celebahq"
+    assert detect_format(tmp_path / "custom") == "custom"
+    assert discover(tmp_path / "synth").synthfaces
+    assert not discover(tmp_path / "celeba").synthfaces
+
+
+def test_celeba_columns_are_all_forty(tmp_path):
+    labels = make_celeba(tmp_path, n=4)
+    src = discover(tmp_path)
+    assert src.columns == list(CELEBA_ATTRS)
+    np.testing.assert_array_equal(src.labels, labels)
