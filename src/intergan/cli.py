@@ -17,6 +17,11 @@ from intergan.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
+    "edit": (
+        "intergan.editing.cli",
+        "edit the faces in photos: --set ATTR=VALUE, --all or --slide",
+    ),
+    "export": ("intergan.models.export", "export a run as safetensors + config.json (and ONNX)"),
 }
 
 

@@ -13,6 +13,8 @@ An exported folder holds only tensors and JSON, so loading it never unpickles::
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import warnings
@@ -28,7 +30,7 @@ CONFIG_FILE = "config.json"
 ONNX_FILE = "generator.onnx"
 JUDGE_FILES = ("judge.json", "judge.safetensors")
 EXPORT_VERSION = 1
-ONNX_OPSET = 17  # [chosen] the lowest opset with every op the generators use, widely supported
+ONNX_OPSET = 18  # [chosen] the torch.export exporter's native opset; ONNX Runtime >= 1.14 runs it
 
 
 def _folder(path: str | os.PathLike) -> Path:
@@ -111,24 +113,32 @@ def export_onnx(
 
     Inputs ``images`` (B, 3, S, S) float in [-1, 1], ``target`` and ``source``
     (B, n_attrs) encoded labels; outputs ``edited`` and ``reconstructed``
-    (B, 3, S, S). Uses the TorchScript exporter: it needs no extra packages and
-    traces the generator's pure tensor graph exactly.
+    (B, 3, S, S). Uses the ``torch.export`` based exporter (needs ``onnxscript``,
+    in the ``onnx`` extra): the TorchScript tracer bakes the example batch size
+    into the graph's slices, so its output is wrong at other batch sizes.
     """
+    try:
+        import onnxscript  # noqa: F401 - required by torch.onnx.export(dynamo=True)
+    except ImportError:
+        raise UserError(
+            "ONNX export needs onnx and onnxscript: pip install 'intergan[onnx]'"
+        ) from None
     s, n = cfg.model.img_size, cfg.model.n_attrs
-    example = (torch.zeros(2, 3, s, s), torch.zeros(2, n), torch.zeros(2, n))
-    names = ("images", "target", "source", "edited", "reconstructed")
+    example = (torch.rand(2, 3, s, s) * 2 - 1, torch.zeros(2, n), torch.zeros(2, n))
+    batch = torch.export.Dim("batch", min=1, max=4096)
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation and tracer notes
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # the exporter's progress notes
         torch.onnx.export(
             _OnnxGenerator(G.cpu().eval()),
             example,
             str(tmp),
-            dynamo=False,
-            input_names=list(names[:3]),
-            output_names=list(names[3:]),
-            dynamic_axes={k: {0: "batch"} for k in names},
+            dynamo=True,
+            external_data=False,
+            input_names=["images", "target", "source"],
+            output_names=["edited", "reconstructed"],
+            dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
             opset_version=opset,
         )
     os.replace(tmp, path)
