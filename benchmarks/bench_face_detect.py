@@ -185,14 +185,14 @@ def synth_set(rng: np.random.Generator, n: int):
         from intergan.data import synthfaces
     except ImportError:
         return None
-    from intergan.editing.align import synth_landmarks  # eyes and mouth of a render
+    from intergan.editing.align import synthfaces_landmarks
 
     out = []
     for _ in range(n):
         ident = synthfaces.sample_identity(rng)
         attrs = synthfaces.sample_attributes(rng, balanced=True)
-        img = synthfaces.render(ident, attrs, 256)
-        eyes, mouth = synth_landmarks(ident, 256)
+        img = synthfaces.render(ident, attrs, 128)
+        eyes, mouth = synthfaces_landmarks(ident, 128)
         out.append((img, [{"eyes": eyes, "mouth": mouth}]))
     return out
 

@@ -109,3 +109,36 @@ def test_faces_at_the_border_are_cropped_with_edge_padding_and_pasted_inside():
     assert crop.shape == (64, 64, 3)
     out = paste_back(photo, crop, m)
     assert out.shape == photo.shape
+
+
+def test_synthfaces_framing_is_where_renders_put_eyes_and_mouth():
+    from intergan.data import synthfaces
+    from intergan.editing.align import SYNTHFACES, synthfaces_landmarks
+
+    rng = np.random.default_rng(0)
+    pts = []
+    for _ in range(100):
+        eyes, mouth = synthfaces_landmarks(synthfaces.sample_identity(rng), 1)
+        pts.append(np.vstack([eyes, mouth[None]]))
+    np.testing.assert_allclose(np.mean(pts, axis=0), SYNTHFACES.points(1), atol=0.01)
+
+
+def test_synthfaces_landmarks_match_what_the_detector_sees():
+    pytest.importorskip("onnxruntime")
+    from intergan.data import synthfaces
+    from intergan.editing.align import synthfaces_landmarks
+    from intergan.editing.faces import detect
+
+    rng = np.random.default_rng(3)
+    checked = 0
+    for _ in range(6):
+        ident = synthfaces.sample_identity(rng)
+        img = synthfaces.render(ident, synthfaces.sample_attributes(rng), 128)
+        faces = detect(img)
+        if not faces:
+            continue
+        eyes, _ = synthfaces_landmarks(ident, 128)
+        iod = np.linalg.norm(eyes[1] - eyes[0])
+        assert np.linalg.norm(faces[0].eyes - eyes, axis=1).max() < 0.25 * iod
+        checked += 1
+    assert checked >= 3

@@ -65,7 +65,19 @@ CELEBAHQ = Framing(
     rule="celebahq",
     source="CelebA-HQ / FFHQ alignment rule (progressive GAN dataset tool)",
 )
-FRAMINGS: dict[str, Framing] = {f.name: f for f in (CELEBA, CELEBAHQ)}
+# SynthFaces renders (intergan.data.synthfaces) place the face frame at image
+# coordinates u = shift_x + 1.4 * scale * X, v = 0.1 + shift_y + 1.4 * scale * Y
+# (u, v in [-1, 1], before the head roll), with eyes at X = +-eye_sep, Y = eye_y and
+# the mouth at Y = mouth_y. The identity means (eye_sep 0.15, eye_y -0.04,
+# mouth_y 0.30, scale 1, shift 0) give, as fractions of the image side:
+SYNTHFACES = Framing(
+    "synthfaces",
+    eye_left=((1 - 1.4 * 0.15) / 2, (1 + 0.1 - 1.4 * 0.04) / 2),
+    eye_right=((1 + 1.4 * 0.15) / 2, (1 + 0.1 - 1.4 * 0.04) / 2),
+    mouth=(0.5, (1 + 0.1 + 1.4 * 0.30) / 2),
+    source="SynthFaces renderer geometry, identity means (intergan.data.synthfaces)",
+)
+FRAMINGS: dict[str, Framing] = {f.name: f for f in (CELEBA, CELEBAHQ, SYNTHFACES)}
 
 
 def register_framing(framing: Framing) -> None:
@@ -77,6 +89,20 @@ def get_framing(name: str) -> Framing:
     if name not in FRAMINGS:
         raise UserError(f"unknown framing {name!r}; choose one of {', '.join(FRAMINGS)}")
     return FRAMINGS[name]
+
+
+def synthfaces_landmarks(identity: dict, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """True eye centres (2, 2) and mouth centre (2,) of a SynthFaces render, in pixels
+    (image-left eye first), from the renderer's geometry described above."""
+    sx, sy = identity["shift"]
+    k, c, s = 1.4 * identity["scale"], np.cos(identity["roll"]), np.sin(identity["roll"])
+
+    def px(x: float, y: float) -> list[float]:
+        u, v = sx + k * (c * x - s * y), 0.1 + sy + k * (s * x + c * y)
+        return [(u + 1) * size / 2, (v + 1) * size / 2]
+
+    ex, ey = identity["eye_sep"], identity["eye_y"]
+    return np.array([px(-ex, ey), px(ex, ey)]), np.array(px(0.0, identity["mouth_y"]))
 
 
 def similarity_fit(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
