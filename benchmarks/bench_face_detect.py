@@ -142,8 +142,9 @@ def detectors() -> dict:
     try:
         from intergan.editing.faces import MTCNNDetector
 
-        m = MTCNNDetector()
-        out["mtcnn_onnx"] = lambda im: [(f.box, f.landmarks) for f in m.detect(im)]
+        for t3 in (0.7, 0.8, 0.9):  # the output net's threshold: recall vs false positives
+            m = MTCNNDetector(thresholds=(0.6, 0.7, t3))
+            out[f"mtcnn_onnx_t{t3}"] = lambda im, m=m: [(f.box, f.landmarks) for f in m.detect(im)]
     except Exception as e:  # noqa: BLE001 - report what is missing and go on
         print("mtcnn unavailable:", e)
     try:

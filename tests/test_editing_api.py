@@ -191,3 +191,15 @@ def test_editing_does_not_import_training_code(tmp_path, gen):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_source_of_the_wrong_shape_is_refused(editor):
+    x = torch.zeros(2, 3, 32, 32)
+    with pytest.raises(UserError, match="13 values per image"):
+        editor.edit(x, {"Young": 1}, source=[0, 1], align=False)
+    with pytest.raises(UserError, match="3 rows for 2 images"):
+        editor.edit(x, {"Young": 1}, source=np.zeros((3, 13)), align=False)
+    with pytest.raises(UserError, match="0 or 1"):
+        editor.edit(x, {"Young": 1}, source={"Male": 2}, align=False)
+    per_image = editor.edit(x, {"Young": 1}, source=np.eye(2, 13), align=False)
+    assert per_image.shape == x.shape

@@ -173,9 +173,21 @@ class Editor:
             for name, v in source.items():
                 rows[0, self.index(name)] = float(v)
         else:
-            rows = torch.as_tensor(np.asarray(source, np.float32)).reshape(-1, n)
+            rows = torch.as_tensor(np.asarray(source, np.float32))
+            if rows.numel() == 0 or rows.shape[-1] != n:
+                raise UserError(
+                    f"source must give {n} values per image, one per model attribute "
+                    f"({', '.join(self.attrs)}), got shape {tuple(rows.shape)}"
+                )
+            rows = rows.reshape(-1, n)
         if ((rows < 0) | (rows > 1)).any():
             raise UserError("source attributes must be 0 or 1 (absent / present)")
+        n_images = max(owner) + 1
+        if len(rows) not in (1, n_images):
+            raise UserError(
+                f"source has {len(rows)} rows for {n_images} images: give one row per image "
+                f"or a single row of {n} values ({', '.join(self.attrs)})"
+            )
         rows = rows[torch.as_tensor(owner)] if len(rows) > 1 else rows.expand(len(owner), n)
         unknown = torch.isnan(rows)
         if unknown.any():
