@@ -14,7 +14,7 @@ Test sets, all built here from images that ship with scikit-image:
   and pasted 4 per canvas; the 100 non-face crops pasted the same way count
   false positives.
 - ``synthfaces``: SynthFaces renders (when ``intergan.data.synthfaces`` exists).
-Results go to benchmarks/results/face_detect.json.
+Results go to benchmarks/results/bench_face_detect.json.
 """
 
 from __future__ import annotations
@@ -201,7 +201,7 @@ def synth_set(rng: np.random.Generator, n: int):
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="fewer images")
-    ap.add_argument("--out", default="benchmarks/results/face_detect.json")
+    ap.add_argument("--out", default="benchmarks/results/bench_face_detect.json")
     args = ap.parse_args()
     n = 8 if args.quick else 40
     rng = np.random.default_rng(0)

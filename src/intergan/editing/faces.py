@@ -125,7 +125,8 @@ class MTCNNDetector:
     (x and y swapped), so every input is transposed before it goes in.
 
     min_face: smallest face side in pixels (at the detection scale);
-    thresholds: per-stage score thresholds (the published defaults); max_side:
+    thresholds: per-stage score thresholds (the published 0.6/0.7/0.7, with the
+    last raised to 0.8: same recall, fewer false faces in docs/editing.md); max_side:
     photos are shrunk so their long side is at most this before detection
     (landmarks map back exactly); pad_retry: when nothing is found, look again
     with this fraction of the side added as an edge-coloured border, which
@@ -135,7 +136,7 @@ class MTCNNDetector:
     def __init__(
         self,
         min_face: int = 20,
-        thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7),
+        thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8),
         scale_factor: float = 0.709,
         max_side: int = 1024,
         threads: int = 1,
