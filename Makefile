@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install intergan with its extras
 
-demo: $(STAMP)  ## the main job: see README
-	$(BIN)/intergan demo
+demo: $(STAMP)  ## the main job: see README (provisional: a small SynthFaces set + preview)
+	$(BIN)/intergan synth --out runs/demo-synth --n 64 --size 64 --seed 0 --overwrite --preview runs/demo-synth/preview.png
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -17,6 +17,7 @@ from intergan.errors import UserError
 COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
+    "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
     "edit": (
         "intergan.editing.cli",
         "edit the faces in photos: --set ATTR=VALUE, --all or --slide",
