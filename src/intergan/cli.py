@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
     "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
+    "model": ("intergan.models.summary", "parameters and multiply-accumulates of G and D"),
     "edit": (
         "intergan.editing.cli",
         "edit the faces in photos: --set ATTR=VALUE, --all or --slide",

@@ -19,6 +19,7 @@ from intergan.attributes import DEFAULT_ATTRS, resolve_attrs
 from intergan.errors import UserError
 
 VARIANTS = ("intergan", "no_hfcm", "no_cti", "attgan")
+NORMS = ("instance", "batch", "none")
 PRESETS = ("tiny", "small", "base")
 
 
@@ -31,27 +32,35 @@ class ModelConfig:
     img_size: int = 64  # square input/output side; a power of two in [32, 512]
     attrs: list[str] = field(default_factory=lambda: list(DEFAULT_ATTRS))  # edited attributes
     enc_dim: int = 32  # channels of the first 3x3 conv; doubled by each down-sampling block
-    max_dim: int = 512  # cap on any feature map's channels
-    n_down: int = 4  # residual down-sampling blocks: bottleneck at R / 2**n_down
-    hfcm_dim: int = 32  # [chosen] width of the HFCM fusion chain
-    n_cti: int = 2  # [chosen] decoder levels with a cross-task interaction module
-    style_dim: int = 64  # [chosen] width of the CTI style code
+    max_dim: int = 512  # cap on any feature map's channels (G and D)
+    n_down: int = 4  # residual down-sampling blocks RB1..RBn: bottleneck at R / 2**n_down
+    norm: str = (
+        "instance"  # [chosen] norm of G's residual, HFCM and head blocks: instance|batch|none
+    )
+    hfcm_dim: int = 32  # [chosen] width of every conv in the HFCM fusion chain (R/2, R/4, R/8)
+    n_cti: int = 2  # [chosen] decoder levels (the first ones, coarsest) with a CTI module
+    style_dim: int = 64  # [chosen] width of the CTI style code y_e / y_r
+    lt_norm: str = "batch"  # norm inside CTI's local translation net (conv-BN-LReLU in the paper)
     dis_dim: int = 32  # channels of D's first conv; doubled per layer up to max_dim
     dis_fc_dim: int = 256  # hidden width of D's two fully connected heads
     dis_layers: int = 0  # 0 = follow image size (down to a 4x4 map)
-    # AttGAN baseline only:
+    dis_norm: str = "instance"  # D's norm (AttGAN: instance norm, as WGAN-GP needs no batch norm)
+    # AttGAN baseline only (variant "attgan"; it uses enc_dim, max_dim and n_down as well):
     attgan_shortcut_layers: int = 1  # encoder-decoder skip connections (AttGAN default 1)
     attgan_inject_layers: int = 1  # decoder layers that re-receive the attribute vector
+    attgan_norm: str = "batch"  # norm of AttGAN's G (batch norm in AttGAN)
 
     @property
     def n_attrs(self) -> int:
         return len(self.attrs)
 
 
-# Named width/depth families. ``base`` matches the paper's widths (64 / 1024).
+# Named width/depth families. ``base`` matches the paper's widths (64 .. 1024).
+# [chosen] ``small``: the widths that keep a 64 px G+D step at batch 32 near a
+# second on a 2-core CPU (measured with ``intergan model`` and benchmarks/bench_model.py).
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(enc_dim=4, max_dim=16, hfcm_dim=4, style_dim=8, dis_dim=4, dis_fc_dim=8),
-    "small": dict(enc_dim=32, max_dim=256, hfcm_dim=32, style_dim=64, dis_dim=32, dis_fc_dim=256),
+    "small": dict(enc_dim=16, max_dim=256, hfcm_dim=16, style_dim=32, dis_dim=32, dis_fc_dim=128),
     "base": dict(enc_dim=64, max_dim=1024, hfcm_dim=64, style_dim=128, dis_dim=64, dis_fc_dim=1024),
 }
 PRESET_SIZES = {"tiny": 32, "small": 64, "base": 128}
@@ -175,8 +184,23 @@ def validate_model(cfg: ModelConfig) -> None:
         raise UserError(f"model.img_size {s!r} is not supported: use a power of two from 32 to 512")
     if s // 2**cfg.n_down < 2:
         raise UserError(f"model.n_down {cfg.n_down} leaves less than 2x2 pixels at {s} px")
+    if cfg.n_down < 3 and cfg.variant in ("intergan", "no_cti"):
+        raise UserError(
+            f"model.n_down {cfg.n_down} is too small: HFCM injects after RB3 (use >= 3)"
+        )
     if not 0 <= cfg.n_cti <= cfg.n_down:
         raise UserError(f"model.n_cti must be between 0 and n_down ({cfg.n_down})")
+    for name in ("enc_dim", "max_dim", "hfcm_dim", "style_dim", "dis_dim", "dis_fc_dim"):
+        if getattr(cfg, name) < 1:
+            raise UserError(f"model.{name} must be a positive channel count")
+    for name in ("norm", "lt_norm", "dis_norm", "attgan_norm"):
+        if getattr(cfg, name) not in NORMS:
+            raise UserError(f"model.{name} {getattr(cfg, name)!r} is not one of {', '.join(NORMS)}")
+    if not 0 <= cfg.dis_layers or s // 2**cfg.dis_layers < 1:
+        raise UserError(f"model.dis_layers {cfg.dis_layers} does not fit {s} px (0 = automatic)")
+    for name in ("attgan_shortcut_layers", "attgan_inject_layers"):
+        if not 0 <= getattr(cfg, name) < cfg.n_down:
+            raise UserError(f"model.{name} must be between 0 and n_down - 1 ({cfg.n_down - 1})")
     resolve_attrs(cfg.attrs)
 
 

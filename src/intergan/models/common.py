@@ -1,0 +1,66 @@
+"""What every generator variant shares: the output structure and input checks."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from intergan.config import ModelConfig
+from intergan.errors import UserError
+
+RANGE_EPS = 1e-3  # images may overshoot [-1, 1] by this much (float rounding, resizing)
+
+
+class GeneratorOutput(NamedTuple):
+    """The two streams of one generator pass.
+
+    edited: ``(B, 3, S, S)`` in [-1, 1], the image edited towards ``target``.
+    reconstructed: ``(B, 3, S, S)`` in [-1, 1], the image rebuilt with ``source``.
+    z_edit, z_rec: bottleneck codes ``(B, C, S/2**n_down, S/2**n_down)`` of the
+    editing and reconstruction streams (for AttGAN both are the shared encoder code).
+    """
+
+    edited: torch.Tensor
+    reconstructed: torch.Tensor
+    z_edit: torch.Tensor
+    z_rec: torch.Tensor
+
+
+def check_inputs(
+    cfg: ModelConfig, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor
+) -> None:
+    """Raise a ``UserError`` naming the argument if the generator cannot take these inputs."""
+    s, n = cfg.img_size, cfg.n_attrs
+    if not torch.is_tensor(images) or not images.is_floating_point():
+        kind = images.dtype if torch.is_tensor(images) else type(images).__name__
+        raise UserError(
+            f"images must be a float tensor in [-1, 1], got {kind}; "
+            "convert uint8 images with intergan.images.to_model"
+        )
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise UserError(f"images must have shape (B, 3, {s}, {s}), got {tuple(images.shape)}")
+    if images.shape[2:] != (s, s):
+        raise UserError(
+            f"images are {images.shape[2]}x{images.shape[3]} but the model was built for "
+            f"{s}x{s} (model.img_size); resize the images or use a model of that size"
+        )
+    b = images.shape[0]
+    for name, t in (("target", target), ("source", source)):
+        if not torch.is_tensor(t) or not t.is_floating_point():
+            raise UserError(f"{name} must be a float tensor of encoded labels (attributes.encode)")
+        if t.dim() != 2 or t.shape[1] != n:
+            raise UserError(
+                f"{name} must have shape (B, {n}) for the model's {n} attributes "
+                f"({', '.join(cfg.attrs)}), got {tuple(t.shape)}"
+            )
+        if t.shape[0] != b:
+            raise UserError(f"{name} has batch size {t.shape[0]} but images have {b}")
+    if torch.compiler.is_compiling():  # value checks would break the compiled graph
+        return
+    lo, hi = torch.aminmax(images.detach())
+    if not (lo >= -1 - RANGE_EPS and hi <= 1 + RANGE_EPS):
+        raise UserError(
+            f"images must lie in [-1, 1], got values in [{lo.item():.3g}, {hi.item():.3g}]; "
+            "convert uint8 images with intergan.images.to_model"
+        )

@@ -1,0 +1,180 @@
+"""The InterGAN generator: HFCM encoder, AdaIN bottleneck, shared decoder with CTI.
+
+Design note sections 2.1-2.3. One class serves the ``intergan``, ``no_hfcm`` and
+``no_cti`` variants: the ablations simply do not build (or run) the ``hfcm`` or
+``cti`` modules. The editing and reconstruction streams share every weight and
+run as one batch of 2B: rows ``[:B]`` edit, rows ``[B:]`` reconstruct.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from intergan.config import ModelConfig
+from intergan.models.common import GeneratorOutput, check_inputs
+from intergan.models.haar import HaarDWT
+from intergan.models.layers import (
+    AdaINResBlock,
+    ConvBlock,
+    ResDown,
+    ResUp,
+    lrelu,
+    norm2d,
+    tile,
+)
+
+
+def widths(cfg: ModelConfig) -> list[int]:
+    """Channels at each encoder level: ``[stem (R), RB1 (R/2), ..., RBn (R/2**n)]``."""
+    return [min(cfg.enc_dim * 2**i, cfg.max_dim) for i in range(cfg.n_down + 1)]
+
+
+class HFCM(nn.Module):
+    """High-frequency compensation: Haar high bands of early maps, fused, re-injected.
+
+    Taps (design note 2.1): the high bands of the input image ``(B, 9, R/2)``, of
+    the stem output ``(B, 3*c0, R/2)`` and of RB1's output ``(B, 3*c1, R/4)``.
+    [chosen] chain: conv-norm-LReLU at R/2 over the first two taps, a stride-2
+    block to R/4, a block over that plus the third tap (message for RB2), and a
+    stride-2 block to R/8 (message for RB3); every block ``hfcm_dim`` wide.
+    Each message is concatenated to the encoder map and mapped back by a 1x1 conv.
+    """
+
+    trace_children = True  # `intergan model --shapes` lists its stages
+
+    def __init__(self, c: list[int], dim: int, norm: str):
+        super().__init__()
+        self.dwt = HaarDWT()
+        self.mix1 = ConvBlock(9 + 3 * c[0], dim, norm)  # R/2
+        self.down1 = ConvBlock(dim, dim, norm, stride=2)  # R/4
+        self.mix2 = ConvBlock(dim + 3 * c[1], dim, norm)  # R/4: message for RB2
+        self.down2 = ConvBlock(dim, dim, norm, stride=2)  # R/8: message for RB3
+        self.fuse2 = nn.Conv2d(c[2] + dim, c[2], 1)
+        self.fuse3 = nn.Conv2d(c[3] + dim, c[3], 1)
+
+    def messages(
+        self, x: torch.Tensor, f0: torch.Tensor, f1: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Image (R), stem output (R) and RB1 output (R/2) -> messages at R/4 and R/8."""
+        h = self.mix1(torch.cat([self.dwt(x)[1], self.dwt(f0)[1]], dim=1))
+        m2 = self.mix2(torch.cat([self.down1(h), self.dwt(f1)[1]], dim=1))
+        return m2, self.down2(m2)
+
+
+class CTI(nn.Module):
+    """Cross-task interaction between the editing and reconstruction streams (2.3).
+
+    forward(f, cond): f ``(2B, C, H, W)`` = [editing; reconstruction] features,
+    cond ``(2B, n_attrs)`` = [target; source] encoded labels -> ``(2B, C, H, W)``.
+    Symmetric by construction: if the two halves of ``f`` and ``cond`` are equal,
+    so are the two halves of the output.
+    """
+
+    trace_children = True  # `intergan model --shapes` lists its stages
+
+    def __init__(self, channels: int, n_attrs: int, style_dim: int, lt_norm: str):
+        super().__init__()
+        c = channels
+        self.style_encoder = nn.Sequential(
+            nn.Conv2d(c, c, 3, 1, 1),
+            lrelu(),
+            nn.Conv2d(c, c, 3, 1, 1),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(c, style_dim),
+        )
+        self.style = AdaINResBlock(c, style_dim)
+        bias = lt_norm == "none"
+        self.translate = nn.Sequential(  # local translation net LT
+            nn.Conv2d(c + n_attrs, c, 3, 1, 1, bias=bias),
+            norm2d(lt_norm, c),
+            lrelu(),
+            nn.Conv2d(c, c, 3, 1, 1, bias=bias),
+            norm2d(lt_norm, c),
+            lrelu(),
+            nn.Conv2d(c, c, 3, 1, 1),
+        )
+        self.merge = nn.Conv2d(3 * c, c, 1)
+
+    def forward(self, f: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        other = f.roll(f.shape[0] // 2, dims=0)  # [f_r; f_e]
+        y = self.style_encoder(f)  # [y_e; y_r]  (2B, style_dim)
+        styled = self.style(other, y)  # [AdaIN(f_r, y_e); AdaIN(f_e, y_r)]
+        conditional = self.translate(torch.cat([f - other, tile(cond, f.shape[-1])], dim=1))
+        return self.merge(torch.cat([f, styled, conditional], dim=1))
+
+
+class InterGANGenerator(nn.Module):
+    """InterGAN's G. ``forward(images, target, source) -> GeneratorOutput``."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        c, n = widths(cfg), cfg.n_down
+        self.encoder = nn.ModuleDict(
+            {
+                "stem": nn.Conv2d(3, c[0], 3, 1, 1),
+                "blocks": nn.ModuleList(ResDown(c[i], c[i + 1], cfg.norm) for i in range(n)),
+            }
+        )
+        with_hfcm = cfg.variant in ("intergan", "no_cti")
+        self.hfcm = HFCM(c, cfg.hfcm_dim, cfg.norm) if with_hfcm else None
+        self.bottleneck = AdaINResBlock(c[n], cfg.n_attrs)
+        self.decoder = nn.ModuleList(ResUp(c[n - j], c[n - j - 1], cfg.norm) for j in range(n))
+        n_cti = 0 if cfg.variant == "no_cti" else cfg.n_cti
+        self.cti = nn.ModuleList(
+            CTI(c[n - j - 1], cfg.n_attrs, cfg.style_dim, cfg.lt_norm) for j in range(n_cti)
+        )
+        self.head = nn.Sequential(norm2d(cfg.norm, c[0]), lrelu(), nn.Conv2d(c[0], 3, 1), nn.Tanh())
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, 3, R, R)`` -> ``Z_s (B, c_n, R/2**n, R/2**n)``, with HFCM if built."""
+        blocks = self.encoder["blocks"]
+        f0 = self.encoder["stem"](images)
+        f1 = blocks[0](f0)
+        f = blocks[1](f1)
+        if self.hfcm is not None:
+            m2, m3 = self.hfcm.messages(images, f0, f1)
+            f = self.hfcm.fuse2(torch.cat([f, m2], dim=1))
+            f = self.hfcm.fuse3(torch.cat([blocks[2](f), m3], dim=1))
+            rest = blocks[3:]
+        else:
+            rest = blocks[2:]
+        for block in rest:
+            f = block(f)
+        return f
+
+    def decode(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Both streams ``(2B, c_n, ...)`` with labels ``(2B, n_attrs)`` -> ``(2B, 3, R, R)``."""
+        f = z
+        for j, block in enumerate(self.decoder):
+            f = block(f)
+            if j < len(self.cti):
+                f = self.cti[j](f, cond)
+        return self.head(f)
+
+    def forward(
+        self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor
+    ) -> GeneratorOutput:
+        """Edit ``images`` towards ``target`` and reconstruct them with ``source``.
+
+        images: ``(B, 3, S, S)`` float in [-1, 1], ``S = cfg.img_size``.
+        target, source: ``(B, n_attrs)`` *encoded* labels (``attributes.encode``).
+        Returns ``GeneratorOutput(edited, reconstructed, z_edit, z_rec)``; images in
+        [-1, 1]. The editing bottleneck is conditioned on ``target - source``, the
+        reconstruction bottleneck on zero.
+        """
+        check_inputs(self.cfg, images, target, source)
+        z = self.encode(images)
+        z2 = self.bottleneck(
+            torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
+        )
+        out = self.decode(z2, torch.cat([target, source]))
+        edited, reconstructed = out.chunk(2)
+        z_edit, z_rec = z2.chunk(2)
+        return GeneratorOutput(edited, reconstructed, z_edit, z_rec)
+
+    def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
+        """Only the edited images ``(B, 3, S, S)`` in [-1, 1] (same pass as ``forward``)."""
+        return self(images, target, source).edited
