@@ -10,7 +10,7 @@ on a (1, 3, S, S) float tensor (generator plus label encoding and glue; no face
 detection), and ``Editor.edit_all`` (one batch of n_attrs edits). The face
 pipeline (MTCNN detection, alignment, paste-back) on a 1024x768 photo is timed
 separately. Median of ``--repeats`` runs after one warm-up. Saves
-benchmarks/results/bench_edit.json.
+benchmarks/results/bench_edit_PRESET_SIZE.json.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--out", default="benchmarks/results/bench_edit.json")
+    ap.add_argument("--out", help="default: benchmarks/results/bench_edit_PRESET_SIZE.json")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -112,10 +112,12 @@ def main() -> None:
         "generator_params": params,
         "onnx_export_s": round(export_s, 1),
         "repeats": args.repeats,
-        "command": "PYTHONPATH=src python benchmarks/bench_edit.py",
+        "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --preset {args.preset} "
+        f"--size {args.size} --threads {args.threads} --repeats {args.repeats}",
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    out = Path(args.out or f"benchmarks/results/bench_edit_{args.preset}_{args.size}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     print(json.dumps(meta))
 
 
