@@ -68,7 +68,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_PIXELS,
         help="refuse larger images (default %(default)s)",
     )
-    p.add_argument("--backend", choices=("torch", "onnx"), default="torch")
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="run the generator with PyTorch or ONNX Runtime (needs export --onnx)",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
 
 
