@@ -6,7 +6,6 @@ import pickle
 
 import pytest
 import torch
-from intergan.models.io import load_generator, save_checkpoint
 
 from intergan.attributes import encode
 from intergan.cli import main
@@ -15,6 +14,7 @@ from intergan.editing.editor import Editor
 from intergan.errors import UserError
 from intergan.models import build_generator
 from intergan.models.export import export_run, load_exported, save_exported
+from intergan.models.io import load_generator, save_checkpoint
 
 
 @pytest.fixture(scope="module")

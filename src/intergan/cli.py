@@ -15,10 +15,23 @@ from intergan.errors import UserError
 
 # name -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "classifier": (
+        "intergan.evaluation.classifier_cli",
+        "train or test the judge attribute classifier used by evaluation",
+    ),
+    "evaluate": (
+        "intergan.evaluation.evaluate_cli",
+        "measure a model: editing accuracy, preservation, PSNR/SSIM, FD, ground truth",
+    ),
+    "bench": (
+        "intergan.bench.cli",
+        "benchmarks across training and evaluation: `bench ablation` (the paper's table)",
+    ),
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
     "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
     "model": ("intergan.models.summary", "parameters and multiply-accumulates of G and D"),
+    "train": ("intergan.training.cli", "train a model (or resume a run); see docs/training.md"),
     "edit": (
         "intergan.editing.cli",
         "edit the faces in photos: --set ATTR=VALUE, --all or --slide",
@@ -44,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for run folders' cmd.txt
     if not getattr(args, "command", None):
         parser.print_help()
         return 2

@@ -82,14 +82,15 @@ class TrainConfig:
     """Optimisation, schedule and bookkeeping. Paper values are the defaults."""
 
     steps: int = 10_000  # generator steps (one G step follows n_d D steps)
-    batch_size: int = 32
-    lr: float = 2e-4
+    epochs: float = 0.0  # > 0: set `steps` from the dataset size (epochs * batches / (n_d + 1))
+    batch_size: int = 32  # per process; the global batch is batch_size * world size
+    lr: float = 2e-4  # Adam learning rate of both G and D
     beta1: float = 0.5
     beta2: float = 0.999
     n_d: int = 4  # discriminator steps per generator step, each on a fresh batch
     lr_decay_at: float = 0.5  # fraction of `steps` after which lr is divided by 10
-    mode: str = "wgan"  # wgan (WGAN-GP) | lsgan | dcgan (with a DRAGAN-style penalty)
-    lambda_adv: float = 1.0
+    mode: str = "wgan"  # wgan (WGAN-GP) | lsgan | dcgan (the last two: DRAGAN-style penalty)
+    lambda_adv: float = 1.0  # adversarial term, both G and D
     lambda_cls_g: float = 15.0  # attribute BCE on the edited image (G)
     lambda_rec: float = 100.0  # L1 reconstruction (G)
     lambda_gp: float = 10.0  # gradient penalty (D)
@@ -97,15 +98,17 @@ class TrainConfig:
     thres_int: float = 0.5  # label scale: (2a - 1) * thres_int
     test_int: float = 1.0  # edited entry at test time: +-test_int
     b_distribution: str = "none"  # none | uniform | truncated_normal (target jitter)
-    ema: float = 0.0  # EMA decay of G's weights; 0 = off (off until measured)
-    amp: str = "none"  # none | bf16 | fp16 (CUDA only)
-    channels_last: bool = False
-    compile: bool = False
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    log_every: int = 10
-    sample_every: int = 500
-    checkpoint_every: int = 1000
+    ema: float = 0.0  # EMA decay of G's weights (e.g. 0.999); 0 = off (off until measured)
+    amp: str = "none"  # none | bf16 | fp16 autocast (CUDA only; the penalty stays float32)
+    channels_last: bool = False  # NHWC memory format for G, D and batches
+    compile: bool = False  # torch.compile G and D (the penalty's double backward runs eager)
+    deterministic: bool = False  # torch.use_deterministic_algorithms also on GPU (slower)
+    seed: int = 0  # model init uses `seed`; each process's streams use seed * world + rank
+    device: str = "auto"  # auto (CUDA, else MPS, else CPU) | cpu | cuda | cuda:N | mps
+    log_every: int = 10  # steps between log.txt / stats.jsonl / TensorBoard records
+    sample_every: int = 500  # steps between sample grids; 0 = only at the end
+    sample_count: int = 8  # fixed validation images (rows) in each sample grid
+    checkpoint_every: int = 1000  # steps between checkpoints (one is also written at the end)
     keep_last: int = 3  # checkpoints kept on disk (plus the latest pointer)
 
 

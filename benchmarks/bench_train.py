@@ -1,0 +1,165 @@
+"""Training throughput of each generator variant and preset.
+
+For every (preset, variant) it builds the real trainer (``intergan.training``), feeds
+it in-memory uint8 batches (no decoding, so the figures are the model's cost), and
+times, after warm-up:
+
+- ``step_s``: one training step, ``n_d`` D updates + one G update, each on its own
+  batch (what ``intergan train`` repeats);
+- ``train_img_s``: real images read per second, ``(n_d + 1) * batch / step_s``;
+- ``g_img_s``: images per second of the G update alone (``batch / g_step time``).
+
+CPU:  PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_train.py
+GPU:  PYTHONPATH=src python benchmarks/bench_train.py --device cuda --amp bf16 \
+          --channels-last --preset base --size 128 --batch-size 32
+Prints a table and writes ``benchmarks/results/bench_train[_TAG].json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from torch.utils.data import TensorDataset
+
+from intergan.config import PRESET_SIZES, PRESETS, VARIANTS, Config, model_config
+from intergan.images import to_model
+from intergan.training import distributed as dist
+from intergan.training.batches import BatchStream
+from intergan.training.loop import build_trainer, run_step
+from intergan.training.options import validate_train
+from intergan.training.steps import g_step, make_targets
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn, device: torch.device, repeat: int) -> list[float]:
+    times = []
+    for _ in range(repeat):
+        _sync(device)
+        t0 = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench_one(args: argparse.Namespace, preset: str, variant: str, device: torch.device) -> dict:
+    size = args.size or PRESET_SIZES[preset]
+    cfg = Config(model=model_config(preset, variant, size))
+    t = cfg.train
+    t.batch_size, t.n_d, t.amp, t.seed = args.batch_size, args.n_d, args.amp, 0
+    t.channels_last, t.compile = args.channels_last, args.compile
+    validate_train(cfg, device)
+    trainer = build_trainer(cfg, device)
+    g = torch.Generator().manual_seed(0)
+    n = args.batch_size * (args.n_d + 1) * 2
+    images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    labels = (torch.rand(n, cfg.model.n_attrs, generator=g) < 0.5).float()
+    stream = BatchStream(TensorDataset(images, labels), args.batch_size, seed=0, flip=True)
+    step = [0]
+
+    def one_step() -> None:
+        run_step(trainer, stream, step[0], lambda *a: None)
+        step[0] += 1
+
+    src = labels[: args.batch_size]
+    target, target_enc, source_enc = make_targets(src, t, trainer.gen)
+    real = to_model(images[: args.batch_size]).to(device)
+    g_args = (real, target.to(device), target_enc.to(device), source_enc.to(device))
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    _timed(one_step, device, args.warmup)
+    step_times = _timed(one_step, device, args.iters)
+    g_times = _timed(lambda: g_step(trainer, *g_args), device, args.iters)
+    step_s, g_s = statistics.median(step_times), statistics.median(g_times)
+    row = {
+        "preset": preset,
+        "variant": variant,
+        "size": size,
+        "batch": args.batch_size,
+        "n_d": args.n_d,
+        "step_s": round(step_s, 4),
+        "train_img_s": round((args.n_d + 1) * args.batch_size / step_s, 2),
+        "g_img_s": round(args.batch_size / g_s, 2),
+        "params_G": sum(p.numel() for p in trainer.G.parameters()),
+        "params_D": sum(p.numel() for p in trainer.D.parameters()),
+    }
+    if device.type == "cuda":
+        row["peak_mem_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+    return row
+
+
+def _load() -> list[float]:
+    """1/5/15-minute load averages: other jobs share this machine's cores."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine(device: torch.device) -> dict:
+    info = {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cpu": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "device": str(device),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", nargs="+", choices=PRESETS, default=["tiny", "small"])
+    p.add_argument("--variant", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument("--size", type=int, help="image side (default: each preset's)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--n-d", type=int, default=4)
+    p.add_argument("--iters", type=int, default=3, help="timed steps (median reported)")
+    p.add_argument("--warmup", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"])
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--tag", default="", help="suffix of the results file name")
+    args = p.parse_args(argv)
+    device = dist.pick_device(args.device)
+    load_start, rows = _load(), []
+    print(
+        f"{'preset':7} {'variant':9} {'size':>4} {'step s':>8} {'train img/s':>12} {'G img/s':>9}"
+    )
+    for preset in args.preset:
+        for variant in args.variant:
+            row = bench_one(args, preset, variant, device)
+            rows.append(row)
+            print(
+                f"{preset:7} {variant:9} {row['size']:>4} {row['step_s']:>8.3f} "
+                f"{row['train_img_s']:>12.1f} {row['g_img_s']:>9.1f}",
+                flush=True,
+            )
+    settings = {
+        k: getattr(args, k)
+        for k in ("batch_size", "n_d", "iters", "warmup", "amp", "channels_last", "compile")
+    }
+    info = machine(device) | {"load_avg_start": load_start, "load_avg_end": _load()}
+    out = {"machine": info, "settings": settings, "results": rows}
+    RESULTS.mkdir(exist_ok=True)
+    name = "bench_train" + (f"_{args.tag}" if args.tag else "") + ".json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
+    print(f"saved {RESULTS / name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+"""Benchmarks that span training and evaluation (``intergan bench ...``).
+
+Unlike ``intergan.evaluation``, this package may import ``intergan.training``.
+"""

@@ -1,0 +1,263 @@
+"""The paper's ablation: InterGAN vs w/o CTI vs w/o HFCM vs AttGAN, same data, steps, seeds, judge.
+
+``run_ablation(opts)`` trains every variant through the real training entry point
+(``intergan.training.train``) with one shared config that differs only in
+``model.variant``, trains (or reuses) one judge, evaluates every variant with it,
+and writes ``docs/results.md`` plus ``docs/images/ablation.png``.
+
+It is resumable: a variant whose latest checkpoint has reached ``--steps`` is not
+trained again, one whose ``eval_test/metrics.json`` matches that step is not
+evaluated again, and an unfinished run resumes from its latest checkpoint. With
+``--time-budget MINUTES`` the current training checkpoints and stops once the
+budget is spent (through the training loop's own SIGTERM handling), so the same
+command can be run again and again in short windows until it completes.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from intergan.attributes import resolve_attrs
+from intergan.config import (
+    PRESET_SIZES,
+    PRESETS,
+    VARIANTS,
+    Config,
+    DataConfig,
+    TrainConfig,
+    model_config,
+    write_json_atomic,
+)
+from intergan.errors import UserError
+from intergan.evaluation.common import open_dataset, resolve_device
+
+EVAL_DIR = "eval_test"
+STATE_FILE = "ablation.json"
+
+
+@dataclass
+class AblationOptions:
+    """Everything that defines one ablation; the same for every variant."""
+
+    data: str
+    steps: int
+    variants: list[str] = field(default_factory=lambda: ["intergan", "no_cti", "no_hfcm", "attgan"])
+    preset: str = "small"
+    size: int | None = None  # None = the preset's size
+    attrs: str | None = None  # None = the 13 default attributes
+    batch_size: int | None = None  # None = TrainConfig's default
+    seed: int = 0
+    judge: str | None = None  # an existing judge folder; None = train one into OUT/judge
+    judge_steps: int = 2000
+    eval_n: int | None = None  # first N test images; None = all
+    figure_n: int = 3  # input images in the picture
+    out: str = "runs/ablation"
+    docs: str = "docs"
+    device: str = "auto"
+    time_budget: float | None = None  # minutes for this invocation; None = no limit
+    progress: bool = True
+    command: str = ""  # the command line, recorded in results.md
+
+    @property
+    def img_size(self) -> int:
+        return self.size or PRESET_SIZES[self.preset]
+
+    def validate(self) -> None:
+        if self.steps < 1:
+            raise UserError(f"--steps must be at least 1, got {self.steps}")
+        if self.preset not in PRESETS:
+            raise UserError(f"--preset {self.preset!r} is not one of {', '.join(PRESETS)}")
+        bad = [v for v in self.variants if v not in VARIANTS]
+        if bad or not self.variants:
+            raise UserError(
+                f"--variants {','.join(self.variants)}: choose from {', '.join(VARIANTS)}"
+            )
+        if len(set(self.variants)) != len(self.variants):
+            raise UserError("--variants names a variant twice")
+        if not Path(self.data).exists():
+            raise UserError(f"--data {self.data}: no such dataset folder or cache")
+        if self.judge_steps < 1 or self.figure_n < 1:
+            raise UserError("--judge-steps and --figure-n must be positive")
+        for v in self.variants:
+            self.config(v)  # raises on an impossible size, preset or attribute list
+
+    def config(self, variant: str) -> Config:
+        """The run config of ``variant``: identical for all variants but ``model.variant``."""
+        train = TrainConfig(steps=self.steps, seed=self.seed, device=self.device)
+        if self.batch_size is not None:
+            train.batch_size = self.batch_size
+        model = model_config(self.preset, variant, img_size=self.img_size, attrs=self.attrs)
+        return Config(model=model, data=DataConfig(path=str(self.data)), train=train)
+
+
+class _State:
+    """``OUT/ablation.json``: seconds spent per variant, accumulated over invocations."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / STATE_FILE
+        self.data: dict[str, Any] = {"variants": {}}
+        if self.path.is_file():
+            self.data = json.loads(self.path.read_text())
+
+    def add_seconds(self, variant: str, key: str, seconds: float) -> None:
+        entry = self.data["variants"].setdefault(variant, {})
+        entry[key] = round(entry.get(key, 0.0) + seconds, 1)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.path, self.data)
+
+
+class _Budget:
+    """Asks the training loop to checkpoint and stop once ``minutes`` have passed.
+
+    The first training of an invocation always starts (and so makes progress:
+    the loop stops at the end of the step after the request); later ones start
+    only while time is left.
+    """
+
+    def __init__(self, minutes: float | None) -> None:
+        self.deadline = None if minutes is None else time.time() + 60 * minutes
+        self.fired = False
+        self.trained = False  # has this invocation started a training yet?
+
+    @property
+    def spent(self) -> bool:
+        return self.deadline is not None and time.time() >= self.deadline
+
+    def on_event(self, event: str, step: int, trainer: Any) -> None:
+        if event == "step" and self.spent and not self.fired:
+            self.fired = True
+            signal.raise_signal(signal.SIGTERM)  # the loop's StopFlag: checkpoint, stop
+
+
+def latest_step(run_dir: Path) -> int:
+    """Step of the newest checkpoint in ``run_dir`` (0 when none)."""
+    from intergan.models import io
+
+    found = io.list_checkpoints(run_dir / io.CHECKPOINT_DIR)
+    return found[-1][0] if found else 0
+
+
+def train_variant(opts: AblationOptions, variant: str, state: _State, budget: _Budget) -> bool:
+    """Train (or resume) one variant up to ``opts.steps``; True when it got there."""
+    from intergan.training import train
+
+    run_dir = Path(opts.out) / variant
+    done = latest_step(run_dir)
+    if done >= opts.steps:
+        return True
+    if budget.spent and budget.trained:
+        return False
+    print(f"[ablation] {variant}: training from step {done} to {opts.steps}", flush=True)
+    budget.trained = True
+    start = time.time()
+    result = train(
+        opts.config(variant),
+        run_dir,
+        resume="latest" if done else None,
+        progress=opts.progress,
+        on_event=budget.on_event,
+    )
+    state.add_seconds(variant, "train_seconds", time.time() - start)
+    state.save()
+    return result.step >= opts.steps
+
+
+def get_judge(opts: AblationOptions, device):
+    """The shared judge: ``--judge``, else OUT/judge if present, else trained there now."""
+    from intergan.evaluation.classifier_cli import accuracy_table
+    from intergan.evaluation.judge import META_FILE, evaluate_judge, load_judge, train_judge
+
+    folder = Path(opts.judge) if opts.judge else Path(opts.out) / "judge"
+    if opts.judge or (folder / META_FILE).is_file():
+        return load_judge(folder, device), folder
+    attrs = resolve_attrs(opts.attrs)
+    print(f"[ablation] training the judge ({opts.judge_steps} steps) into {folder}", flush=True)
+    start = time.time()
+    train_set = open_dataset(opts.data, attrs, "train", opts.img_size, flip=True)
+    judge = train_judge(
+        train_set, attrs, opts.img_size, steps=opts.judge_steps, seed=opts.seed,
+        device=device, progress=opts.progress,
+    )  # fmt: skip
+    judge.info["train"].update(data=str(opts.data), seconds=round(time.time() - start, 1))
+    result = evaluate_judge(judge, open_dataset(opts.data, attrs, "test", opts.img_size))
+    judge.info["accuracy"] = {"split": "test", **result}
+    print(accuracy_table(result), flush=True)
+    judge.save(folder)
+    return judge, folder
+
+
+def _report_is_current(opts: AblationOptions, variant: str, judge_dir: Path) -> bool:
+    """True when the variant's report is for its latest step, judge and --eval-n."""
+    run_dir = Path(opts.out) / variant
+    report = run_dir / EVAL_DIR / "metrics.json"
+    if not report.is_file():
+        return False
+    old = json.loads(report.read_text())
+    src, settings = old.get("source", {}), old.get("settings", {})
+    return (
+        src.get("step") == latest_step(run_dir)
+        and src.get("judge") == str(judge_dir)
+        and settings.get("n") == opts.eval_n
+    )
+
+
+def evaluate_variant(opts: AblationOptions, variant: str, judge, judge_dir, device, state):
+    """Evaluate the latest checkpoint of ``variant`` (reusing a report for the same step)."""
+    from intergan.evaluation.evaluate import EvalSettings, evaluate_generator
+    from intergan.evaluation.ground_truth import open_ground_truth
+    from intergan.evaluation.report import write_report
+    from intergan.models.io import load_generator
+
+    run_dir = Path(opts.out) / variant
+    step = latest_step(run_dir)
+    report = run_dir / EVAL_DIR / "metrics.json"
+    if _report_is_current(opts, variant, judge_dir):
+        return json.loads(report.read_text())
+    print(f"[ablation] {variant}: evaluating step {step}", flush=True)
+    G, cfg = load_generator(run_dir, device=device)
+    m = cfg.model
+    dataset = open_dataset(opts.data, m.attrs, "test", m.img_size)
+    gt, note = open_ground_truth(opts.data, "test", m.attrs, m.img_size, dataset)
+    settings = EvalSettings(n=opts.eval_n, seed=opts.seed, progress=opts.progress)
+    result = evaluate_generator(G, cfg, dataset, judge, settings, device, gt)
+    result["source"] = {
+        "model": str(run_dir), "variant": variant, "step": step, "data": str(opts.data),
+        "split": "test", "judge": str(judge_dir), "ground_truth_note": note,
+    }  # fmt: skip
+    write_report(result, run_dir / EVAL_DIR)
+    state.add_seconds(variant, "eval_seconds", result["seconds"])
+    state.save()
+    return json.loads(report.read_text())  # the JSON form (inf/nan as null), as when reused
+
+
+def run_ablation(opts: AblationOptions) -> bool:
+    """Run (or continue) the ablation; True when every variant is trained and evaluated."""
+    from intergan.bench.results import write_figure, write_results
+
+    opts.validate()
+    device = resolve_device(opts.device)
+    budget = _Budget(opts.time_budget)
+    state = _State(Path(opts.out))
+    judge, judge_dir = get_judge(opts, device)
+    results = {}
+    for variant in opts.variants:
+        trained = train_variant(opts, variant, state, budget)
+        if not trained or (budget.spent and not _report_is_current(opts, variant, judge_dir)):
+            print(
+                f"[ablation] stopped during {variant} (time budget or signal); run the same "
+                "command again to continue from the latest checkpoint",
+                flush=True,
+            )
+            return False
+        results[variant] = evaluate_variant(opts, variant, judge, judge_dir, device, state)
+    figure = write_figure(opts, device)
+    path = write_results(opts, results, state.data, judge, judge_dir, figure, device)
+    print(f"[ablation] wrote {path} and {figure}", flush=True)
+    return True

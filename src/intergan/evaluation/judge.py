@@ -1,0 +1,280 @@
+"""The judge: a small ResNet multi-label attribute classifier for evaluation.
+
+It decides whether an edit reached its target (design note 5) and supplies the
+feature space of the offline Frechet distance. It is trained on real images
+only and is never the GAN discriminator's head, so the generator has never been
+optimised against it.
+
+Saved as a folder with ``judge.safetensors`` (weights) and ``judge.json``
+(``attrs``, ``img_size``, ``arch``, and how it was trained).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm import tqdm
+
+from intergan.attributes import resolve_attrs
+from intergan.config import write_json_atomic
+from intergan.errors import UserError
+from intergan.images import to_model
+
+WEIGHTS_FILE = "judge.safetensors"
+META_FILE = "judge.json"
+JUDGE_VERSION = 1
+
+
+@dataclass
+class JudgeArch:
+    """Shape of the judge network; stored in judge.json as ``arch``."""
+
+    name: str = "resnet"  # the only kind so far: stem + one BasicBlock per stage
+    width: int = 16  # channels of the stem; each stage doubles them, up to 8 * width
+    min_side: int = 4  # stages halve the map until it is this many pixels wide
+
+
+class BasicBlock(nn.Module):
+    """ResNet basic block: two 3x3 convs with BN, a projection shortcut when shapes change."""
+
+    def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        return F.relu(self.bn2(self.conv2(y)) + self.shortcut(x))
+
+
+class JudgeNet(nn.Module):
+    """images (B, 3, S, S) in [-1, 1] -> (features (B, d), logits (B, n_attrs))."""
+
+    def __init__(self, n_attrs: int, img_size: int, arch: JudgeArch) -> None:
+        super().__init__()
+        w = arch.width
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU()
+        )
+        blocks, c, side = [], w, img_size
+        while side > arch.min_side:
+            c_out = min(2 * c, 8 * w)
+            blocks.append(BasicBlock(c, c_out, stride=2))
+            c, side = c_out, side // 2
+        self.blocks = nn.Sequential(*blocks)
+        self.feature_dim = c
+        self.head = nn.Linear(c, n_attrs)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.blocks(self.stem(x)).mean(dim=(2, 3))  # (B, d) global average pool
+        return f, self.head(f)
+
+
+class Judge:
+    """A trained judge: ``predict``, ``features``, ``attrs``, ``img_size``."""
+
+    def __init__(
+        self,
+        net: JudgeNet,
+        attrs: Sequence[str],
+        img_size: int,
+        arch: JudgeArch,
+        info: dict[str, Any] | None = None,
+    ) -> None:
+        self.net = net.eval()
+        self.attrs = list(attrs)
+        self.img_size = img_size
+        self.arch = arch
+        self.info = dict(info or {})  # training record: data, steps, seed, accuracy
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def to(self, device: str | torch.device) -> Judge:
+        self.net.to(device)
+        return self
+
+    def _check(self, images: torch.Tensor) -> torch.Tensor:
+        s = self.img_size
+        if images.dim() != 4 or tuple(images.shape[1:]) != (3, s, s):
+            raise ValueError(f"judge expects images (B, 3, {s}, {s}), got {tuple(images.shape)}")
+        return images.to(self.device, torch.float32)
+
+    @torch.no_grad()
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, 3, S, S) in [-1, 1] -> logits (B, n_attrs)."""
+        self.net.eval()
+        return self.net(self._check(images))[1]
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, 3, S, S) in [-1, 1] -> attribute probabilities (B, n_attrs)."""
+        return torch.sigmoid(self.logits(images))
+
+    @torch.no_grad()
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, 3, S, S) in [-1, 1] -> pooled features (B, d) for the Frechet distance."""
+        self.net.eval()
+        return self.net(self._check(images))[0]
+
+    def save(self, out: str | os.PathLike) -> Path:
+        """Write ``judge.safetensors`` and ``judge.json`` into folder ``out``."""
+        from safetensors.torch import save_file
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
+        tmp = out / (WEIGHTS_FILE + f".tmp{os.getpid()}")
+        save_file(state, str(tmp))
+        os.replace(tmp, out / WEIGHTS_FILE)
+        meta = {
+            "version": JUDGE_VERSION,
+            "attrs": self.attrs,
+            "img_size": self.img_size,
+            "arch": asdict(self.arch),
+            **self.info,
+        }
+        write_json_atomic(out / META_FILE, meta)
+        return out
+
+
+def build_judge(attrs: Sequence[str], img_size: int, arch: JudgeArch | None = None) -> Judge:
+    """An untrained judge for ``attrs`` at ``img_size`` px."""
+    arch = arch or JudgeArch()
+    if arch.name != "resnet":
+        raise UserError(f"judge arch {arch.name!r} is unknown; the only one is 'resnet'")
+    return Judge(JudgeNet(len(attrs), img_size, arch), attrs, img_size, arch)
+
+
+def load_judge(path: str | os.PathLike, device: str | torch.device = "cpu") -> Judge:
+    """Load a judge folder (or its judge.json / judge.safetensors) onto ``device``."""
+    from safetensors.torch import load_file
+
+    p = Path(path)
+    folder = p.parent if p.name in (META_FILE, WEIGHTS_FILE) else p
+    hint = f"train one with `intergan classifier train --data DIR --out {folder}`"
+    if not (folder / META_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
+        raise UserError(f"--judge {path}: no {META_FILE} and {WEIGHTS_FILE} there; {hint}")
+    try:
+        meta = json.loads((folder / META_FILE).read_text())
+        attrs = resolve_attrs(meta["attrs"])
+        arch = JudgeArch(**meta.get("arch", {}))
+        judge = build_judge(attrs, int(meta["img_size"]), arch)
+        judge.net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
+    except (json.JSONDecodeError, KeyError, TypeError, RuntimeError, OSError) as e:
+        raise UserError(
+            f"--judge {path}: not a readable judge ({type(e).__name__}: {e}); {hint}"
+        ) from None
+    judge.info = {
+        k: v for k, v in meta.items() if k not in ("version", "attrs", "img_size", "arch")
+    }
+    return judge.to(device)
+
+
+def _batches(dataset, batch_size: int, seed: int, num_workers: int):
+    """Endless shuffled batches (a new permutation each pass, reproducible from ``seed``)."""
+    g = torch.Generator().manual_seed(seed)
+    loader = torch.utils.data.DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=True,
+        drop_last=len(dataset) >= batch_size,
+        generator=g,
+        num_workers=num_workers,
+    )
+    while True:
+        yield from loader
+
+
+def train_judge(
+    dataset: torch.utils.data.Dataset,
+    attrs: Sequence[str],
+    img_size: int,
+    steps: int = 2000,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    arch: JudgeArch | None = None,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    num_workers: int = 0,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> Judge:
+    """Train a judge on ``dataset`` items ``(uint8 (3, S, S), labels {0,1} (n_attrs,))``.
+
+    AdamW with weight decay 1e-4, a 5% linear warm-up then cosine decay of ``lr``,
+    binary cross-entropy per attribute. Deterministic for a seed on one device.
+    """
+    if steps < 1:
+        raise UserError(f"--steps must be at least 1, got {steps}")
+    device = torch.device(device)
+    torch.manual_seed(seed)
+    judge = build_judge(attrs, img_size, arch).to(device)
+    net = judge.net.train()
+    opt = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=1e-4)
+    warm = max(1, steps // 20)
+
+    def schedule(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, steps - warm)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    batches = _batches(dataset, batch_size, seed, num_workers)
+    bar = tqdm(range(steps), desc="judge", disable=not progress, dynamic_ncols=True)
+    for step in bar:
+        images, labels = next(batches)
+        _, logits = net(to_model(images.to(device)))
+        loss = F.binary_cross_entropy_with_logits(logits, labels.to(device, torch.float32))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == steps - 1:
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            if log is not None and not progress:
+                log(f"judge step {step + 1}/{steps} loss {loss.item():.4f}")
+    judge.net.eval()
+    judge.info = {"train": {"steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed}}
+    return judge
+
+
+@torch.no_grad()
+def evaluate_judge(
+    judge: Judge,
+    dataset: torch.utils.data.Dataset,
+    batch_size: int = 256,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Accuracy of thresholded (p > 0.5) predictions on ``dataset`` (same attrs order).
+
+    Returns ``{"per_attr": {name: acc}, "mean": mean of per_attr, "n": images}``.
+    """
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=False)
+    correct = torch.zeros(len(judge.attrs), dtype=torch.float64)
+    n = 0
+    for images, labels in tqdm(loader, desc="judge eval", disable=not progress):
+        pred = judge.predict(to_model(images)) > 0.5
+        correct += (pred.cpu() == (labels > 0.5)).sum(0).double()
+        n += images.shape[0]
+    if n == 0:
+        raise UserError("the evaluation split has no images")
+    acc = (correct / n).tolist()
+    per_attr = dict(zip(judge.attrs, acc))
+    return {"per_attr": per_attr, "mean": sum(acc) / len(acc), "n": n}

@@ -1,0 +1,114 @@
+"""Writing evaluation results: ``metrics.json`` and ``metrics.md`` (markdown tables)."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from intergan.config import write_json_atomic
+
+
+def pct(v: float | None) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
+
+
+def db(v: float | None) -> str:
+    return "n/a" if v is None or math.isnan(v) else f"{v:.2f} dB"
+
+
+def num(v: float | None, digits: int = 4) -> str:
+    return "n/a" if v is None or math.isnan(v) else f"{v:.{digits}f}"
+
+
+def attribute_table(r: dict[str, Any]) -> str:
+    """One row per attribute plus a mean row: accuracy, preservation, ground truth."""
+    gt = r.get("ground_truth")
+    head = "| attribute | editing accuracy | preservation | judge on real |"
+    rule = "| --- | ---: | ---: | ---: |"
+    if gt:
+        head += " GT PSNR | GT SSIM | GT PSNR outside | GT SSIM outside |"
+        rule += " ---: | ---: | ---: | ---: |"
+    lines = [head, rule]
+    for a in r["attrs"]:
+        row = (
+            f"| {a} | {pct(r['editing_accuracy'][a])} | {pct(r['preservation'][a])} "
+            f"| {pct(r['judge_accuracy_real'][a])} |"
+        )
+        if gt:
+            g = gt["per_attr"][a]
+            row += (
+                f" {db(g['psnr'])} | {num(g['ssim'])} | {db(g['psnr_outside'])} "
+                f"| {num(g['ssim_outside'])} |"
+            )
+        lines.append(row)
+    mean = (
+        f"| **mean** | **{pct(r['editing_accuracy_mean'])}** | **{pct(r['preservation_mean'])}** "
+        f"| {pct(r['judge_accuracy_real_mean'])} |"
+    )
+    if gt:
+        mean += (
+            f" **{db(gt['psnr'])}** | **{num(gt['ssim'])}** | **{db(gt['psnr_outside'])}** "
+            f"| **{num(gt['ssim_outside'])}** |"
+        )
+    lines.append(mean)
+    return "\n".join(lines)
+
+
+def summary_table(r: dict[str, Any]) -> str:
+    """The image-level metrics: pairs, reconstruction, Frechet distance."""
+    fd = r["frechet"]
+    rows = [
+        ("multi-attribute accuracy (random pairs, both right)", pct(r["multi_attribute_accuracy"])),
+        ("reconstruction PSNR", db(r["reconstruction"]["psnr"])),
+        ("reconstruction SSIM", num(r["reconstruction"]["ssim"])),
+        (f"{fd['label']} (edited vs real)", num(fd["value"], 3)),
+    ]
+    gt = r.get("ground_truth")
+    if gt:
+        rows.append(("ground-truth render of the source vs data", db(gt["source_render_psnr"])))
+    lines = ["| metric | value |", "| --- | ---: |"]
+    lines += [f"| {k} | {v} |" for k, v in rows]
+    return "\n".join(lines)
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """The whole report as markdown."""
+    s = r.get("settings", {})
+    src = r.get("source", {})
+    head = [
+        f"# Evaluation of {src.get('model', 'a generator')}",
+        "",
+        f"- data: {src.get('data', '?')} (split {src.get('split', '?')}, {r['n_images']} images)",
+        f"- judge: {src.get('judge', '?')}",
+        f"- test_int {s.get('test_int')}, high accuracy {'on' if s.get('high_accuracy') else 'off'}"
+        f", seed {s.get('seed')}, device {r.get('device')}, {r.get('seconds')} s",
+    ]
+    if r.get("ground_truth") is None and src.get("ground_truth_note"):
+        head.append(f"- ground truth: skipped ({src['ground_truth_note']})")
+    body = ["", attribute_table(r), "", summary_table(r), ""]
+    return "\n".join(head + body)
+
+
+def write_report(result: dict[str, Any], out: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``metrics.json`` and ``metrics.md`` into folder ``out``; returns both paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "metrics.json", out / "metrics.md"
+    write_json_atomic(json_path, _json_safe(result))
+    tmp = md_path.with_name(md_path.name + f".tmp{os.getpid()}")
+    tmp.write_text(markdown(result))
+    os.replace(tmp, md_path)
+    return json_path, md_path
+
+
+def _json_safe(value: Any) -> Any:
+    """inf / nan -> None (JSON has neither); recurse into dicts and lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value

@@ -1,0 +1,204 @@
+"""Checkpoint files: atomic save, safe load, lookup in a run folder, generator loading.
+
+A checkpoint is a plain dict (state dicts + plain metadata, nothing pickled beyond
+tensors and builtins) so it loads with ``torch.load(weights_only=True)``::
+
+    {"version", "step", "config" (Config.to_dict()), "G", "D", "G_ema" (or None),
+     "opt_G", "opt_D", "scaler", "rng", "data"}
+
+Run folder layout::
+
+    RUN/config.json
+    RUN/checkpoints/step_0001000.pt
+    RUN/checkpoints/latest          # text: the file name of the newest checkpoint
+
+This module imports nothing from ``intergan.training``: editing, evaluation and the
+app load generators through :func:`load_generator` alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from intergan.config import Config
+from intergan.errors import UserError
+from intergan.models import build_generator
+from intergan.models.export import is_export, load_exported
+
+CHECKPOINT_VERSION = 1
+CHECKPOINT_DIR = "checkpoints"
+LATEST = "latest"
+REQUIRED_KEYS = ("version", "step", "config", "G")
+_NAME = re.compile(r"^step_(\d+)\.pt$")
+
+
+def checkpoint_name(step: int) -> str:
+    """File name of the checkpoint taken after ``step`` generator steps."""
+    return f"step_{step:07d}.pt"
+
+
+def _atomic_torch_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file in the same folder, fsync, then rename."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint(ckpt: dict[str, Any], run_dir: str | os.PathLike, keep_last: int = 3) -> Path:
+    """Write ``ckpt`` as ``RUN/checkpoints/step_N.pt``, point ``latest`` at it, prune.
+
+    Each file is written to a temporary name and renamed, and the pointer is updated
+    only after the file is complete, so a process killed at any moment leaves the
+    previous checkpoint (or the new one) intact and ``latest`` naming a whole file.
+    Keeps the newest ``keep_last`` checkpoints (at least the one just written).
+    """
+    folder = Path(run_dir) / CHECKPOINT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / checkpoint_name(int(ckpt["step"]))
+    _atomic_torch_save({"version": CHECKPOINT_VERSION, **ckpt}, path)
+    _atomic_write_text(folder / LATEST, path.name + "\n")
+    for _, old in list_checkpoints(folder)[: -max(1, keep_last)]:
+        if old != path:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def list_checkpoints(folder: str | os.PathLike) -> list[tuple[int, Path]]:
+    """``(step, path)`` of every ``step_N.pt`` in a checkpoint folder, oldest first."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
+    return sorted(found)
+
+
+def find_checkpoint(run_dir_or_file: str | os.PathLike, which: str | int = "latest") -> Path:
+    """Resolve a checkpoint file from a file, a run folder or a checkpoints folder.
+
+    ``which``: ``"latest"`` (the ``latest`` pointer; the highest step if the pointer
+    is missing or stale) or a step number. A file path is returned as is.
+    """
+    path = Path(run_dir_or_file)
+    if path.is_file():
+        return path
+    if not path.exists():
+        raise UserError(f"checkpoint path {path} does not exist")
+    folder = path / CHECKPOINT_DIR if (path / CHECKPOINT_DIR).is_dir() else path
+    found = list_checkpoints(folder)
+    if not found:
+        raise UserError(
+            f"no checkpoint (step_*.pt) in {folder}; train first, or pass a checkpoint file"
+        )
+    if str(which) == "latest":
+        pointer = folder / LATEST
+        if pointer.is_file():
+            named = folder / pointer.read_text().strip()
+            if named.is_file():
+                return named
+        return found[-1][1]
+    if not str(which).isdigit():
+        raise UserError(f"checkpoint selector {which!r} is not 'latest' or a step number")
+    for step, p in found:
+        if step == int(which):
+            return p
+    steps = ", ".join(str(s) for s, _ in found)
+    raise UserError(f"no checkpoint for step {which} in {folder}; available steps: {steps}")
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a checkpoint dict with ``weights_only=True`` and check its keys and version."""
+    path = Path(path)
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise UserError(f"checkpoint {path} does not exist") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
+        raise UserError(
+            f"{path} is not a readable InterGAN checkpoint ({type(e).__name__}: "
+            f"{str(e).splitlines()[0] if str(e) else 'truncated file'}); "
+            "pick another file in the run's checkpoints/ folder"
+        ) from None
+    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
+        raise UserError(f"{path} is not an InterGAN checkpoint (missing keys {REQUIRED_KEYS})")
+    if int(ckpt["version"]) > CHECKPOINT_VERSION:
+        raise UserError(
+            f"{path} has checkpoint version {ckpt['version']}, newer than this intergan "
+            f"supports ({CHECKPOINT_VERSION}); upgrade intergan"
+        )
+    return ckpt
+
+
+def config_differences(saved: Config, current: Config, section: str = "model") -> list[str]:
+    """Human-readable ``field: saved -> current`` lines for a config section."""
+    a, b = getattr(saved, section), getattr(current, section)
+    lines = []
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if x == y:
+            continue
+        if f.name == "attrs":
+            gone = [n for n in x if n not in y]
+            new = [n for n in y if n not in x]
+            detail = f"removed {gone or 'none'}, added {new or 'none'}" + (
+                ", order changed" if not gone and not new else ""
+            )
+            lines.append(f"{section}.attrs: checkpoint {list(x)}, now {list(y)} ({detail})")
+        else:
+            lines.append(f"{section}.{f.name}: checkpoint {x!r}, now {y!r}")
+    return lines
+
+
+def check_resume_config(saved: Config, current: Config, source: str | os.PathLike) -> None:
+    """Raise a ``UserError`` naming every architecture field that differs."""
+    diffs = config_differences(saved, current, "model")
+    if diffs:
+        raise UserError(
+            f"cannot resume from {source}: the architecture differs from the checkpoint's\n  "
+            + "\n  ".join(diffs)
+            + "\nresume with the checkpoint's --preset/--variant/--size/--attrs (or omit "
+            "them), or start a new run folder with --out"
+        )
+
+
+def load_generator(
+    path: str | os.PathLike, device: str | torch.device = "cpu", ema: bool = True
+) -> tuple[torch.nn.Module, Config]:
+    """Build the generator a run folder or checkpoint file holds, in eval mode.
+
+    ``path``: a run folder (its latest checkpoint), a checkpoint file, or an
+    exported folder (``generator.safetensors`` + ``config.json``, see
+    ``intergan.models.export``; it holds one set of weights, so ``ema`` does not
+    apply). ``ema``: use the EMA weights when the checkpoint has them. Returns
+    ``(G, config)``.
+    """
+    if is_export(path):
+        return load_exported(path, device)
+    ckpt = load_checkpoint(find_checkpoint(path), map_location="cpu")
+    cfg = Config.from_dict(ckpt["config"])
+    G = build_generator(cfg.model)
+    state = ckpt["G_ema"] if ema and ckpt.get("G_ema") is not None else ckpt["G"]
+    G.load_state_dict(state)
+    return G.to(device).eval(), cfg

@@ -1,0 +1,250 @@
+"""``intergan train``: resolve the run's config from defaults, a config file or the
+checkpoint being resumed, then flags; validate everything; train.
+
+Precedence: defaults (preset ``small``) < ``--config run.json`` or, when resuming,
+the checkpoint's config < explicit flags < ``--set section.field=value``. When
+resuming, only flags you pass change anything; an architecture flag that differs
+from the checkpoint is an error naming the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from intergan.attributes import resolve_attrs
+from intergan.config import (
+    MODEL_PRESETS,
+    PRESET_SIZES,
+    PRESETS,
+    VARIANTS,
+    Config,
+    model_config,
+    validate_model,
+)
+from intergan.errors import UserError
+from intergan.losses import MODES
+from intergan.training.options import AMP_MODES, B_DISTRIBUTIONS
+
+# flag -> TrainConfig field, for plain overrides (None = not given)
+TRAIN_FLAGS = (
+    "steps",
+    "epochs",
+    "batch_size",
+    "lr",
+    "n_d",
+    "lr_decay_at",
+    "mode",
+    "b_distribution",
+    "thres_int",
+    "test_int",
+    "amp",
+    "device",
+    "seed",
+    "log_every",
+    "sample_every",
+    "sample_count",
+    "checkpoint_every",
+    "keep_last",
+)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    _data_and_model(p.add_argument_group("data and model"))
+    _run(p.add_argument_group("run"))
+    _optimisation(p.add_argument_group("optimisation"))
+    _device(p.add_argument_group("device and speed"))
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="override any config field, e.g. --set train.lambda_rec=50",
+    )
+
+
+def _data_and_model(g: argparse._ArgumentGroup) -> None:
+    g.add_argument(
+        "--data",
+        metavar="DIR",
+        help="dataset folder (CelebA, CelebA-HQ, custom, SynthFaces export) or prepared cache",
+    )
+    g.add_argument("--format", help="dataset format: auto|celeba|celebahq|custom|cache")
+    g.add_argument("--workers", type=int, help="data loader processes (-1 = choose)")
+    g.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    g.add_argument("--preset", choices=PRESETS, help="width/depth family (default small)")
+    g.add_argument("--size", type=int, help="image side in pixels (default: the preset's)")
+    g.add_argument("--variant", choices=VARIANTS, help="generator variant (default intergan)")
+    g.add_argument("--attrs", help="attributes: default|paper11|all40 or Name,Name,...")
+
+
+def _run(r: argparse._ArgumentGroup) -> None:
+    r.add_argument("--out", required=True, metavar="RUN", help="run folder (runs/NAME)")
+    r.add_argument("--resume", metavar="latest|PATH", help="continue from a checkpoint")
+    r.add_argument(
+        "--config", metavar="JSON", help="start from this config (e.g. a run's config.json)"
+    )
+    length = r.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="generator steps (default 10000)")
+    length.add_argument("--epochs", type=float, help="passes over the data instead of --steps")
+    for name, help_text in (
+        ("checkpoint_every", "steps between checkpoints (default 1000)"),
+        ("keep_last", "checkpoints kept (default 3)"),
+        ("sample_every", "steps between sample grids (default 500; 0: at the end)"),
+        ("sample_count", "validation images in each grid (default 8)"),
+        ("log_every", "steps between log records (default 10)"),
+    ):
+        r.add_argument(
+            "--" + name.replace("_", "-"), type=int, dest=name, metavar="N", help=help_text
+        )
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _optimisation(o: argparse._ArgumentGroup) -> None:
+    o.add_argument("--batch-size", type=int, help="per process (default 32)")
+    o.add_argument("--lr", type=float, help="Adam learning rate (default 2e-4)")
+    o.add_argument("--n-d", type=int, help="D steps per G step (default 4)")
+    o.add_argument("--lr-decay-at", type=float, help="fraction of steps where lr /= 10")
+    o.add_argument("--mode", choices=MODES, help="adversarial loss (default wgan)")
+    o.add_argument("--b-distribution", choices=B_DISTRIBUTIONS, help="target jitter")
+    o.add_argument("--thres-int", type=float, help="label scale (default 0.5)")
+    o.add_argument("--test-int", type=float, help="sample-grid edit strength (default 1.0)")
+    o.add_argument(
+        "--ema",
+        type=float,
+        nargs="?",
+        const=0.999,
+        metavar="DECAY",
+        help="keep an EMA of G's weights (default decay 0.999)",
+    )
+    o.add_argument("--seed", type=int)
+
+
+def _device(d: argparse._ArgumentGroup) -> None:
+    d.add_argument("--device", help="auto|cpu|cuda|cuda:N|mps (default auto)")
+    d.add_argument("--amp", choices=AMP_MODES, help="mixed precision on CUDA")
+    d.add_argument("--channels-last", action="store_true", default=None)
+    d.add_argument("--compile", action="store_true", default=None, help="torch.compile G, D")
+    d.add_argument(
+        "--deterministic",
+        action="store_true",
+        default=None,
+        help="deterministic algorithms (bit-exact GPU resume; slower)",
+    )
+
+
+def _coerce(value: str, current: Any, key: str) -> Any:
+    try:
+        if isinstance(current, bool):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return value.lower() in ("true", "1", "yes")
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, list):
+            return resolve_attrs(value) if key == "model.attrs" else value.split(",")
+    except ValueError:
+        raise UserError(f"--set {key}={value}: expected a {type(current).__name__}") from None
+    return value
+
+
+def _apply_set(cfg: Config, items: list[str]) -> None:
+    for item in items:
+        key, sep, value = item.partition("=")
+        section, _, name = key.partition(".")
+        obj = getattr(cfg, section, None) if section in ("model", "data", "train") else None
+        if not sep or obj is None or name not in {f.name for f in dataclasses.fields(obj)}:
+            raise UserError(
+                f"--set {item!r}: use SECTION.FIELD=VALUE with a field of "
+                "model, data or train (see a run's config.json)"
+            )
+        setattr(obj, name, _coerce(value, getattr(obj, name), key))
+
+
+def _model_changes(args: argparse.Namespace) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if args.preset:
+        changes.update(MODEL_PRESETS[args.preset], preset=args.preset)
+        changes["img_size"] = PRESET_SIZES[args.preset]
+    if args.size is not None:
+        changes["img_size"] = args.size
+    if args.variant:
+        changes["variant"] = args.variant
+    if args.attrs:
+        changes["attrs"] = resolve_attrs(args.attrs)
+    return changes
+
+
+def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
+    """The run's config: ``base`` (checkpoint/config file) or defaults, then flags."""
+    cfg = base if base is not None else Config(model=model_config("small"))
+    cfg.model = dataclasses.replace(cfg.model, **_model_changes(args))
+    for name in TRAIN_FLAGS:
+        if getattr(args, name) is not None:
+            setattr(cfg.train, name, getattr(args, name))
+    if args.steps is not None:
+        cfg.train.epochs = 0.0
+    if args.ema is not None:
+        cfg.train.ema = args.ema
+    for name in ("channels_last", "compile", "deterministic"):
+        if getattr(args, name):
+            setattr(cfg.train, name, True)
+    if args.data:
+        cfg.data.path = str(Path(args.data))
+    for name, value in (("format", args.format), ("num_workers", args.workers)):
+        if value is not None:
+            setattr(cfg.data, name, value)
+    if args.no_flip:
+        cfg.data.flip = False
+    _apply_set(cfg, args.set)
+    validate_model(cfg.model)
+    return cfg
+
+
+def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, dict | None]:
+    from intergan.models import io
+
+    if args.resume:
+        where = args.out if args.resume == "latest" else args.resume
+        if args.resume == "latest" and not io.list_checkpoints(Path(where) / io.CHECKPOINT_DIR):
+            raise UserError(
+                f"--resume latest: {where} holds no checkpoint to resume; drop "
+                "--resume to start a new run there"
+            )
+        path = io.find_checkpoint(where)
+        ckpt = io.load_checkpoint(path)
+        base = Config.load(args.config) if args.config else Config.from_dict(ckpt["config"])
+        return base, path, ckpt
+    return (Config.load(args.config) if args.config else None), None, None
+
+
+def run(args: argparse.Namespace) -> int:
+    from intergan.training import distributed as dist
+    from intergan.training.loop import train
+    from intergan.training.options import validate_train
+
+    base, path, ckpt = _load_base(args)
+    cfg = resolve_config(args, base)
+    if not cfg.data.path:
+        raise UserError(
+            "--data is required: a dataset folder (CelebA layout, e.g. a "
+            "SynthFaces export) or a prepared cache"
+        )
+    if not Path(cfg.data.path).exists():
+        raise UserError(f"--data {cfg.data.path} does not exist")
+    validate_train(cfg, dist.pick_device(cfg.train.device))
+    result = train(
+        cfg,
+        args.out,
+        resume=path,
+        checkpoint=ckpt,
+        progress=not args.no_progress,
+        command=shlex.join(["intergan", *getattr(args, "argv", sys.argv[1:])]),
+    )
+    return 0 if not result.stopped else 130

@@ -1,0 +1,82 @@
+"""What a run reports: ``log.txt``, ``stats.jsonl``, TensorBoard events (when the
+``tensorboard`` package is installed) and a tqdm progress bar with losses, images/s
+and the ETA. Only rank 0 creates a ``RunLogger`` that writes; other ranks get a
+silent one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+
+def _tensorboard_writer(folder: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is an optional extra
+        return None
+    return SummaryWriter(str(folder))
+
+
+class RunLogger:
+    """Appends to ``RUN/log.txt`` and ``RUN/stats.jsonl``; drives the progress bar."""
+
+    def __init__(self, run_dir: Path | None, total: int, start: int, progress: bool) -> None:
+        self.run_dir = run_dir
+        self.bar = tqdm(
+            total=total,
+            initial=start,
+            disable=not (progress and run_dir),
+            dynamic_ncols=True,
+            unit="step",
+            mininterval=1.0,
+        )
+        self.tb = _tensorboard_writer(run_dir / "tensorboard") if run_dir else None
+        self._t0, self._last_t, self._last_images = time.perf_counter(), None, 0
+
+    def message(self, text: str) -> None:
+        """A line in ``log.txt`` and on the console (through tqdm, so the bar survives)."""
+        if self.run_dir is None:
+            return
+        stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+        with open(self.run_dir / "log.txt", "a") as f:
+            f.write(f"[{stamp}] {text}\n")
+        tqdm.write(text)
+
+    def advance(self) -> None:
+        self.bar.update(1)
+
+    def images_per_second(self, images_seen: int) -> float:
+        """Real images read per second (D and G batches, all ranks) since the last call."""
+        now = time.perf_counter()
+        last_t = self._last_t if self._last_t is not None else self._t0
+        rate = (images_seen - self._last_images) / max(now - last_t, 1e-9)
+        self._last_t, self._last_images = now, images_seen
+        return rate
+
+    def start_counting(self, images_seen: int) -> None:
+        self._last_t, self._last_images = time.perf_counter(), images_seen
+
+    def stats(self, step: int, values: dict[str, float]) -> None:
+        """One record: a ``stats.jsonl`` line, TensorBoard scalars, a log line, the bar."""
+        if self.run_dir is None:
+            return
+        record = {"step": step, "time": round(time.time(), 3), **values}
+        with open(self.run_dir / "stats.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+        if self.tb is not None:
+            for k, v in values.items():
+                self.tb.add_scalar(k, v, step)
+        text = " ".join(f"{k}={v:.4g}" for k, v in values.items())
+        self.message(f"step {step}/{self.bar.total} {text}")
+        short = {k: f"{values[k]:.3g}" for k in ("d_loss", "g_loss", "g_rec") if k in values}
+        self.bar.set_postfix(short | {"img/s": f"{values.get('img_per_s', 0):.1f}"})
+
+    def close(self) -> None:
+        self.bar.close()
+        if self.tb is not None:
+            self.tb.close()

@@ -1,0 +1,378 @@
+"""The training driver: builds the parts, then only schedules.
+
+One *step* is ``n_d`` discriminator updates followed by one generator update, each
+on a fresh batch. The learning rate is divided by 10 from step
+``round(lr_decay_at * steps)`` on: a function of the configured length, so a
+resumed run follows the same schedule as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from intergan.config import Config, TrainConfig
+from intergan.errors import UserError
+from intergan.images import to_model
+from intergan.models import io
+from intergan.training import distributed as dist
+from intergan.training.batches import BatchStream
+from intergan.training.logger import RunLogger
+from intergan.training.options import validate_train
+from intergan.training.samples import fixed_batch, sample_grid, save_grid
+from intergan.training.state import make_checkpoint, restore_checkpoint
+from intergan.training.steps import Trainer, d_step, ema_update, g_step, make_targets
+
+LOSS_NAMES = ("d_loss", "d_adv", "d_gp", "d_cls", "g_loss", "g_adv", "g_cls", "g_rec")
+EventHook = Callable[[str, int, Trainer], None]  # (event, step, trainer)
+
+
+class NonFiniteLossError(UserError):
+    """A loss became NaN or infinite: training stopped without saving."""
+
+
+@dataclass
+class TrainResult:
+    config: Config  # as resolved and saved in RUN/config.json
+    trainer: Trainer
+    step: int  # generator steps done
+    stopped: bool  # True if a signal ended the run early
+    stream: BatchStream
+
+
+def lr_at(cfg: TrainConfig, step: int) -> float:
+    """Learning rate of (0-based) step ``step``: ``lr``, then ``lr / 10`` from the decay step."""
+    return cfg.lr / 10 if step >= round(cfg.lr_decay_at * cfg.steps) else cfg.lr
+
+
+def steps_for_epochs(epochs: float, batches_per_epoch: int, n_d: int) -> int:
+    """Generator steps that read ``epochs`` passes over the data (n_d + 1 batches each)."""
+    return max(1, math.ceil(epochs * batches_per_epoch / (n_d + 1)))
+
+
+def _seed_all(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    import random
+
+    random.seed(seed)
+
+
+def build_trainer(cfg: Config, device: torch.device) -> Trainer:
+    """Fresh G, D (identical on every rank), optimizers, scalers and random streams."""
+    from intergan.models import build_discriminator, build_generator
+
+    t = cfg.train
+    torch.manual_seed(t.seed)  # same initial weights on every rank
+    G, D = build_generator(cfg.model).to(device), build_discriminator(cfg.model).to(device)
+    if t.channels_last:
+        G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    G_ema = copy.deepcopy(G).requires_grad_(False) if t.ema > 0 else None
+    G_w, D_w = dist.wrap(G, device), dist.wrap(D, device)
+    seed = dist.rank_seed(t.seed)
+    _seed_all(seed)
+    return Trainer(
+        cfg=t,
+        device=device,
+        G=G,
+        D=D,
+        G_run=torch.compile(G_w) if t.compile else G_w,
+        D_run=torch.compile(D_w) if t.compile else D_w,
+        D_gp=D_w,
+        opt_G=torch.optim.Adam(G.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
+        opt_D=torch.optim.Adam(D.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
+        scaler_G=torch.amp.GradScaler(device.type, enabled=t.amp == "fp16"),
+        scaler_D=torch.amp.GradScaler(device.type, enabled=t.amp == "fp16"),
+        gen=torch.Generator().manual_seed(seed),
+        gen_dev=torch.Generator(device).manual_seed(seed + 2**32),
+        G_ema=G_ema,
+        joint_d_batch=not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules()),
+    )
+
+
+def _batch(t: Trainer, stream: BatchStream):
+    images, labels = stream.next(t.gen)
+    target, target_enc, source_enc = make_targets(labels, t.cfg, t.gen)
+    dev = t.device
+    real = to_model(images.to(dev, non_blocking=True))
+    return real, labels.to(dev), target.to(dev), target_enc.to(dev), source_enc.to(dev)
+
+
+def run_step(t: Trainer, stream: BatchStream, step: int, emit: EventHook) -> dict:
+    """Step ``step``: set the lr, n_d D updates, one G update, the EMA. Losses (detached)."""
+    for opt in (t.opt_G, t.opt_D):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(t.cfg, step)
+    d_logs = []
+    for _ in range(t.cfg.n_d):
+        real, source, _, target_enc, source_enc = _batch(t, stream)
+        d_logs.append(d_step(t, real, source, target_enc, source_enc))
+    emit("after_d", step, t)
+    real, _, target, target_enc, source_enc = _batch(t, stream)
+    logs = g_step(t, real, target, target_enc, source_enc)
+    dist.average_buffers(t.G)
+    dist.average_buffers(t.D)
+    if t.G_ema is not None:
+        ema_update(t.G_ema, t.G, t.cfg.ema)
+    return {k: torch.stack([d[k] for d in d_logs]).mean() for k in d_logs[0]} | logs
+
+
+class StopFlag:
+    """Turns SIGINT/SIGTERM into a request to checkpoint and stop (a second SIGINT
+    interrupts at once). Installs handlers only in the main thread."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._old: dict[int, object] = {}
+
+    def _handler(self, signum: int, frame: object) -> None:
+        if self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> StopFlag:
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+def _no_event(event: str, step: int, t: Trainer) -> None:
+    pass
+
+
+def train(
+    cfg: Config,
+    run_dir: str | Path,
+    *,
+    resume: str | Path | None = None,
+    checkpoint: dict | None = None,
+    dataset: Dataset | None = None,
+    sample_data: Dataset | None = None,
+    progress: bool = False,
+    on_event: EventHook | None = None,
+    command: str | None = None,
+) -> TrainResult:
+    """Train (or resume, ``resume="latest"`` or a checkpoint path) into ``run_dir``.
+
+    ``checkpoint``: the already loaded checkpoint ``resume`` names (saves a second
+    read). ``dataset``/``sample_data`` default to ``cfg.data.path``'s train and valid splits;
+    items are ``(uint8 (3,S,S), float (n_attrs,) in {0,1})``. ``on_event(event,
+    step, trainer)`` is called at ``"after_d"`` (mid-step), ``"checkpoint"`` (after a
+    checkpoint is written) and ``"step"`` (a step is complete). Under torchrun the
+    process group is joined here (and left at the end if this call joined it).
+    ``command``: the command line, appended to ``RUN/cmd.txt``.
+    """
+    cfg = copy.deepcopy(cfg)  # `steps` may be resolved from `epochs`; the caller's stays
+    device = dist.pick_device(cfg.train.device)
+    validate_train(cfg, device)
+    joined = not torch.distributed.is_initialized()
+    was_deterministic = torch.are_deterministic_algorithms_enabled()
+    if cfg.train.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+    dist.init(device)
+    try:
+        ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
+        emit = on_event or _no_event
+        parts = (dataset, sample_data, progress, emit, command)
+        return _train(cfg, Path(run_dir), device, ckpt, *parts)
+    finally:
+        torch.use_deterministic_algorithms(was_deterministic)
+        if joined:
+            dist.shutdown()
+
+
+def _load_resume(
+    cfg: Config, run_dir: Path, resume: str | Path | None, ckpt: dict | None
+) -> dict | None:
+    existing = io.list_checkpoints(run_dir / io.CHECKPOINT_DIR)
+    if resume is None:
+        if existing:
+            raise UserError(
+                f"{run_dir} already holds checkpoints (up to step {existing[-1][0]}): "
+                "continue that run with --resume latest, or choose another --out"
+            )
+        return None
+    path = io.find_checkpoint(run_dir if str(resume) == "latest" else resume)
+    ckpt = ckpt if ckpt is not None else io.load_checkpoint(path)
+    io.check_resume_config(Config.from_dict(ckpt["config"]), cfg, path)
+    return ckpt
+
+
+def _build_dataset(cfg: Config, split: str) -> Dataset:
+    if not cfg.data.path:
+        raise UserError("no training data: pass --data DIR (a dataset folder or prepared cache)")
+    from intergan.data import build_dataset
+
+    m, d = cfg.model, cfg.data
+    return build_dataset(d.path, m.attrs, split, m.img_size, d.format, hq_labels=d.hq_labels)
+
+
+def _sample_batch(cfg: Config, train_data: Dataset, sample_data: Dataset | None):
+    if sample_data is None and cfg.data.path:
+        try:
+            sample_data = _build_dataset(cfg, "valid")
+        except UserError:
+            sample_data = None
+    if sample_data is None or len(sample_data) == 0:  # type: ignore[arg-type]
+        sample_data = train_data
+    return fixed_batch(sample_data, cfg.train.sample_count)
+
+
+def _workers(cfg: Config, dataset: Dataset, world: int) -> int:
+    if cfg.data.num_workers >= 0:
+        return cfg.data.num_workers
+    from intergan.data.loader import auto_workers
+
+    n = auto_workers(dataset)  # decoding folders need many, a memory-mapped cache few
+    return n if n == 0 else max(1, n // world)
+
+
+def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, command):
+    dataset = dataset if dataset is not None else _build_dataset(cfg, "train")
+    t, world = cfg.train, dist.world_size()
+    stream = BatchStream(
+        dataset,
+        t.batch_size,
+        t.seed,
+        dist.rank(),
+        world,
+        _workers(cfg, dataset, world),
+        device.type == "cuda",
+        cfg.data.flip,
+    )
+    if stream.batches_per_epoch < 1:
+        raise UserError(
+            f"the training data has {stream.n} images, fewer than one batch per process "
+            f"(--batch-size {t.batch_size} x {world} process(es)); lower --batch-size"
+        )
+    if t.epochs > 0:
+        t.steps = steps_for_epochs(t.epochs, stream.batches_per_epoch, t.n_d)
+    trainer = build_trainer(cfg, device)
+    step = restore_checkpoint(trainer, ckpt, stream) if ckpt else 0
+    main = dist.is_main()
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        cfg.save(run_dir / "config.json")
+        if command:
+            with open(run_dir / "cmd.txt", "a") as f:
+                f.write(command + "\n")
+    samples = _sample_batch(cfg, dataset, sample_data) if main else None
+    logger = RunLogger(run_dir if main else None, t.steps, step, progress)
+    verb = f"resuming at step {step}" if ckpt else "training"
+    logger.message(
+        f"{verb}: {t.steps} steps, {world} process(es) on {device}, "
+        f"{stream.n} images, {stream.batches_per_epoch} batches per epoch"
+    )
+    try:
+        with StopFlag() as flag:
+            loop = _Loop(trainer, cfg, stream, run_dir, logger, samples, flag, emit)
+            step = loop.run(step)
+    finally:
+        logger.close()
+    return TrainResult(cfg, trainer, step, flag.requested, stream)
+
+
+class _Loop:
+    """The schedule: steps, then (at their intervals) logs, samples and checkpoints."""
+
+    def __init__(self, t, cfg, stream, run_dir, logger, samples, flag, emit) -> None:
+        self.t, self.cfg, self.stream, self.run_dir = t, cfg, stream, run_dir
+        self.logger, self.samples, self.flag, self.emit = logger, samples, flag, emit
+        self.images_per_step = (cfg.train.n_d + 1) * cfg.train.batch_size * dist.world_size()
+        self.sums, self.count = dict.fromkeys(LOSS_NAMES, 0.0), 0
+
+    def run(self, step: int) -> int:
+        c = self.cfg.train
+        self.logger.start_counting(step * self.images_per_step)
+        while step < c.steps:
+            logs = run_step(self.t, self.stream, step, self.emit)
+            step += 1
+            flag = torch.tensor([float(self.flag.requested)], device=self.t.device)
+            vec = torch.cat([torch.stack([logs[k].float() for k in LOSS_NAMES]), flag])
+            values = dist.mean_over_ranks(vec).tolist()  # one sync per step
+            losses, stop = dict(zip(LOSS_NAMES, values[:-1])), values[-1] > 0
+            if not all(math.isfinite(v) for v in losses.values()):
+                raise NonFiniteLossError(self._nonfinite(step, losses))
+            self._record(step, losses, force=stop)
+            if dist.is_main() and (
+                step == c.steps or (c.sample_every and step % c.sample_every == 0)
+            ):
+                self._write_samples(step)
+            if step % c.checkpoint_every == 0 or step == c.steps or stop:
+                self._save(step)
+            self.emit("step", step, self.t)
+            if stop:
+                self.logger.message(
+                    f"stopped by a signal after step {step}; checkpoint saved, "
+                    "continue with --resume latest"
+                )
+                break
+        return step
+
+    def _record(self, step: int, losses: dict[str, float], force: bool) -> None:
+        for k, v in losses.items():
+            self.sums[k] += v
+        self.count += 1
+        self.logger.advance()
+        c = self.cfg.train
+        if step % c.log_every and step != c.steps and not force:
+            return
+        values = {k: v / self.count for k, v in self.sums.items()}
+        values["lr"] = lr_at(c, step - 1)
+        values["img_per_s"] = self.logger.images_per_second(step * self.images_per_step)
+        values["epoch"] = self.stream.epoch
+        self.logger.stats(step, values)
+        self.sums, self.count = dict.fromkeys(LOSS_NAMES, 0.0), 0
+
+    def _write_samples(self, step: int) -> None:
+        images, labels = self.samples
+        G = self.t.G_ema if self.t.G_ema is not None else self.t.G
+        m, c = self.cfg.model, self.cfg.train
+        grid = sample_grid(G, images, labels, m.attrs, c.thres_int, c.test_int, self.t.device)
+        save_grid(self.run_dir / "samples" / f"step_{step:07d}.png", grid)
+
+    def _save(self, step: int) -> None:
+        for name, module in (("G", self.t.G), ("D", self.t.D)):
+            finite = torch.stack([p.detach().isfinite().all() for p in module.parameters()])
+            if not bool(finite.all()):
+                raise NonFiniteLossError(
+                    f"non-finite weights in {name} after step {step}: not saved. "
+                    + self._last_good()
+                )
+        ckpt = make_checkpoint(self.t, self.cfg, step, self.stream)  # collective
+        if dist.is_main():
+            path = io.save_checkpoint(ckpt, self.run_dir, self.cfg.train.keep_last)
+            self.logger.message(f"checkpoint {path}")
+        self.emit("checkpoint", step, self.t)
+
+    def _last_good(self) -> str:
+        try:
+            last = io.find_checkpoint(self.run_dir)
+        except UserError:
+            return "No checkpoint was written before it."
+        hint = " or without --amp fp16" if self.cfg.train.amp == "fp16" else ""
+        return (
+            f"The last good checkpoint is {last}; continue from it with --resume latest "
+            f"and a lower --lr{hint}."
+        )
+
+    def _nonfinite(self, step: int, losses: dict[str, float]) -> str:
+        bad = ", ".join(f"{k}={v}" for k, v in losses.items() if not math.isfinite(v))
+        return f"non-finite loss at step {step} ({bad}); training stopped. " + self._last_good()

@@ -1,0 +1,104 @@
+"""The full training state as a checkpoint dict, and back (exact resume).
+
+Besides the weights and optimizers, a checkpoint keeps every random stream the run
+draws from (torch CPU and CUDA, numpy, python, and the trainer's own generators) for
+*every rank*, and the data order position, so that a resumed run replays exactly
+what the uninterrupted run would have done. Everything is stored as tensors and
+builtins so ``torch.load(weights_only=True)`` accepts it.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+from intergan.config import Config
+from intergan.training import distributed as dist
+from intergan.training.batches import BatchStream
+from intergan.training.steps import Trainer
+
+
+def capture_rng(t: Trainer) -> dict[str, Any]:
+    """This process's random states, as tensors and builtins."""
+    _, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "gauss": float(gauss),
+        },
+        "python": random.getstate(),
+        "gen": t.gen.get_state(),
+        "gen_dev": t.gen_dev.get_state(),
+    }
+
+
+def restore_rng(t: Trainer, state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    n = state["numpy"]
+    keys = n["keys"].numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, n["pos"], n["has_gauss"], n["gauss"]))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(internal), gauss_next))
+    t.gen.set_state(state["gen"])
+    t.gen_dev.set_state(state["gen_dev"])
+
+
+def make_checkpoint(t: Trainer, cfg: Config, step: int, stream: BatchStream) -> dict[str, Any]:
+    """The checkpoint dict of the current state. Collective: every rank must call it
+    (the RNG states of all ranks are gathered); only rank 0's result is saved."""
+    rng = dist.gather_objects(capture_rng(t))
+    return {
+        "step": step,
+        "config": cfg.to_dict(),
+        "G": t.G.state_dict(),
+        "D": t.D.state_dict(),
+        "G_ema": t.G_ema.state_dict() if t.G_ema is not None else None,
+        "opt_G": t.opt_G.state_dict(),
+        "opt_D": t.opt_D.state_dict(),
+        "scaler": {"G": t.scaler_G.state_dict(), "D": t.scaler_D.state_dict()},
+        "rng": {"world": len(rng), "ranks": rng},
+        "data": stream.position(),
+    }
+
+
+def restore_checkpoint(t: Trainer, ckpt: dict[str, Any], stream: BatchStream) -> int:
+    """Load weights, optimizers, scalers, RNG and data position; return the step."""
+    t.G.load_state_dict(ckpt["G"])
+    t.D.load_state_dict(ckpt["D"])
+    if t.G_ema is not None:
+        t.G_ema.load_state_dict(ckpt["G_ema"] if ckpt.get("G_ema") is not None else ckpt["G"])
+    t.opt_G.load_state_dict(ckpt["opt_G"])
+    t.opt_D.load_state_dict(ckpt["opt_D"])
+    if ckpt.get("scaler"):
+        t.scaler_G.load_state_dict(ckpt["scaler"]["G"])
+        t.scaler_D.load_state_dict(ckpt["scaler"]["D"])
+    pos, rng = ckpt["data"], ckpt["rng"]
+    same_layout = rng["world"] == dist.world_size() and (
+        pos.get("batch_size") == stream.batch_size and pos.get("world") == stream.world
+    )
+    if same_layout:
+        restore_rng(t, rng["ranks"][dist.rank()])
+        stream.set_position(pos)
+    else:
+        warnings.warn(
+            f"resuming with a different world size or batch size than the checkpoint "
+            f"(world {rng['world']} -> {dist.world_size()}, batch {pos.get('batch_size')} -> "
+            f"{stream.batch_size}): training continues from the start of epoch "
+            f"{pos['epoch'] + 1} with fresh random streams, so it is not bit-exact",
+            stacklevel=2,
+        )
+        stream.set_position({"epoch": int(pos["epoch"]) + 1, "batch": 0})
+        fresh = dist.rank_seed(t.cfg.seed) + 7919 * int(ckpt["step"])  # not a replay of step 0
+        t.gen.manual_seed(fresh)
+        t.gen_dev.manual_seed(fresh + 2**32)
+    return int(ckpt["step"])

@@ -1,0 +1,72 @@
+"""`intergan bench ablation`: trains, evaluates, tabulates; resumable in time-limited chunks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from intergan.bench.ablation import AblationOptions, latest_step
+from intergan.cli import main
+from intergan.data.synthfaces.export import write_dataset
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    out = tmp_path_factory.mktemp("synth") / "sf32"
+    return write_dataset(out, n=40, size=32, seed=0, split=(0.8, 0.1, 0.1), workers=1)
+
+
+def _args(synth, tmp_path, *extra, variants="intergan,attgan"):
+    return [
+        "bench", "ablation", "--data", str(synth), "--steps", "4",
+        "--variants", variants, "--preset", "tiny", "--size", "32",
+        "--batch-size", "4", "--judge-steps", "2", "--eval-n", "2", "--figure-n", "1",
+        "--out", str(tmp_path / "runs"), "--docs", str(tmp_path / "docs"),
+        "--device", "cpu", "--no-progress", *extra,
+    ]  # fmt: skip
+
+
+def test_variants_share_everything_but_the_generator(synth):
+    opts = AblationOptions(data=str(synth), steps=10, preset="tiny", size=32)
+    configs = [opts.config(v).to_dict() for v in opts.variants]
+    for c in configs:
+        assert c["model"].pop("variant")
+    assert all(c == configs[0] for c in configs)
+    assert [opts.config(v).model.variant for v in opts.variants] == opts.variants
+
+
+def test_bad_options_are_user_errors(synth, tmp_path, capsys):
+    assert main(_args(synth, tmp_path, variants="intergan,stylegan")) == 2
+    assert "--variants intergan,stylegan" in capsys.readouterr().err
+    missing = _args(synth, tmp_path)
+    missing[missing.index("--data") + 1] = str(tmp_path / "nowhere")
+    assert main(missing) == 2 and "--data" in capsys.readouterr().err
+
+
+def test_ablation_runs_in_chunks_and_writes_the_table(synth, tmp_path, capsys):
+    runs = tmp_path / "runs"
+    # A spent time budget: the first variant trains one step past the request, then stops.
+    assert main(_args(synth, tmp_path, "--time-budget", "0")) == 3
+    out = capsys.readouterr().out
+    assert "run the same command again" in out
+    stopped_at = latest_step(runs / "intergan")
+    assert 0 < stopped_at < 4 and latest_step(runs / "attgan") == 0
+    assert not (tmp_path / "docs" / "results.md").exists()
+    # Again without a budget: resumes, finishes both variants, writes the table.
+    assert main(_args(synth, tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert f"intergan: training from step {stopped_at} to 4" in out
+    assert "training the judge" not in out  # trained once, then reused
+    assert latest_step(runs / "intergan") == 4 and latest_step(runs / "attgan") == 4
+    results = (tmp_path / "docs" / "results.md").read_text()
+    for row in ("| InterGAN |", "| AttGAN |", "FD (judge features)", "GT PSNR outside"):
+        assert row in results
+    assert "images/ablation.png" in results and (tmp_path / "docs/images/ablation.png").is_file()
+    raw = json.loads((runs / "results.json").read_text())
+    assert set(raw["results"]) == {"intergan", "attgan"}
+    assert raw["results"]["intergan"]["source"]["step"] == 4
+    # A third run has nothing left to do: no training, no evaluation.
+    assert main(_args(synth, tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "training" not in out and "evaluating" not in out

@@ -1,0 +1,400 @@
+"""The training engine: schedule, exact resume after SIGKILL, signals, the non-finite
+stop, config mismatches, DDP on CPU. Tiny preset, 32 px, batch 4, a few steps.
+
+The data here is a small in-memory ``TensorDataset`` of uint8 images and {0,1}
+labels (the dataset item contract); the CLI tests use a folder on disk.
+"""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+import intergan
+from intergan.config import Config, model_config
+from intergan.errors import UserError
+from intergan.models import io
+from intergan.training import train
+from intergan.training.batches import EpochSampler
+from intergan.training.loop import NonFiniteLossError, lr_at, steps_for_epochs
+from intergan.training.steps import make_targets
+
+SRC = str(Path(intergan.__file__).resolve().parents[1])  # the package under test
+
+
+def tiny_data(n: int = 24, n_attrs: int = 13, seed: int = 0) -> TensorDataset:
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g)
+    labels = (torch.rand(n, n_attrs, generator=g) < 0.5).float()
+    return TensorDataset(images, labels)
+
+
+def tiny_config(**train) -> Config:
+    cfg = Config(model=model_config("tiny", "intergan", 32))
+    cfg.train.steps, cfg.train.batch_size, cfg.train.n_d = 6, 4, 2
+    cfg.train.checkpoint_every, cfg.train.sample_every, cfg.train.log_every = 2, 3, 2
+    cfg.data.num_workers = 0
+    for k, v in train.items():
+        setattr(cfg.train, k, v)
+    return cfg
+
+
+def assert_same_weights(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert sa.keys() == sb.keys()
+    different = [k for k in sa if not torch.equal(sa[k], sb[k])]
+    assert not different, f"tensors differ: {different[:5]}"
+
+
+# --- schedule ------------------------------------------------------------------------
+def test_lr_drops_tenfold_at_the_configured_fraction():
+    cfg = tiny_config(steps=10, lr=1e-3, lr_decay_at=0.5).train
+    assert [lr_at(cfg, s) for s in (0, 4, 5, 9)] == [1e-3, 1e-3, 1e-4, 1e-4]
+    cfg.lr_decay_at = 1.0
+    assert lr_at(cfg, 9) == 1e-3  # never drops
+    assert steps_for_epochs(1, batches_per_epoch=6, n_d=2) == 2  # 6 batches, 3 per step
+
+
+def test_schedule_in_a_real_run_and_after_resume(tmp_path):
+    seen = {}
+
+    def record(event, step, t):
+        if event == "after_d":
+            seen[step] = t.opt_D.param_groups[0]["lr"], t.opt_G.param_groups[0]["lr"]
+
+    cfg = tiny_config(steps=4, lr=1e-3, lr_decay_at=0.5, checkpoint_every=1, keep_last=2)
+    r = train(cfg, tmp_path / "run", dataset=tiny_data(), on_event=record)
+    assert seen == {0: (1e-3, 1e-3), 1: (1e-3, 1e-3), 2: (1e-4, 1e-4), 3: (1e-4, 1e-4)}
+    # n_d D updates per G update, each on its own batch: 4 steps x (2 + 1) batches
+    assert r.trainer.opt_D.state_dict()["state"][0]["step"].item() == 8
+    assert r.trainer.opt_G.state_dict()["state"][0]["step"].item() == 4
+    pos = r.stream.position()
+    assert pos["epoch"] * r.stream.batches_per_epoch + pos["batch"] == 12
+    # keep_last=2: steps 3 and 4 remain. Resuming from step 3 follows the same
+    # schedule: it depends on the configured `steps`, not on where the run starts
+    kept = io.list_checkpoints(tmp_path / "run" / "checkpoints")
+    assert [s for s, _ in kept] == [3, 4]
+    seen.clear()
+    cfg.train.steps = 8  # a longer run resumed from step 3 drops its lr at step 4
+    train(cfg, tmp_path / "run2", resume=kept[0][1], dataset=tiny_data(), on_event=record)
+    assert seen == {3: (1e-3, 1e-3)} | {s: (1e-4, 1e-4) for s in range(4, 8)}
+
+
+def test_targets_are_shuffled_batch_labels_with_optional_jitter():
+    cfg = tiny_config().train
+    source = torch.tensor([[1.0, 0.0], [0.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    target, t_enc, s_enc = make_targets(source, cfg, torch.Generator().manual_seed(1))
+    rows = sorted(map(tuple, target.tolist()))
+    assert rows == sorted(map(tuple, source.tolist()))  # a permutation of the rows
+    assert torch.equal(t_enc, (target * 2 - 1) * 0.5) and torch.equal(s_enc, source - 0.5)
+    for dist in ("uniform", "truncated_normal"):
+        cfg.b_distribution = dist
+        target, t_enc, _ = make_targets(source, cfg, torch.Generator().manual_seed(1))
+        assert torch.equal(torch.sign(t_enc), target * 2 - 1)  # sign follows the target
+        assert bool((t_enc.abs() <= 2 * cfg.thres_int).all())
+
+
+def test_epoch_sampler_splits_ranks_and_resumes_mid_epoch():
+    full = [list(EpochSampler(22, 2, seed=3, epoch=1, start=0, rank=r, world=2)) for r in (0, 1)]
+    assert len(full[0]) == len(full[1]) == 10  # 5 whole batches per rank, 2 left out
+    assert not set(full[0]) & set(full[1])
+    assert list(EpochSampler(22, 2, 3, 1, start=2, rank=1, world=2)) == full[1][4:]
+    assert full[0] != list(EpochSampler(22, 2, 3, epoch=2, start=0, rank=0, world=2))
+
+
+# --- exact resume after SIGKILL ------------------------------------------------------
+KILL_SCRIPT = """
+import os, signal, sys, torch
+from torch.utils.data import TensorDataset
+from intergan.config import Config
+from intergan.training import train
+cfg = Config.load(sys.argv[1])
+data = TensorDataset(*torch.load(sys.argv[2]))
+when = (sys.argv[4], int(sys.argv[5]))
+def hook(event, step, trainer):
+    if (event, step) == when:
+        os.kill(os.getpid(), signal.SIGKILL)
+train(cfg, sys.argv[3], dataset=data, on_event=hook)
+"""
+
+
+@pytest.mark.parametrize("event,step", [("checkpoint", 4), ("after_d", 3)])
+def test_sigkill_then_resume_is_bit_exact(tmp_path, event, step):
+    """Killed at a checkpoint boundary or mid-step (after the D updates of step 3,
+    one step past the checkpoint at 2), then resumed: the same weights as one go."""
+    cfg = tiny_config(ema=0.9, b_distribution="truncated_normal")  # flips on (default)
+    data = tiny_data()
+    cfg.save(tmp_path / "cfg.json")
+    torch.save(data.tensors, tmp_path / "data.pt")
+    run = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1")
+    args = [str(tmp_path / "cfg.json"), str(tmp_path / "data.pt"), str(run), event, str(step)]
+    proc = subprocess.run([sys.executable, "-c", KILL_SCRIPT, *args], env=env)
+    assert proc.returncode == -signal.SIGKILL
+    # the kill left a loadable checkpoint and a pointer to it
+    last = io.load_checkpoint(io.find_checkpoint(run))
+    assert last["step"] == (4 if event == "checkpoint" else 2)
+    # the killed run used one thread; so must these (float sums depend on the split)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        resumed = train(cfg, run, resume="latest", dataset=data)
+        once = train(cfg, tmp_path / "once", dataset=data)
+    finally:
+        torch.set_num_threads(threads)
+    assert resumed.step == once.step == 6
+    for name in ("G", "D", "G_ema"):
+        assert_same_weights(getattr(resumed.trainer, name), getattr(once.trainer, name))
+    assert resumed.trainer.opt_G.state_dict()["state"][0]["exp_avg"].equal(
+        once.trainer.opt_G.state_dict()["state"][0]["exp_avg"]
+    )
+
+
+# --- stopping ------------------------------------------------------------------------
+def test_sigterm_saves_a_checkpoint_then_stops(tmp_path):
+    def hook(event, step, t):
+        if (event, step) == ("after_d", 2):  # mid-step: step 2 completes, then it stops
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    r = train(
+        tiny_config(checkpoint_every=100), tmp_path / "run", dataset=tiny_data(), on_event=hook
+    )
+    assert r.stopped and r.step == 3
+    assert io.load_checkpoint(io.find_checkpoint(tmp_path / "run"))["step"] == 3
+    assert "stopped by a signal after step 3" in (tmp_path / "run" / "log.txt").read_text()
+
+
+def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    def poison(event, step, t):
+        if (event, step) == ("step", 2):  # after checkpoint 2 was written
+            with torch.no_grad():
+                next(t.G.parameters()).fill_(float("nan"))
+
+    run = tmp_path / "run"
+    with pytest.raises(NonFiniteLossError) as e:
+        train(tiny_config(), run, dataset=tiny_data(), on_event=poison)
+    assert "non-finite loss at step 3 (" in str(e.value) and "g_loss=nan" in str(e.value)
+    assert "last good checkpoint is " + str(run / "checkpoints" / "step_0000002.pt") in str(e.value)
+    ckpt = io.load_checkpoint(io.find_checkpoint(run))
+    assert ckpt["step"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["G"].values() if v.is_floating_point())
+    G, cfg = io.load_generator(run, ema=False)
+    assert cfg.train.steps == 6 and not any(p.isnan().any() for p in G.parameters())
+
+
+# --- configuration -------------------------------------------------------------------
+def test_resume_with_another_architecture_names_each_field(tmp_path):
+    cfg = tiny_config(steps=1)
+    train(cfg, tmp_path / "run", dataset=tiny_data())
+    other = tiny_config(steps=2)
+    other.model = model_config("tiny", "intergan", 32, "paper11", enc_dim=8)
+    with pytest.raises(UserError) as e:
+        train(other, tmp_path / "run", resume="latest", dataset=tiny_data(n_attrs=11))
+    msg = str(e.value)
+    assert "model.enc_dim: checkpoint 4, now 8" in msg
+    assert "model.attrs" in msg and "removed ['Bald', 'Bangs']" in msg
+    assert "model.variant" not in msg
+    with pytest.raises(UserError, match="already holds checkpoints"):
+        train(cfg, tmp_path / "run", dataset=tiny_data())  # no --resume: refuses to overwrite
+
+
+def test_load_generator_returns_the_trained_weights(tmp_path):
+    r = train(tiny_config(steps=2, ema=0.5), tmp_path / "run", dataset=tiny_data())
+    G, cfg = io.load_generator(tmp_path / "run", ema=False)
+    assert_same_weights(G, r.trainer.G)
+    G_ema, _ = io.load_generator(tmp_path / "run" / "checkpoints" / "step_0000002.pt")
+    assert_same_weights(G_ema, r.trainer.G_ema)
+    assert not G.training and cfg.model == r.trainer.G.cfg
+
+
+# --- distributed ---------------------------------------------------------------------
+def _ddp_worker(rank: int, world: int, port: int, root: str) -> None:
+    os.environ.update(
+        RANK=str(rank),
+        WORLD_SIZE=str(world),
+        LOCAL_RANK=str(rank),
+        MASTER_ADDR="127.0.0.1",
+        MASTER_PORT=str(port),
+    )
+    torch.set_num_threads(1)
+    cfg = tiny_config(steps=3, sample_every=2, log_every=1)
+    # rank 1 is given its own folder: anything it wrote would show up there
+    r = train(cfg, Path(root) / f"run{rank}", dataset=tiny_data(n=40))
+    torch.save(
+        {"G": r.trainer.G.state_dict(), "D": r.trainer.D.state_dict()},
+        Path(root) / f"weights{rank}.pt",
+    )
+
+
+def test_ddp_two_processes_on_cpu(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(2, port, str(tmp_path)), nprocs=2)
+    w0, w1 = (torch.load(tmp_path / f"weights{r}.pt") for r in (0, 1))
+    for net in ("G", "D"):
+        assert all(torch.equal(w0[net][k], w1[net][k]) for k in w0[net]), net
+    assert not (tmp_path / "run1").exists()  # rank 1 wrote nothing
+    run = tmp_path / "run0"
+    assert io.load_checkpoint(io.find_checkpoint(run))["step"] == 3
+    assert len((run / "stats.jsonl").read_text().splitlines()) == 3  # one line per step
+    assert "2 process(es)" in (run / "log.txt").read_text()
+    # the checkpoint holds each rank's random streams, for an exact resume
+    assert io.load_checkpoint(io.find_checkpoint(run))["rng"]["world"] == 2
+    assert (run / "samples" / "step_0000002.png").is_file()
+
+
+# --- the command line ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def celeba(tmp_path_factory):
+    from data_fixtures import make_celeba
+
+    root = tmp_path_factory.mktemp("celeba")
+    make_celeba(root, n=12)  # 178x218 JPEGs + list_attr_celeba.txt, all in the train split
+    return root
+
+
+def _cli(*argv):
+    from intergan.cli import main
+
+    return main(["train", *map(str, argv)])
+
+
+def test_cli_trains_resumes_and_fills_the_run_folder(celeba, tmp_path, capsys):
+    run = tmp_path / "run"
+    common = ("--data", celeba, "--out", run, "--workers", "0", "--no-progress")
+    rc = _cli(
+        *common,
+        "--preset",
+        "tiny",
+        "--size",
+        "32",
+        "--attrs",
+        "Male,Young,Eyeglasses",
+        "--steps",
+        "3",
+        "--batch-size",
+        "4",
+        "--n-d",
+        "1",
+        "--checkpoint-every",
+        "2",
+        "--sample-every",
+        "2",
+        "--log-every",
+        "1",
+        "--keep-last",
+        "1",
+    )
+    assert rc == 0
+    cfg = Config.load(run / "config.json")
+    assert (cfg.model.preset, cfg.model.img_size, cfg.model.n_attrs) == ("tiny", 32, 3)
+    assert (cfg.train.steps, cfg.train.n_d, cfg.data.path) == (3, 1, str(celeba))
+    assert (run / "cmd.txt").read_text().startswith("intergan train --data ")
+    assert len((run / "stats.jsonl").read_text().splitlines()) == 3
+    from PIL import Image
+
+    from intergan.data import build_dataset
+
+    rows = len(build_dataset(celeba, cfg.model.attrs, "valid", 32))  # fixed validation images
+    grid = Image.open(run / "samples" / "step_0000003.png")
+    assert 1 <= rows and grid.size == ((2 + 3) * 32, rows * 32)  # input, rec., 3 edits
+    assert [s for s, _ in io.list_checkpoints(run / "checkpoints")] == [3]  # keep_last 1
+    # resume: the architecture comes from the checkpoint; only given flags change
+    assert _cli(*common, "--resume", "latest", "--steps", "5") == 0
+    assert io.load_checkpoint(io.find_checkpoint(run))["step"] == 5
+    assert Config.load(run / "config.json").model == cfg.model
+    assert len((run / "cmd.txt").read_text().splitlines()) == 2
+    capsys.readouterr()
+    assert _cli(*common, "--resume", "latest", "--size", "64", "--attrs", "Male") == 2
+    err = capsys.readouterr().err
+    assert "model.img_size: checkpoint 32, now 64" in err and "model.attrs" in err
+
+
+def test_sigterm_to_the_process_group_with_loader_workers(celeba, tmp_path):
+    """Like `timeout` or a cluster scheduler: every process of the group (the trainer
+    and its data loader worker) gets SIGTERM; the run still checkpoints and exits."""
+    import time
+
+    run = tmp_path / "run"
+    flags = "--preset tiny --size 32 --steps 100000 --batch-size 1 --n-d 1 --workers 1 "
+    flags += "--log-every 1 --checkpoint-every 100000 --sample-every 0 --no-progress"
+    argv = ["--data", celeba, "--out", run, *flags.split()]
+    env = dict(os.environ, PYTHONPATH=SRC, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "intergan.cli", "train", *map(str, argv)]
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stderr=subprocess.PIPE)
+    deadline = time.time() + 120
+    stats = run / "stats.jsonl"
+    while not (stats.exists() and stats.read_text().count("\n") >= 3) and time.time() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()[-2000:]
+    assert "stopped by a signal" in (run / "log.txt").read_text()
+    ckpt = io.load_checkpoint(io.find_checkpoint(run))
+    assert ckpt["step"] >= 1 and ckpt["data"]["batch"] >= 2
+
+
+@pytest.mark.parametrize(
+    "flags,message",
+    [
+        ((), "--data is required"),
+        (("--data", "/no/such/folder"), "does not exist"),
+        (("--amp", "bf16"), "--amp bf16 needs a CUDA device"),
+        (("--steps", "0"), "train.steps (--steps)"),
+        (("--ema", "1.5"), "train.ema (--ema)"),
+        (("--set", "train.lamda_rec=3"), "--set 'train.lamda_rec=3'"),
+        (("--batch-size", "64"), "fewer than one batch"),
+        (("--resume", "latest"), "holds no checkpoint to resume"),
+    ],
+)
+def test_cli_rejects_bad_options_before_training(celeba, tmp_path, capsys, flags, message):
+    data = () if "--data" in flags or not flags else ("--data", celeba)
+    rc = _cli("--out", tmp_path / "run", "--preset", "tiny", *data, *flags)
+    assert rc == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_cli_epochs_set_the_number_of_steps(celeba, tmp_path):
+    run = tmp_path / "run"
+    assert (
+        _cli(
+            "--data",
+            celeba,
+            "--out",
+            run,
+            "--preset",
+            "tiny",
+            "--size",
+            "32",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "4",
+            "--n-d",
+            "1",
+            "--workers",
+            "0",
+            "--no-progress",
+            "--sample-every",
+            "0",
+        )
+        == 0
+    )
+    from intergan.data import build_dataset
+
+    cfg = Config.load(run / "config.json")
+    batches = len(build_dataset(celeba, None, "train", 32)) // 4
+    # 2 epochs = 2 * batches batches, read 2 at a time (one D step, one G step)
+    assert (cfg.train.epochs, cfg.train.steps) == (2.0, math.ceil(2 * batches / 2))
