@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -133,7 +134,10 @@ class _Budget:
     def on_event(self, event: str, step: int, trainer: Any) -> None:
         if event == "step" and self.spent and not self.fired:
             self.fired = True
-            signal.raise_signal(signal.SIGTERM)  # the loop's StopFlag: checkpoint, stop
+            # The loop's StopFlag turns SIGTERM into "checkpoint, then stop"; it only
+            # installs its handler in the main thread, elsewhere the run goes on.
+            if threading.current_thread() is threading.main_thread():
+                signal.raise_signal(signal.SIGTERM)
 
 
 def latest_step(run_dir: Path) -> int:
@@ -163,6 +167,7 @@ def train_variant(opts: AblationOptions, variant: str, state: _State, budget: _B
         resume="latest" if done else None,
         progress=opts.progress,
         on_event=budget.on_event,
+        command=opts.command or None,
     )
     state.add_seconds(variant, "train_seconds", time.time() - start)
     state.save()
