@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,onnx,app,tensorboard
+EXTRAS ?= dev,onnx,face,app,tensorboard
 export OMP_NUM_THREADS ?= 2
 
 .PHONY: setup demo test test-slow test-browser lint format bench clean

@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
     "model": ("intergan.models.summary", "parameters and multiply-accumulates of G and D"),
     "train": ("intergan.training.cli", "train a model (or resume a run); see docs/training.md"),
+    "edit": (
+        "intergan.editing.cli",
+        "edit the faces in photos: --set ATTR=VALUE, --all or --slide",
+    ),
+    "export": ("intergan.models.export", "export a run as safetensors + config.json (and ONNX)"),
     "demo": (
         "intergan.app.demo",
         "edit SynthFaces with the bundled model into an HTML report; --serve: web editor",

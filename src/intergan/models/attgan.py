@@ -89,7 +89,8 @@ class AttGANGenerator(nn.Module):
         """
         check_inputs(self.cfg, images, target, source)
         feats = self.encode(images)
-        edited, reconstructed = self.decode(feats, torch.cat([target, source])).chunk(2)
+        out, b = self.decode(feats, torch.cat([target, source])), images.shape[0]
+        edited, reconstructed = out[:b], out[b:]  # slices: chunk(2) does not export (ONNX)
         return GeneratorOutput(edited, reconstructed, feats[-1], feats[-1])
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):

@@ -98,7 +98,10 @@ class CTI(nn.Module):
         self.merge = nn.Conv2d(3 * c, c, 1)
 
     def forward(self, f: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        other = f.roll(f.shape[0] // 2, dims=0)  # [f_r; f_e]
+        half = f.shape[0] // 2
+        other = torch.cat(
+            [f[half:], f[:half]]
+        )  # [f_r; f_e] (a roll by a dynamic size won't export)
         y = self.style_encoder(f)  # [y_e; y_r]  (2B, style_dim)
         styled = self.style(other, y)  # [AdaIN(f_r, y_e); AdaIN(f_e, y_r)]
         conditional = self.translate(torch.cat([f - other, tile(cond, f.shape[-1])], dim=1))
@@ -171,8 +174,10 @@ class InterGANGenerator(nn.Module):
             torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
         )
         out = self.decode(z2, torch.cat([target, source]))
-        edited, reconstructed = out.chunk(2)
-        z_edit, z_rec = z2.chunk(2)
+        # Slices, not chunk(2): chunk adds a batch-size guard torch.export cannot prove.
+        b = images.shape[0]
+        edited, reconstructed = out[:b], out[b:]
+        z_edit, z_rec = z2[:b], z2[b:]
         return GeneratorOutput(edited, reconstructed, z_edit, z_rec)
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):

@@ -30,6 +30,7 @@ import torch
 from intergan.config import Config
 from intergan.errors import UserError
 from intergan.models import build_generator
+from intergan.models.export import is_export, load_exported
 
 CHECKPOINT_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
@@ -187,9 +188,14 @@ def load_generator(
 ) -> tuple[torch.nn.Module, Config]:
     """Build the generator a run folder or checkpoint file holds, in eval mode.
 
-    ``path``: a run folder (its latest checkpoint) or a checkpoint file. ``ema``:
-    use the EMA weights when the checkpoint has them. Returns ``(G, config)``.
+    ``path``: a run folder (its latest checkpoint), a checkpoint file, or an
+    exported folder (``generator.safetensors`` + ``config.json``, see
+    ``intergan.models.export``; it holds one set of weights, so ``ema`` does not
+    apply). ``ema``: use the EMA weights when the checkpoint has them. Returns
+    ``(G, config)``.
     """
+    if is_export(path):
+        return load_exported(path, device)
     ckpt = load_checkpoint(find_checkpoint(path), map_location="cpu")
     cfg = Config.from_dict(ckpt["config"])
     G = build_generator(cfg.model)

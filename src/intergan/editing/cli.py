@@ -1,0 +1,196 @@
+"""``intergan edit``: edit the faces in photos from the command line.
+
+    intergan edit me.jpg --model runs/celeba128/export --set Blond_Hair=1 --out edited/
+    intergan edit photos/ --model M --all --out strips/          # every attribute flipped
+    intergan edit me.jpg --model M --slide Young --steps 8 --out slide/
+
+Each face found is aligned, edited and pasted back at full resolution. A photo
+with no face is reported and skipped (nothing written) and the exit code is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
+from intergan.errors import UserError
+
+KEEP_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
+STRIP_HEIGHT = 384  # px: panel height of --all / --slide overview strips
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="images or folders")
+    p.add_argument("--model", required=True, help="exported folder, run folder or checkpoint")
+    p.add_argument("--out", required=True, help="output folder")
+    mode = p.add_argument_group("what to do (one of)")
+    mode.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ATTR=VALUE",
+        help="set an attribute's intensity (1 on, -1 off, fractions and beyond +-1 "
+        "allowed); repeat for several",
+    )
+    mode.add_argument("--all", action="store_true", help="one edit per attribute, each flipped")
+    mode.add_argument("--slide", metavar="ATTR", help="sweep one attribute")
+    p.add_argument("--steps", type=int, default=8, help="frames of --slide (default 8)")
+    p.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        default=(-1.0, 1.0),
+        metavar=("LO", "HI"),
+        help="intensity range of --slide (default -1 1)",
+    )
+    p.add_argument(
+        "--source-attrs",
+        metavar="SPEC",
+        help="the photo's own attributes: 'Male=1,Young=0' (others from the judge, "
+        "else absent), 'Male,Young' (exactly these present) or a 0/1 list over "
+        "the model's attributes; default: estimated by the judge",
+    )
+    p.add_argument("--judge", help="judge classifier folder (default: the model folder's own)")
+    p.add_argument(
+        "--no-align",
+        action="store_true",
+        help="edit the centred square as is (for images already cropped to a face)",
+    )
+    p.add_argument("--face", type=int, metavar="N", help="edit only face N (0 = leftmost)")
+    p.add_argument("--framing", help="override the crop framing (celeba, celebahq, synthfaces)")
+    p.add_argument(
+        "--max-pixels",
+        type=int,
+        default=DEFAULT_MAX_PIXELS,
+        help="refuse larger images (default %(default)s)",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("torch", "onnx"),
+        default="torch",
+        help="run the generator with PyTorch or ONNX Runtime (needs export --onnx)",
+    )
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
+
+
+def parse_set(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise UserError(f"--set {item!r}: expected ATTR=VALUE, e.g. --set Blond_Hair=1")
+    return out
+
+
+def parse_source(spec: str | None, attrs: list[str]):
+    """--source-attrs -> dict (partial), list (complete) or None."""
+    if not spec:
+        return None
+    parts = [s.strip() for s in spec.replace(" ", ",").split(",") if s.strip()]
+    if all("=" in p for p in parts):
+        return {k: float(v) for k, v in (p.split("=", 1) for p in parts)}
+    if all(p in ("0", "1") for p in parts):
+        if len(parts) != len(attrs):
+            raise UserError(
+                f"--source-attrs lists {len(parts)} values but the model has {len(attrs)} "
+                f"attributes ({', '.join(attrs)})"
+            )
+        return [float(p) for p in parts]
+    return {a: 1.0 if a in parts else 0.0 for a in attrs} | {p: 1.0 for p in parts}
+
+
+def strip(images: list[Image.Image], labels: list[str]) -> Image.Image:
+    """Side-by-side overview with a label above each panel."""
+    panels = [im.convert("RGB") for im in images]
+    scale = min(1.0, STRIP_HEIGHT / panels[0].height)
+    panels = [
+        im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))))
+        for im in panels
+    ]
+    out = Image.new("RGB", (sum(p.width for p in panels), panels[0].height + 16), "white")
+    draw, x = ImageDraw.Draw(out), 0
+    for p, label in zip(panels, labels):
+        out.paste(p, (x, 16))
+        draw.text((x + 3, 2), label, fill="black")
+        x += p.width
+    return out
+
+
+def _suffix(path: Path) -> str:
+    return path.suffix.lower() if path.suffix.lower() in KEEP_SUFFIXES else ".png"
+
+
+def _edit_one(editor, args, path: Path, out: Path, source, kw) -> list[Path]:
+    photo = load_image(path, args.max_pixels)
+    image, stem, ext = photo.to_pil(), path.stem, _suffix(path)
+    written = []
+
+    def save(im: Image.Image, name: str) -> None:
+        save_image(out / name, from_pil(im))
+        written.append(out / name)
+
+    if args.set:
+        save(editor.edit(image, parse_set(args.set), source=source, **kw), f"{stem}{ext}")
+    elif args.all:
+        edits = editor.edit_all(image, source=source, **kw)
+        for attr, im in edits.items():
+            save(im, f"{stem}_{attr}{ext}")
+        save(strip([image, *edits.values()], ["input", *edits]), f"{stem}_all.jpg")
+    else:
+        values = np.linspace(*args.range, args.steps)
+        frames = editor.interpolate(image, args.slide, args.steps, tuple(args.range), source, **kw)
+        for k, im in enumerate(frames):
+            save(im, f"{stem}_{args.slide}_{k:02d}{ext}")
+        save(strip(frames, [f"{v:+.2f}" for v in values]), f"{stem}_{args.slide}.jpg")
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from intergan.editing.editor import Editor, NoFaceError
+
+    if sum(map(bool, (args.set, args.all, args.slide))) != 1:
+        raise UserError("choose exactly one of --set ATTR=VALUE, --all or --slide ATTR")
+    paths = list_images(args.inputs)
+    editor = Editor.from_pretrained(
+        args.model, device=args.device, backend=args.backend, judge=args.judge, framing=args.framing
+    )
+    for name in parse_set(args.set) | ({args.slide: 0} if args.slide else {}):
+        editor.index(name)  # unknown names fail here, with a suggestion
+    source = parse_source(args.source_attrs, editor.attrs)
+    if editor.judge is None:
+        if source is None:
+            raise UserError(
+                "the photos' own attributes are unknown: pass --source-attrs (e.g. "
+                "'Male=1,Young=1') or a judge classifier with --judge DIR"
+            )
+        if isinstance(source, dict):
+            assumed = [a for a in editor.attrs if a not in source]
+            if assumed:
+                print(f"note: no judge; taking as absent: {', '.join(assumed)}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    kw = {"align": not args.no_align, "face_index": args.face}
+    skipped, total = [], 0
+    for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
+        try:
+            total += len(_edit_one(editor, args, path, out, source, kw))
+        except NoFaceError:
+            skipped.append(path)
+            tqdm.write(
+                f"no face found in {path}: nothing written (try --no-align if it is a face crop)"
+            )
+    print(
+        f"wrote {total} file(s) to {out}"
+        + (f"; {len(skipped)} photo(s) had no face" if skipped else "")
+    )
+    return 1 if skipped else 0

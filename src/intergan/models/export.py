@@ -1,0 +1,209 @@
+"""Inference export: ``generator.safetensors`` + ``config.json`` (+ ONNX, + judge).
+
+An exported folder holds only tensors and JSON, so loading it never unpickles::
+
+    OUT/config.json             # Config.to_dict() plus an "export" record
+    OUT/generator.safetensors   # the generator's weights (EMA ones when the run kept them)
+    OUT/generator.onnx          # with --onnx (images, target, source -> edited, reconstructed)
+    OUT/judge.json, OUT/judge.safetensors   # with --judge: the attribute classifier
+
+``intergan.models.io.load_generator`` accepts such a folder like a run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import torch
+
+from intergan.config import Config, write_json_atomic
+from intergan.errors import UserError
+
+WEIGHTS_FILE = "generator.safetensors"
+CONFIG_FILE = "config.json"
+ONNX_FILE = "generator.onnx"
+JUDGE_FILES = ("judge.json", "judge.safetensors")
+EXPORT_VERSION = 1
+ONNX_OPSET = 18  # [chosen] the torch.export exporter's native opset; ONNX Runtime >= 1.14 runs it
+
+
+def _folder(path: str | os.PathLike) -> Path:
+    p = Path(path)
+    return p.parent if p.name in (WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE) else p
+
+
+def is_export(path: str | os.PathLike) -> bool:
+    """True for an exported folder (or one of its files)."""
+    d = _folder(path)
+    return (d / CONFIG_FILE).is_file() and (
+        (d / WEIGHTS_FILE).is_file() or (d / ONNX_FILE).is_file()
+    )
+
+
+def load_export_config(path: str | os.PathLike) -> Config:
+    """The ``Config`` of an exported folder."""
+    d = _folder(path)
+    if not d.exists():
+        raise UserError(f"model path {path} does not exist")
+    if not (d / CONFIG_FILE).is_file():
+        raise UserError(f"{d} has no {CONFIG_FILE}; export a run with `intergan export RUN`")
+    return Config.load(d / CONFIG_FILE)
+
+
+def load_exported(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, Config]:
+    """Build the generator of an exported folder from safetensors (no pickle), eval mode."""
+    from safetensors.torch import load_model
+
+    from intergan.models import build_generator
+
+    d = _folder(path)
+    cfg = load_export_config(d)
+    if not (d / WEIGHTS_FILE).is_file():
+        raise UserError(f"{d} has no {WEIGHTS_FILE}; use backend='onnx' or re-export the run")
+    G = build_generator(cfg.model)
+    try:
+        load_model(G, str(d / WEIGHTS_FILE), strict=True)
+    except (RuntimeError, OSError) as e:
+        raise UserError(
+            f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE} "
+            f"({str(e).splitlines()[0]}); re-export the run"
+        ) from None
+    return G.to(device).eval(), cfg
+
+
+def save_exported(G: torch.nn.Module, cfg: Config, out: str | os.PathLike, **record) -> Path:
+    """Write ``generator.safetensors`` and ``config.json`` into folder ``out``."""
+    from safetensors.torch import save_model
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / f".{WEIGHTS_FILE}.tmp{os.getpid()}"
+    save_model(G.cpu().eval(), str(tmp))
+    os.replace(tmp, out / WEIGHTS_FILE)
+    write_json_atomic(
+        out / CONFIG_FILE, {**cfg.to_dict(), "export": {"version": EXPORT_VERSION, **record}}
+    )
+    return out
+
+
+class _OnnxGenerator(torch.nn.Module):
+    """The generator with a flat signature: (images, target, source) -> (edited, reconstructed)."""
+
+    def __init__(self, G: torch.nn.Module):
+        super().__init__()
+        self.G = G
+
+    def forward(self, images, target, source):
+        out = self.G(images, target, source)
+        return out.edited, out.reconstructed
+
+
+def export_onnx(
+    G: torch.nn.Module, cfg: Config, path: str | os.PathLike, opset: int = ONNX_OPSET
+) -> Path:
+    """Write an ONNX generator with a dynamic batch dimension.
+
+    Inputs ``images`` (B, 3, S, S) float in [-1, 1], ``target`` and ``source``
+    (B, n_attrs) encoded labels; outputs ``edited`` and ``reconstructed``
+    (B, 3, S, S). Uses the ``torch.export`` based exporter (needs ``onnxscript``,
+    in the ``onnx`` extra): the TorchScript tracer bakes the example batch size
+    into the graph's slices, so its output is wrong at other batch sizes.
+    """
+    try:
+        import onnxscript  # noqa: F401 - required by torch.onnx.export(dynamo=True)
+    except ImportError:
+        raise UserError(
+            "ONNX export needs onnx and onnxscript: pip install 'intergan[onnx]'"
+        ) from None
+    s, n = cfg.model.img_size, cfg.model.n_attrs
+    example = (torch.rand(2, 3, s, s) * 2 - 1, torch.zeros(2, n), torch.zeros(2, n))
+    batch = torch.export.Dim("batch", min=1, max=4096)
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")  # the exporter's progress notes
+        torch.onnx.export(
+            _OnnxGenerator(G.cpu().eval()),
+            example,
+            str(tmp),
+            dynamo=True,
+            external_data=False,
+            input_names=["images", "target", "source"],
+            output_names=["edited", "reconstructed"],
+            dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
+            opset_version=opset,
+        )
+    os.replace(tmp, path)
+    return path
+
+
+def find_judge(path: str | os.PathLike) -> Path | None:
+    """An exported folder's bundled judge, if it has one."""
+    d = _folder(path)
+    return d if d.is_dir() and all((d / f).is_file() for f in JUDGE_FILES) else None
+
+
+def copy_judge(judge_dir: str | os.PathLike, out: str | os.PathLike, attrs: list[str]) -> None:
+    """Copy a judge's two files into ``out`` after checking it predicts ``attrs``."""
+    from intergan.evaluation.judge import load_judge
+
+    judge = load_judge(judge_dir)  # validates the files
+    missing = [a for a in attrs if a not in judge.attrs]
+    if missing:
+        raise UserError(
+            f"--judge {judge_dir} does not predict {', '.join(missing)}, which the model edits; "
+            "train a judge on the model's attributes"
+        )
+    src = Path(judge_dir)
+    src = src.parent if src.is_file() else src
+    for f in JUDGE_FILES:
+        shutil.copyfile(src / f, Path(out) / f)
+
+
+def export_run(
+    run: str | os.PathLike,
+    out: str | os.PathLike,
+    judge: str | None = None,
+    onnx: bool = False,
+    ema: bool = True,
+    opset: int = ONNX_OPSET,
+) -> Path:
+    """Export a run folder, checkpoint or exported folder to ``out``."""
+    from intergan.models.io import load_generator
+
+    G, cfg = load_generator(run, device="cpu", ema=ema)
+    out = Path(out)
+    save_exported(G, cfg, out, source=str(run), ema=ema)
+    if judge:
+        copy_judge(judge, out, cfg.model.attrs)
+    if onnx:
+        export_onnx(G, cfg, out / ONNX_FILE, opset)
+    return out
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run folder, checkpoint file or exported folder")
+    p.add_argument("--out", help="output folder (default: RUN/export, or beside the checkpoint)")
+    p.add_argument("--onnx", action="store_true", help="also write generator.onnx")
+    p.add_argument("--judge", help="judge classifier folder to bundle (judge.json + .safetensors)")
+    p.add_argument("--no-ema", action="store_true", help="export the raw weights, not the EMA")
+    p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (default %(default)s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    src = Path(args.run)
+    if not src.exists():
+        raise UserError(f"run {src} does not exist")
+    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / "export"
+    export_run(src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset)
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    print(f"exported {src} -> {out}: {', '.join(files)}")
+    return 0

@@ -1,0 +1,114 @@
+"""``intergan edit`` end to end on a tiny exported model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from intergan.cli import main
+from intergan.config import Config, model_config
+from intergan.models import build_generator
+from intergan.models.export import save_exported
+
+NO_JUDGE_SOURCE = ["--source-attrs", "Male=1,Young=1"]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = Config(model=model_config("tiny"))
+    return save_exported(build_generator(cfg.model), cfg, tmp_path_factory.mktemp("m"))
+
+
+@pytest.fixture()
+def photos(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("a.png", "b.jpg"):
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(d / name)
+    return d
+
+
+def edit(*args) -> int:
+    return main(["edit", *map(str, args)])
+
+
+def test_folder_edit_writes_one_file_per_photo(model, photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = edit(photos, "--model", model, "--set", "Blond_Hair=1", "--set", "Male=-0.5",
+                "--no-align", "--out", out, *NO_JUDGE_SOURCE)  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.jpg"]
+    assert Image.open(out / "a.png").size == (40, 40)
+    assert "taking as absent" in capsys.readouterr().out  # no judge: the rest assumed 0
+
+
+def test_all_and_slide_write_every_frame_and_a_strip(model, photos, tmp_path):
+    out = tmp_path / "out"
+    assert edit(photos / "a.png", "--model", model, "--all", "--no-align", "--out", out,
+                "--source-attrs", "Male,Young") == 0  # fmt: skip
+    assert len(list(out.glob("a_*.png"))) == 13 and (out / "a_all.jpg").is_file()
+    assert edit(photos / "a.png", "--model", model, "--slide", "Young", "--steps", "4",
+                "--no-align", "--out", out, "--source-attrs", ",".join("0" * 13)) == 0  # fmt: skip
+    assert len(list(out.glob("a_Young_*.png"))) == 4 and (out / "a_Young.jpg").is_file()
+
+
+def test_a_photo_without_a_face_writes_nothing_and_fails(model, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    Image.new("RGB", (200, 150), (120, 130, 140)).save(tmp_path / "wall.png")
+    out = tmp_path / "out"
+    code = edit(tmp_path / "wall.png", "--model", model, "--set", "Young=1", "--out", out,
+                *NO_JUDGE_SOURCE)  # fmt: skip
+    assert code == 1
+    assert "no face found in" in capsys.readouterr().out
+    assert not list(out.iterdir())
+
+
+def test_faces_in_a_real_photo_are_edited_and_pasted_back(model, tmp_path):
+    pytest.importorskip("onnxruntime")
+    skdata = pytest.importorskip("skimage.data")
+    Image.fromarray(skdata.astronaut()).save(tmp_path / "astro.png")
+    out = tmp_path / "out"
+    code = edit(tmp_path / "astro.png", "--model", model, "--set", "Eyeglasses=1", "--face", "0",
+                "--framing", "celebahq", "--out", out, *NO_JUDGE_SOURCE)  # fmt: skip
+    assert code == 0
+    edited = np.asarray(Image.open(out / "astro.png"))
+    assert edited.shape == (512, 512, 3)
+    assert (edited[60:170, 180:270] != skdata.astronaut()[60:170, 180:270]).any()
+    np.testing.assert_array_equal(edited[350:], skdata.astronaut()[350:])
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--set", "Blonde_Hair=1"], "did you mean 'Blond_Hair'"),
+        (["--set", "Blond_Hair"], "expected ATTR=VALUE"),
+        (["--set", "Young=1", "--all"], "exactly one of"),
+        (["--set", "Young=1", "--source-attrs", "1,0"], "lists 2 values but the model has 13"),
+        (["--set", "Young=1", "--max-pixels", "100"], "above the limit of 100"),
+    ],
+)
+def test_bad_arguments_exit_2_with_the_fix(model, photos, tmp_path, capsys, extra, message):
+    args = [photos / "a.png", "--model", model, "--no-align", "--out", tmp_path / "o", *extra]
+    if "--source-attrs" not in extra:
+        args += NO_JUDGE_SOURCE
+    assert edit(*args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_missing_source_without_a_judge_is_refused(model, photos, tmp_path, capsys):
+    assert edit(photos, "--model", model, "--set", "Young=1", "--out", tmp_path / "o") == 2
+    assert "--source-attrs" in capsys.readouterr().err
+
+
+def test_missing_model_and_non_images_are_named(model, tmp_path, capsys):
+    (tmp_path / "notes.png").write_text("hello")
+    assert edit(tmp_path / "notes.png", "--model", tmp_path / "nope", "--set", "Young=1",
+                "--out", tmp_path / "o") == 2  # fmt: skip
+    assert "does not exist" in capsys.readouterr().err
+    assert edit(tmp_path / "notes.png", "--model", model, "--set", "Young=1", "--no-align",
+                "--out", tmp_path / "o", *NO_JUDGE_SOURCE) == 2  # fmt: skip
+    assert "not an image" in capsys.readouterr().err

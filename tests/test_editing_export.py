@@ -1,0 +1,120 @@
+"""Export to safetensors + config.json and ONNX; loading them back in the Editor."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from intergan.attributes import encode
+from intergan.cli import main
+from intergan.config import Config, model_config
+from intergan.editing.editor import Editor
+from intergan.errors import UserError
+from intergan.models import build_generator
+from intergan.models.export import export_run, load_exported, save_exported
+from intergan.models.io import load_generator, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A run folder with one checkpoint of a tiny random generator (EMA weights differ)."""
+    torch.manual_seed(1)
+    cfg = Config(model=model_config("tiny"))
+    G, G_ema = build_generator(cfg.model), build_generator(cfg.model)
+    run = tmp_path_factory.mktemp("run")
+    cfg.save(run / "config.json")
+    ckpt = {"step": 7, "config": cfg.to_dict(), "G": G.state_dict(), "G_ema": G_ema.state_dict()}
+    save_checkpoint(ckpt, run)
+    return run
+
+
+def inputs(b: int, n: int = 13, seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(b, 3, 32, 32, generator=g) * 2 - 1
+    s = torch.randint(0, 2, (b, n), generator=g).float()
+    t = torch.randint(0, 2, (b, n), generator=g).float()
+    return x, encode(t), encode(s)
+
+
+def test_export_round_trip_keeps_the_ema_weights_and_never_unpickles(
+    run_dir, tmp_path, monkeypatch
+):
+    out = export_run(run_dir, tmp_path / "exp")
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "generator.safetensors"]
+    G_run, cfg_run = load_generator(run_dir)
+
+    def no_unpickling(*a, **k):
+        raise AssertionError("an exported model must load without pickle")
+
+    monkeypatch.setattr(pickle, "load", no_unpickling)
+    monkeypatch.setattr(torch, "load", no_unpickling)
+    G, cfg = load_exported(out)
+    assert cfg.model == cfg_run.model
+    for (k, a), (_, b) in zip(G_run.state_dict().items(), G.state_dict().items()):
+        assert torch.equal(a, b), k
+    G2, _ = load_generator(out)  # load_generator accepts the exported folder too
+    x, t, s = inputs(2)
+    with torch.no_grad():
+        torch.testing.assert_close(G2(x, t, s).edited, G_run(x, t, s).edited)
+
+
+def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path):
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "exp"
+    assert main(["export", str(run_dir), "--out", str(out), "--onnx"]) == 0
+    assert (out / "generator.onnx").is_file()
+    torch_ed = Editor.from_pretrained(out, device="cpu", framing="celeba")
+    onnx_ed = Editor.from_pretrained(out, backend="onnx", framing="celeba")
+    for b in (1, 3):  # dynamic batch: neither is the export's example batch of 2
+        x, t, s = inputs(b, seed=b)
+        e_pt, r_pt = torch_ed.backend(x, t, s)
+        e_ox, r_ox = onnx_ed.backend(x, t, s)
+        assert e_ox.shape == (b, 3, 32, 32)
+        assert (e_pt - e_ox).abs().max() <= 1e-4
+        assert (r_pt - r_ox).abs().max() <= 1e-4
+    # The same edit through the API gives the same picture with either backend.
+    img = (torch.rand(1, 3, 32, 32) * 255).to(torch.uint8)
+    a = torch_ed.edit(img, {"Young": 1}, source=[0] * 13, align=False)
+    b = onnx_ed.edit(img, {"Young": 1}, source=[0] * 13, align=False)
+    assert (a.int() - b.int()).abs().max() <= 1
+
+
+def test_judge_is_bundled_and_used_by_default(run_dir, tmp_path):
+    from intergan.evaluation.judge import build_judge
+
+    build_judge(list(Config().model.attrs), 32).save(tmp_path / "judge")
+    out = export_run(run_dir, tmp_path / "exp", judge=str(tmp_path / "judge"))
+    assert (out / "judge.json").is_file() and (out / "judge.safetensors").is_file()
+    ed = Editor.from_pretrained(out, framing="celeba")
+    assert ed.judge is not None
+    assert ed.edit(torch.zeros(1, 3, 32, 32), {"Young": 1}, align=False).shape == (1, 3, 32, 32)
+
+
+def test_model_and_judge_attribute_mismatch_is_refused(run_dir, tmp_path):
+    from intergan.evaluation.judge import build_judge
+
+    build_judge(["Male", "Young"], 32).save(tmp_path / "judge")
+    with pytest.raises(UserError, match="does not predict Bald"):
+        export_run(run_dir, tmp_path / "exp", judge=str(tmp_path / "judge"))
+    save_exported(load_generator(run_dir)[0], load_generator(run_dir)[1], tmp_path / "m")
+    with pytest.raises(UserError, match="does not predict Bald"):
+        Editor.from_pretrained(tmp_path / "m", judge=tmp_path / "judge", framing="celeba")
+
+
+def test_missing_or_mismatched_model_files_are_named(run_dir, tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        Editor.from_pretrained(tmp_path / "nowhere")
+    out = export_run(run_dir, tmp_path / "exp")
+    with pytest.raises(UserError, match="no ONNX generator"):
+        Editor.from_pretrained(out, backend="onnx")
+    # Weights from another architecture: the error names both files.
+    other = Config(model=model_config("tiny", attrs=["Male", "Young"]))
+    save_exported(build_generator(other.model), other, tmp_path / "other")
+    (tmp_path / "exp" / "generator.safetensors").write_bytes(
+        (tmp_path / "other" / "generator.safetensors").read_bytes()
+    )
+    with pytest.raises(UserError, match="does not match"):
+        load_exported(tmp_path / "exp")
+    assert main(["export", str(tmp_path / "nowhere")]) == 2
