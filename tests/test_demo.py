@@ -99,7 +99,7 @@ def test_missing_bundled_weights_say_how_to_get_them(tmp_path, monkeypatch, caps
     assert cli.main(["demo", "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "error: the bundled model 'synthfaces-64' is not in this copy" in err
-    assert "intergan export" in err and "--model" in err
+    assert "intergan train" in err and "intergan export" in err and "--model PATH" in err
     assert not (tmp_path / "out" / "report.html").exists()
 
 

@@ -17,7 +17,10 @@ from PIL import Image
 
 from app_helpers import export_tiny, sample_face, save_png
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore::Warning:gradio.queueing"),  # pandas notes in Gradio
+]
 
 CHROMIUM = os.environ.get("INTERGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -21,7 +21,6 @@ BUNDLED: dict[str, str] = {
     "synthfaces-64": "synthfaces-64",  # small preset, 64 px, 13 attributes, SynthFaces-64
 }
 BUNDLE_FILES = ("config.json", "generator.safetensors")
-HOW_TO_BUILD = "docs/bundled_model.md"  # the exact commands that train and export it
 
 
 def bundled_dir(name: str) -> Path:
@@ -42,9 +41,12 @@ def resolve_model(model: str | os.PathLike) -> Path:
         if missing:
             raise UserError(
                 f"the bundled model {text!r} is not in this copy of intergan "
-                f"({', '.join(missing)} missing in {folder}); train and export it as "
-                f"{HOW_TO_BUILD} shows (`intergan train ...`, then `intergan export RUN "
-                f"--judge JUDGE --out {folder}`), or pass --model PATH to an exported model"
+                f"({', '.join(missing)} missing in {folder}); pass --model PATH to an "
+                "exported model or run, or make the bundle (docs/training.md): "
+                "`intergan synth --out data/synth64 --n 30000 --size 64`, "
+                "`intergan train --data data/synth64 --preset small --size 64 --out runs/synth64`, "
+                "`intergan classifier train --data data/synth64 --size 64 --out runs/judge64`, "
+                f"`intergan export runs/synth64 --judge runs/judge64 --out {folder}`"
             )
         return folder
     path = Path(text).expanduser()
