@@ -105,7 +105,7 @@ def test_missing_bundled_weights_say_how_to_get_them(tmp_path, monkeypatch, caps
 
 def test_wrong_model_arguments_are_user_errors(model_dir, tmp_path, capsys):
     assert cli.main(["demo", "--model", str(tmp_path / "nope"), "--out", str(tmp_path)]) == 2
-    assert "not found" in capsys.readouterr().err
+    assert "does not exist" in capsys.readouterr().err
     assert cli.main(["demo", "--model", "synthfaces64", "--out", str(tmp_path)]) == 2
     assert "did you mean 'synthfaces-64'" in capsys.readouterr().err
     celeba = export_tiny(tmp_path / "celeba", attrs=["Smiling", "Male"])
@@ -119,3 +119,9 @@ def test_demo_does_not_overwrite_a_foreign_folder(model_dir, tmp_path, capsys):
     assert cli.main(["demo", "--out", str(tmp_path), "--model", str(model_dir)]) == 2
     assert "is not the SynthFaces set of an earlier demo" in capsys.readouterr().err
     assert (tmp_path / "faces" / "thesis.tex").read_text() == "precious"
+
+
+def test_editor_loads_bundled_models_by_short_name(model_dir, monkeypatch):
+    monkeypatch.setattr(pretrained, "bundled_dir", lambda name: model_dir)
+    editor = Editor.from_pretrained("synthfaces-64")
+    assert editor.size == 32 and editor.judge is not None

@@ -101,7 +101,7 @@ def test_a_picture_without_a_face_says_how_to_edit_a_crop(editor, tmp_path):
 
 
 def test_model_names_that_do_not_exist_are_refused():
-    with pytest.raises(UserError, match="not found"):
+    with pytest.raises(UserError, match="does not exist"):
         session.load_editor("/no/such/model")
     with pytest.raises(UserError, match="no model given"):
         session.load_editor("  ")
@@ -147,7 +147,7 @@ def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, t
     assert saved.shape == opened.image.shape
     assert closeup.visible is False  # no close-up for pictures that are not aligned
     _, _, _, _, status, *_ = h.load_model("/no/such/model")
-    assert "**Error:**" in status and "not found" in status
+    assert "**Error:**" in status and "does not exist" in status
 
 
 def test_a_photo_is_aligned_edited_and_pasted_back_at_full_size(editor, tmp_path):

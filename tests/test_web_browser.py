@@ -166,7 +166,7 @@ def test_samples_and_a_missing_model_path(page):
     page.get_by_text("Model", exact=True).click()
     page.locator("#model-box textarea, #model-box input").first.fill("/no/such/model")
     page.locator("#load-model").click()
-    expect(status(page)).to_contain_text("not found", timeout=30_000)
+    expect(status(page)).to_contain_text("does not exist", timeout=30_000)
     page.locator("#samples button").nth(1).click()  # the old model still serves
     expect(status(page)).to_contain_text("sample_2", timeout=30_000)
     assert page.outside == []

@@ -30,7 +30,6 @@ from intergan.editing.align import crop_face
 from intergan.editing.editor import Editor
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS, load_image
-from intergan.editing.pretrained import resolve_model
 from intergan.errors import UserError
 from intergan.images import to_model
 
@@ -123,7 +122,7 @@ def load_editor(model: str) -> Editor:
     model = str(model).strip()
     if not model:
         raise UserError("no model given: enter a model name (e.g. synthfaces-64) or a folder")
-    return Editor.from_pretrained(resolve_model(model), detector=MemoDetector())
+    return Editor.from_pretrained(model, detector=MemoDetector())
 
 
 def _model_crop(editor: Editor, rgb: np.ndarray, align: bool, face: Face | None) -> torch.Tensor:

@@ -92,11 +92,15 @@ class Editor:
         **kwargs,
     ) -> Editor:
         """Load an exported folder (``generator.safetensors`` + ``config.json``, or
-        ``generator.onnx`` with ``backend="onnx"``) or a training run / checkpoint.
+        ``generator.onnx`` with ``backend="onnx"``), a training run / checkpoint, or a
+        model shipped in the package by its short name (``"synthfaces-64"``).
         ``judge``: a judge folder or object; by default an exported folder's own
         judge (``judge.json`` beside the generator) is used when present."""
         from intergan.editing.backends import OnnxBackend, TorchBackend
+        from intergan.editing.pretrained import resolve_model
         from intergan.models.export import find_judge, load_export_config
+
+        path = resolve_model(path)
 
         if backend == "onnx":
             be, cfg = OnnxBackend(path), load_export_config(path)

@@ -53,8 +53,8 @@ def resolve_model(model: str | os.PathLike) -> Path:
     if not path.exists():
         hint = suggest(text, list(BUNDLED)) if os.sep not in text else ""
         raise UserError(
-            f"model {text!r} not found: it is not a file or folder, nor a bundled model "
-            f"name ({', '.join(BUNDLED)}){hint}; pass an exported folder, a run folder or "
-            "a checkpoint"
+            f"model {text!r} does not exist: it is not a file or folder, nor a bundled "
+            f"model name ({', '.join(BUNDLED)}){hint}; pass an exported folder, a run "
+            "folder or a checkpoint"
         )
     return path
