@@ -33,8 +33,8 @@ CHROMIUM_ARGS = [
 ]
 if not os.path.exists(CHROMIUM):
     pytest.skip(
-        "chromium not found (looked for INTERGAN_CHROMIUM, `chromium` on PATH, "
-        "/usr/bin/chromium); install Debian's package: apt-get install chromium",
+        f"chromium not found at {CHROMIUM} (set INTERGAN_CHROMIUM, or put `chromium` on "
+        "PATH); install Debian's package: apt-get install chromium",
         allow_module_level=True,
     )
 
