@@ -34,7 +34,7 @@ def report(model_dir, tmp_path_factory):
 
 
 def load(path) -> np.ndarray:
-    return np.asarray(Image.open(path).convert("RGB"))
+    return np.array(Image.open(path).convert("RGB"))  # writable, for torch.from_numpy
 
 
 def test_demo_prints_the_report_path_and_the_page_is_self_contained(model_dir, tmp_path, capsys):
