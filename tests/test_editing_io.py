@@ -86,3 +86,16 @@ def test_jpeg_save_drops_alpha(tmp_path):
     photo = Photo(gradient(), np.full((30, 40), 200, np.uint8))
     save_image(tmp_path / "x.jpg", photo)
     assert Image.open(tmp_path / "x.jpg").mode == "RGB"
+
+
+def test_edit_command_does_not_import_training_code():
+    """`intergan edit` must run where training code (and its deps) is not wanted."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from intergan import cli; cli.build_parser('edit'); "
+        "print('intergan.training' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
