@@ -125,3 +125,15 @@ def test_editor_loads_bundled_models_by_short_name(model_dir, monkeypatch):
     monkeypatch.setattr(pretrained, "bundled_dir", lambda name: model_dir)
     editor = Editor.from_pretrained("synthfaces-64")
     assert editor.size == 32 and editor.judge is not None
+
+
+def test_the_app_does_not_import_training_code():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, intergan.app.demo, intergan.app.web\n"
+        "print(sorted(m for m in sys.modules if m.startswith('intergan.training')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
