@@ -118,3 +118,19 @@ def test_missing_or_mismatched_model_files_are_named(run_dir, tmp_path):
     with pytest.raises(UserError, match="does not match"):
         load_exported(tmp_path / "exp")
     assert main(["export", str(tmp_path / "nowhere")]) == 2
+
+
+def test_half_export_is_half_the_size_and_loads_into_float32(run_dir, tmp_path):
+    full = export_run(run_dir, tmp_path / "full")
+    half = export_run(run_dir, tmp_path / "half", half=True)
+    size = lambda d: (d / "generator.safetensors").stat().st_size  # noqa: E731
+    assert size(half) < 0.6 * size(full)
+    G_run, _ = load_generator(run_dir)
+    G, cfg = load_exported(half)
+    assert next(G.parameters()).dtype == torch.float32
+    for (k, a), (_, b) in zip(G_run.state_dict().items(), G.state_dict().items()):
+        if a.is_floating_point():
+            torch.testing.assert_close(a.half().float(), b, rtol=0, atol=0, msg=k)
+    x, t, s = inputs(2)
+    with torch.no_grad():
+        torch.testing.assert_close(G(x, t, s).edited, G_run(x, t, s).edited, atol=2e-2, rtol=0)

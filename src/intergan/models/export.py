@@ -79,15 +79,27 @@ def load_exported(
     return G.to(device).eval(), cfg
 
 
-def save_exported(G: torch.nn.Module, cfg: Config, out: str | os.PathLike, **record) -> Path:
-    """Write ``generator.safetensors`` and ``config.json`` into folder ``out``."""
-    from safetensors.torch import save_model
+def save_exported(
+    G: torch.nn.Module, cfg: Config, out: str | os.PathLike, half: bool = False, **record
+) -> Path:
+    """Write ``generator.safetensors`` and ``config.json`` into folder ``out``.
+
+    ``half``: store floating-point tensors as float16 (half the size; loading casts
+    them back into the float32 model).
+    """
+    from safetensors.torch import save_file, save_model
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".{WEIGHTS_FILE}.tmp{os.getpid()}"
-    save_model(G.cpu().eval(), str(tmp))
+    G = G.cpu().eval()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in G.state_dict().items()}
+        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
+    else:
+        save_model(G, str(tmp))
     os.replace(tmp, out / WEIGHTS_FILE)
+    record["dtype"] = "float16" if half else "float32"
     write_json_atomic(
         out / CONFIG_FILE, {**cfg.to_dict(), "export": {"version": EXPORT_VERSION, **record}}
     )
@@ -175,13 +187,14 @@ def export_run(
     onnx: bool = False,
     ema: bool = True,
     opset: int = ONNX_OPSET,
+    half: bool = False,
 ) -> Path:
     """Export a run folder, checkpoint or exported folder to ``out``."""
     from intergan.models.io import load_generator
 
     G, cfg = load_generator(run, device="cpu", ema=ema)
     out = Path(out)
-    save_exported(G, cfg, out, source=str(run), ema=ema)
+    save_exported(G, cfg, out, half=half, source=str(run), ema=ema)
     if judge:
         copy_judge(judge, out, cfg.model.attrs)
     if onnx:
@@ -195,6 +208,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--onnx", action="store_true", help="also write generator.onnx")
     p.add_argument("--judge", help="judge classifier folder to bundle (judge.json + .safetensors)")
     p.add_argument("--no-ema", action="store_true", help="export the raw weights, not the EMA")
+    p.add_argument("--half", action="store_true", help="store the weights as float16 (half size)")
     p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (default %(default)s)")
 
 
@@ -203,7 +217,10 @@ def run(args: argparse.Namespace) -> int:
     if not src.exists():
         raise UserError(f"run {src} does not exist")
     out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / "export"
-    export_run(src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset)
+    export_run(
+        src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset,
+        half=args.half,
+    )  # fmt: skip
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     print(f"exported {src} -> {out}: {', '.join(files)}")
     return 0
