@@ -49,14 +49,19 @@ def count_macs(model: nn.Module, *inputs: torch.Tensor) -> dict[str, int]:
                 totals[top] += _layer_macs(m, args[0], out if torch.is_tensor(out) else out[0])
 
             hooks.append(module.register_forward_hook(hook))
+    _run_hooked(model, inputs, hooks)
+    batch = inputs[0].shape[0]
+    return {k: v // batch for k, v in totals.items()}
+
+
+def _run_hooked(model: nn.Module, inputs: tuple, hooks: list) -> None:
+    """One no-grad forward pass, then remove the forward hooks it fed."""
     try:
         with torch.no_grad():
             model(*inputs)
     finally:
         for h in hooks:
             h.remove()
-    batch = inputs[0].shape[0]
-    return {k: v // batch for k, v in totals.items()}
 
 
 def count_params(model: nn.Module) -> dict[str, int]:
@@ -132,12 +137,7 @@ def trace_shapes(model: nn.Module, *inputs: torch.Tensor) -> list[tuple[str, str
                 rows.append((name, " + ".join(str(tuple(o.shape)) for o in outs)))
 
             hooks.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model(*inputs)
-    finally:
-        for h in hooks:
-            h.remove()
+    _run_hooked(model, inputs, hooks)
     return rows
 
 
