@@ -57,7 +57,7 @@ def _timed(fn, device: torch.device, repeat: int) -> list[float]:
 
 def bench_one(args: argparse.Namespace, preset: str, variant: str, device: torch.device) -> dict:
     size = args.size or PRESET_SIZES[preset]
-    cfg = Config(model=model_config(preset, variant, size))
+    cfg = Config(model=model_config(preset, variant, size, **args.model))
     t = cfg.train
     t.batch_size, t.n_d, t.amp, t.seed = args.batch_size, args.n_d, args.amp, 0
     t.channels_last, t.compile = args.channels_last, args.compile
@@ -130,11 +130,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--iters", type=int, default=3, help="timed steps (median reported)")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--amp", default="none", choices=["none", "bf16", "fp16"])
+    p.add_argument("--amp", default="none", choices=["auto", "none", "bf16", "fp16"])
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
     p.add_argument("--tag", default="", help="suffix of the results file name")
+    p.add_argument(
+        "--model",
+        nargs="*",
+        default=[],
+        metavar="FIELD=INT",
+        help="model config overrides, e.g. bottleneck=8 max_dim=128",
+    )
     args = p.parse_args(argv)
+    args.model = {k: int(v) for k, v in (m.split("=", 1) for m in args.model)}
     device = dist.pick_device(args.device)
     load_start, rows = _load(), []
     print(
@@ -151,7 +159,16 @@ def main(argv: list[str] | None = None) -> None:
             )
     settings = {
         k: getattr(args, k)
-        for k in ("batch_size", "n_d", "iters", "warmup", "amp", "channels_last", "compile")
+        for k in (
+            "batch_size",
+            "n_d",
+            "iters",
+            "warmup",
+            "amp",
+            "channels_last",
+            "compile",
+            "model",
+        )
     }
     info = machine(device) | {"load_avg_start": load_start, "load_avg_end": _load()}
     out = {"machine": info, "settings": settings, "results": rows}

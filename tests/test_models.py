@@ -36,7 +36,7 @@ def test_output_shapes_and_ranges(variant, size):
     for img in (out.edited, out.reconstructed):
         assert img.shape == (3, 3, size, size)
         assert img.min() >= -1 and img.max() <= 1
-    bottleneck = size // 2**cfg.n_down
+    bottleneck = size // 2**cfg.n_down if variant == "attgan" else cfg.bottleneck_size
     assert out.z_edit.shape[0] == 3 and out.z_edit.shape[2:] == (bottleneck, bottleneck)
     assert out.z_rec.shape == out.z_edit.shape
     adv, cls = D(out.edited)
@@ -155,6 +155,8 @@ def test_bad_inputs_get_clear_errors(variant):
         G(images, t[:, :5], s)
     with pytest.raises(UserError, match="source has batch size 1"):
         G(images, t, s[:1])
+    G(images * 3, t, s)  # training mode: no value check (a host sync on every step)
+    G.eval()  # what load_generator and the Editor hand out
     with pytest.raises(UserError, match=r"\[-1, 1\]"):
         G(images * 3, t, s)
     with pytest.raises(UserError, match="model.img_size"):
@@ -202,6 +204,10 @@ def test_model_command_prints_params_and_macs_for_every_variant(capsys):
         (dict(norm="layer"), "model.norm"),
         (dict(n_down=2), "model.n_down"),
         (dict(n_cti=5), "model.n_cti"),
+        (dict(bottleneck=12), "model.bottleneck"),
+        (dict(bottleneck=32), "model.n_down"),  # HFCM needs RB1 and RB2 to halve
+        (dict(cti_start=4), "model.cti_start"),
+        (dict(head_norm="layer"), "model.head_norm"),
         (dict(attgan_shortcut_layers=4), "model.attgan_shortcut_layers"),
         (dict(dis_layers=7), "model.dis_layers"),
     ],
@@ -209,3 +215,50 @@ def test_model_command_prints_params_and_macs_for_every_variant(capsys):
 def test_unbuildable_configs_name_the_field(override, field):
     with pytest.raises(UserError, match=field):
         model_config("tiny", "intergan", 64, **override)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("train", [True, False])
+def test_edit_alone_equals_the_edited_stream_of_forward(variant, train):
+    # the D step asks G.edit for its fakes, which skips the reconstruction stream when
+    # the streams are independent: it must give exactly forward's edited images
+    cfg, G, _ = _models(variant, 32, attgan_norm="instance")
+    G.train(train)
+    images, t, s, _, _ = _batch(cfg, b=3)
+    torch.testing.assert_close(G.edit(images, t, s), G(images, t, s).edited)
+
+
+@pytest.mark.parametrize("bottleneck, halving", [(4, 4), (8, 3), (16, 2)])
+def test_bottleneck_side_sets_which_blocks_halve(bottleneck, halving):
+    cfg, G, _ = _models("intergan", 64, bottleneck=bottleneck)
+    assert cfg.halvings == halving
+    assert [b.down for b in G.encoder["blocks"]] == [i < halving for i in range(4)]
+    assert [b.up for b in G.decoder] == [3 - j < halving for j in range(4)]
+    images, t, s, _, _ = _batch(cfg)
+    assert G(images, t, s).z_edit.shape[2:] == (bottleneck, bottleneck)
+
+
+def test_first_cti_sits_on_the_bottleneck_codes_by_default():
+    from intergan.config import BOTTLENECK_BY_SIZE
+
+    cfg, G, _ = _models("intergan", 64)
+    assert cfg.cti_start == 0 and cfg.bottleneck_size == BOTTLENECK_BY_SIZE[64]
+    c_bottleneck = G.bottleneck.conv1.in_channels
+    assert G.cti[0].merge.out_channels == c_bottleneck
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, a, o: seen.append(m)) for m in (*G.cti, *G.decoder)]
+    images, t, s, _, _ = _batch(cfg)
+    G(images, t, s)
+    for h in hooks:
+        h.remove()
+    assert seen[:3] == [G.cti[0], G.decoder[0], G.cti[1]]
+
+
+def test_configs_saved_before_the_bottleneck_field_build_the_old_model():
+    from intergan.config import Config
+
+    old = Config(model=model_config("tiny", "intergan", 64)).to_dict()
+    for name in ("bottleneck", "head_norm", "cti_start"):
+        del old["model"][name]
+    m = Config.from_dict(old).model
+    assert (m.bottleneck_size, m.head_norm, m.cti_start) == (64 // 2**m.n_down, m.norm, 1)

@@ -350,7 +350,7 @@ def test_sigterm_to_the_process_group_with_loader_workers(celeba, tmp_path):
     [
         ((), "--data is required"),
         (("--data", "/no/such/folder"), "does not exist"),
-        (("--amp", "bf16"), "--amp bf16 needs a CUDA device"),
+        (("--amp", "fp16"), "--amp fp16 needs a CUDA device"),
         (("--steps", "0"), "train.steps (--steps)"),
         (("--ema", "1.5"), "train.ema (--ema)"),
         (("--set", "train.lamda_rec=3"), "--set 'train.lamda_rec=3'"),

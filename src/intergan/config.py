@@ -33,10 +33,15 @@ class ModelConfig:
     attrs: list[str] = field(default_factory=lambda: list(DEFAULT_ATTRS))  # edited attributes
     enc_dim: int = 32  # channels of the first 3x3 conv; doubled by each down-sampling block
     max_dim: int = 512  # cap on any feature map's channels (G and D)
-    n_down: int = 4  # residual down-sampling blocks RB1..RBn: bottleneck at R / 2**n_down
-    norm: str = (
-        "instance"  # [chosen] norm of G's residual, HFCM and head blocks: instance|batch|none
-    )
+    n_down: int = 4  # encoder residual blocks RB1..RBn (AttGAN: its conv layers)
+    # [chosen, by measurement: docs/recipe.md] side of the bottleneck Z_s in pixels: the
+    # first log2(img_size / bottleneck) blocks halve, the rest keep the resolution.
+    # 0 = the per-size default (BOTTLENECK_BY_SIZE). AttGAN ignores it (R / 2**n_down).
+    bottleneck: int = 0
+    # [chosen] norm of G's residual and HFCM blocks: instance | batch | none
+    norm: str = "instance"
+    head_norm: str = "none"  # [chosen, measured] norm in the output head (was `norm`)
+    cti_start: int = 0  # first CTI's decoder level: 0 = on the bottleneck codes (figure)
     hfcm_dim: int = 32  # [chosen] width of every conv in the HFCM fusion chain (R/2, R/4, R/8)
     n_cti: int = 2  # [chosen] decoder levels (the first ones, coarsest) with a CTI module
     style_dim: int = 64  # [chosen] width of the CTI style code y_e / y_r
@@ -54,6 +59,20 @@ class ModelConfig:
     def n_attrs(self) -> int:
         return len(self.attrs)
 
+    @property
+    def bottleneck_size(self) -> int:
+        """Side of Z_s in pixels (``bottleneck``, or the per-size default when 0)."""
+        if self.variant == "attgan":
+            return self.img_size // 2**self.n_down
+        if self.bottleneck:
+            return self.bottleneck
+        return BOTTLENECK_BY_SIZE.get(self.img_size, max(2, self.img_size // 16))
+
+    @property
+    def halvings(self) -> int:
+        """How many of the encoder blocks halve the resolution."""
+        return int(math.log2(self.img_size // self.bottleneck_size))
+
 
 # Named width/depth families. ``base`` matches the paper's widths (64 .. 1024).
 # [chosen] ``small``: the widths that keep a 64 px G+D step at batch 32 near a
@@ -64,6 +83,11 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "base": dict(enc_dim=64, max_dim=1024, hfcm_dim=64, style_dim=128, dis_dim=64, dis_fc_dim=1024),
 }
 PRESET_SIZES = {"tiny": 32, "small": 64, "base": 128}
+# [chosen, by measurement: docs/recipe.md] bottleneck side per image size: about 16
+# cells across the face, as the paper's 256 px model has (16x16).
+BOTTLENECK_BY_SIZE = {32: 8, 64: 16, 128: 16, 256: 16, 512: 32}
+# Fields added after checkpoints existed, and the value that reproduces the old models.
+LEGACY_MODEL_FIELDS = {"head_norm": lambda m: m.get("norm", "instance"), "cti_start": lambda m: 1}
 
 
 @dataclass
@@ -89,6 +113,10 @@ class TrainConfig:
     beta2: float = 0.999
     n_d: int = 4  # discriminator steps per generator step, each on a fresh batch
     lr_decay_at: float = 0.5  # fraction of `steps` after which lr is divided by 10
+    # the step (0-based) from which lr is divided by 10: fixed when a run starts, as
+    # round(lr_decay_at * steps), and kept by every resume (also with a longer --steps)
+    lr_decay_step: int | None = None
+    rec_warmup: int = 0  # first N G steps optimise reconstruction only (0 = off)
     mode: str = "wgan"  # wgan (WGAN-GP) | lsgan | dcgan (the last two: DRAGAN-style penalty)
     lambda_adv: float = 1.0  # adversarial term, both G and D
     lambda_cls_g: float = 15.0  # attribute BCE on the edited image (G)
@@ -99,7 +127,10 @@ class TrainConfig:
     test_int: float = 1.0  # edited entry at test time: +-test_int
     b_distribution: str = "none"  # none | uniform | truncated_normal (target jitter)
     ema: float = 0.0  # EMA decay of G's weights (e.g. 0.999); 0 = off (off until measured)
-    amp: str = "none"  # none | bf16 | fp16 autocast (CUDA only; the penalty stays float32)
+    # auto: bf16 on a CPU with AMX / AVX-512-BF16, else float32 (CUDA: float32 + TF32);
+    # none | bf16 (CPU or CUDA) | fp16 (CUDA). The penalty always runs in float32.
+    # A run's saved config holds the resolved mode, never "auto".
+    amp: str = "auto"
     channels_last: bool = False  # NHWC memory format for G, D and batches
     compile: bool = False  # torch.compile G and D (the penalty's double backward runs eager)
     deterministic: bool = False  # torch.use_deterministic_algorithms also on GPU (slower)
@@ -126,7 +157,7 @@ class Config:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
         return cls(
-            model=_build(ModelConfig, d.get("model", {}), "model"),
+            model=_build(ModelConfig, _legacy_model(d.get("model", {})), "model"),
             data=_build(DataConfig, d.get("data", {}), "data"),
             train=_build(TrainConfig, d.get("train", {}), "train"),
         )
@@ -142,6 +173,17 @@ class Config:
             raise UserError(f"config file {path} does not exist") from None
         except json.JSONDecodeError as e:
             raise UserError(f"config file {path} is not valid JSON: {e}") from None
+
+
+def _legacy_model(values: dict[str, Any]) -> dict[str, Any]:
+    """A saved model section from before a field existed builds the model it saved."""
+    if not values or "bottleneck" in values:
+        return values
+    values = dict(values)
+    values["bottleneck"] = values.get("img_size", 64) // 2 ** values.get("n_down", 4)
+    for name, old in LEGACY_MODEL_FIELDS.items():
+        values.setdefault(name, old(values))
+    return values
 
 
 def _build(kind, values: dict[str, Any], section: str):
@@ -185,18 +227,36 @@ def validate_model(cfg: ModelConfig) -> None:
     s = cfg.img_size
     if not (isinstance(s, int) and 32 <= s <= 512 and s & (s - 1) == 0):
         raise UserError(f"model.img_size {s!r} is not supported: use a power of two from 32 to 512")
-    if s // 2**cfg.n_down < 2:
+    if cfg.variant == "attgan" and s // 2**cfg.n_down < 2:
         raise UserError(f"model.n_down {cfg.n_down} leaves less than 2x2 pixels at {s} px")
-    if cfg.n_down < 3 and cfg.variant in ("intergan", "no_cti"):
+    b = cfg.bottleneck
+    if not (isinstance(b, int) and b >= 0 and (b == 0 or (b & (b - 1) == 0 and 2 <= b <= s))):
         raise UserError(
-            f"model.n_down {cfg.n_down} is too small: HFCM injects after RB3 (use >= 3)"
+            f"model.bottleneck {b!r} must be 0 (per-size default) or a power of two from 2 to {s}"
         )
-    if not 0 <= cfg.n_cti <= cfg.n_down:
-        raise UserError(f"model.n_cti must be between 0 and n_down ({cfg.n_down})")
+    if cfg.variant != "attgan":
+        h = cfg.halvings
+        if cfg.n_down < h:
+            raise UserError(
+                f"model.n_down {cfg.n_down} cannot reach a {cfg.bottleneck_size}x"
+                f"{cfg.bottleneck_size} bottleneck from {s} px: use n_down >= {h}"
+            )
+        if cfg.variant in ("intergan", "no_cti") and (cfg.n_down < 3 or h < 2):
+            raise UserError(
+                f"model.n_down {cfg.n_down} / bottleneck {cfg.bottleneck_size}: HFCM needs "
+                "RB1 and RB2 to halve and an RB3 to inject after (n_down >= 3, "
+                f"bottleneck <= {s // 4})"
+            )
+    if not 0 <= cfg.cti_start < cfg.n_down:
+        raise UserError(f"model.cti_start must be between 0 and n_down - 1 ({cfg.n_down - 1})")
+    if not 0 <= cfg.n_cti <= cfg.n_down - cfg.cti_start:
+        raise UserError(
+            f"model.n_cti must be between 0 and n_down - cti_start ({cfg.n_down - cfg.cti_start})"
+        )
     for name in ("enc_dim", "max_dim", "hfcm_dim", "style_dim", "dis_dim", "dis_fc_dim"):
         if getattr(cfg, name) < 1:
             raise UserError(f"model.{name} must be a positive channel count")
-    for name in ("norm", "lt_norm", "dis_norm", "attgan_norm"):
+    for name in ("norm", "head_norm", "lt_norm", "dis_norm", "attgan_norm"):
         if getattr(cfg, name) not in NORMS:
             raise UserError(f"model.{name} {getattr(cfg, name)!r} is not one of {', '.join(NORMS)}")
     if not 0 <= cfg.dis_layers or s // 2**cfg.dis_layers < 1:

@@ -66,14 +66,17 @@ class AttGANGenerator(nn.Module):
         return feats
 
     def decode(self, feats: list[torch.Tensor], cond: torch.Tensor) -> torch.Tensor:
-        """Encoder maps (batch B) and labels ``(2B, n_attrs)`` -> images ``(2B, 3, R, R)``."""
-        n = len(feats)
-        z = torch.cat([feats[-1]] * 2)
+        """Encoder maps (batch B) and labels ``(kB, n_attrs)`` -> images ``(kB, 3, R, R)``.
+
+        ``k`` streams (2: [editing; reconstruction], 1: editing only) share the maps.
+        """
+        n, k = len(feats), cond.shape[0] // feats[-1].shape[0]
+        z = torch.cat([feats[-1]] * k)
         f = torch.cat([z, tile(cond, z.shape[-1])], dim=1)
         for i, layer in enumerate(self.decoder):
             f = layer(f)
             if i < self.cfg.attgan_shortcut_layers:
-                f = torch.cat([f, torch.cat([feats[n - 2 - i]] * 2)], dim=1)
+                f = torch.cat([f, torch.cat([feats[n - 2 - i]] * k)], dim=1)
             if i < self.cfg.attgan_inject_layers:
                 f = torch.cat([f, tile(cond, f.shape[-1])], dim=1)
         return f
@@ -87,12 +90,17 @@ class AttGANGenerator(nn.Module):
         encoded labels. Returns ``GeneratorOutput``; ``z_edit`` and ``z_rec`` are
         both the encoder code ``(B, e, S/2**n_down, S/2**n_down)``.
         """
-        check_inputs(self.cfg, images, target, source)
+        check_inputs(self.cfg, images, target, source, values=not self.training)
         feats = self.encode(images)
         out, b = self.decode(feats, torch.cat([target, source])), images.shape[0]
         edited, reconstructed = out[:b], out[b:]  # slices: chunk(2) does not export (ONNX)
         return GeneratorOutput(edited, reconstructed, feats[-1], feats[-1])
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """Only the edited images ``(B, 3, S, S)`` in [-1, 1] (same pass as ``forward``)."""
-        return self(images, target, source).edited
+        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s;
+        the reconstruction stream is not computed (batch norm: both run, as its
+        statistics span the 2B batch)."""
+        if self.cfg.attgan_norm == "batch":
+            return self(images, target, source).edited
+        check_inputs(self.cfg, images, target, source, values=not self.training)
+        return self.decode(self.encode(images), target)

@@ -43,23 +43,32 @@ class HFCM(nn.Module):
 
     trace_children = True  # `intergan model --shapes` lists its stages
 
-    def __init__(self, c: list[int], dim: int, norm: str):
+    def __init__(self, c: list[int], dim: int, norm: str, rb3_halves: bool = True):
         super().__init__()
         self.dwt = HaarDWT()
         self.mix1 = ConvBlock(9 + 3 * c[0], dim, norm)  # R/2
         self.down1 = ConvBlock(dim, dim, norm, stride=2)  # R/4
         self.mix2 = ConvBlock(dim + 3 * c[1], dim, norm)  # R/4: message for RB2
-        self.down2 = ConvBlock(dim, dim, norm, stride=2)  # R/8: message for RB3
+        # message for RB3: at RB3's resolution (R/8, or R/4 when RB3 keeps it)
+        self.down2 = ConvBlock(dim, dim, norm, stride=2 if rb3_halves else 1)
         self.fuse2 = nn.Conv2d(c[2] + dim, c[2], 1)
         self.fuse3 = nn.Conv2d(c[3] + dim, c[3], 1)
 
     def messages(
         self, x: torch.Tensor, f0: torch.Tensor, f1: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Image (R), stem output (R) and RB1 output (R/2) -> messages at R/4 and R/8."""
+        """Image (R), stem output (R) and RB1 output (R/2) -> messages for RB2 and RB3."""
         h = self.mix1(torch.cat([self.dwt(x)[1], self.dwt(f0)[1]], dim=1))
         m2 = self.mix2(torch.cat([self.down1(h), self.dwt(f1)[1]], dim=1))
         return m2, self.down2(m2)
+
+    def encode(self, images: torch.Tensor, stem: nn.Module, blocks: nn.ModuleList) -> torch.Tensor:
+        """Run the stem and RB1-RB3 with the messages fused in: the map after RB3."""
+        f0 = stem(images)
+        f1 = blocks[0](f0)
+        m2, m3 = self.messages(images, f0, f1)
+        f = self.fuse2(torch.cat([blocks[1](f1), m2], dim=1))
+        return self.fuse3(torch.cat([blocks[2](f), m3], dim=1))
 
 
 class CTI(nn.Module):
@@ -114,47 +123,50 @@ class InterGANGenerator(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        c, n = widths(cfg), cfg.n_down
+        c, n, h = widths(cfg), cfg.n_down, cfg.halvings
         self.encoder = nn.ModuleDict(
             {
                 "stem": nn.Conv2d(3, c[0], 3, 1, 1),
-                "blocks": nn.ModuleList(ResDown(c[i], c[i + 1], cfg.norm) for i in range(n)),
+                "blocks": nn.ModuleList(
+                    ResDown(c[i], c[i + 1], cfg.norm, down=i < h) for i in range(n)
+                ),
             }
         )
         with_hfcm = cfg.variant in ("intergan", "no_cti")
-        self.hfcm = HFCM(c, cfg.hfcm_dim, cfg.norm) if with_hfcm else None
+        self.hfcm = HFCM(c, cfg.hfcm_dim, cfg.norm, rb3_halves=h >= 3) if with_hfcm else None
         self.bottleneck = AdaINResBlock(c[n], cfg.n_attrs)
-        self.decoder = nn.ModuleList(ResUp(c[n - j], c[n - j - 1], cfg.norm) for j in range(n))
-        n_cti = 0 if cfg.variant == "no_cti" else cfg.n_cti
-        self.cti = nn.ModuleList(
-            CTI(c[n - j - 1], cfg.n_attrs, cfg.style_dim, cfg.lt_norm) for j in range(n_cti)
+        # decoder block j mirrors encoder block n-1-j (it upsamples where that one halved)
+        self.decoder = nn.ModuleList(
+            ResUp(c[n - j], c[n - j - 1], cfg.norm, up=n - 1 - j < h) for j in range(n)
         )
-        self.head = nn.Sequential(norm2d(cfg.norm, c[0]), lrelu(), nn.Conv2d(c[0], 3, 1), nn.Tanh())
+        n_cti = 0 if cfg.variant == "no_cti" else cfg.n_cti
+        # CTI k sits before decoder block cti_start + k (0: on the bottleneck codes)
+        self.cti = nn.ModuleList(
+            CTI(c[n - cfg.cti_start - k], cfg.n_attrs, cfg.style_dim, cfg.lt_norm)
+            for k in range(n_cti)
+        )
+        self.head = nn.Sequential(
+            norm2d(cfg.head_norm, c[0]), lrelu(), nn.Conv2d(c[0], 3, 1), nn.Tanh()
+        )
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, 3, R, R)`` -> ``Z_s (B, c_n, R/2**n, R/2**n)``, with HFCM if built."""
+        """``(B, 3, R, R)`` -> ``Z_s (B, c_n, b, b)`` (``b = cfg.bottleneck_size``)."""
         blocks = self.encoder["blocks"]
-        f0 = self.encoder["stem"](images)
-        f1 = blocks[0](f0)
-        f = blocks[1](f1)
         if self.hfcm is not None:
-            m2, m3 = self.hfcm.messages(images, f0, f1)
-            f = self.hfcm.fuse2(torch.cat([f, m2], dim=1))
-            f = self.hfcm.fuse3(torch.cat([blocks[2](f), m3], dim=1))
-            rest = blocks[3:]
+            f, rest = self.hfcm.encode(images, self.encoder["stem"], blocks), blocks[3:]
         else:
-            rest = blocks[2:]
+            f, rest = self.encoder["stem"](images), blocks
         for block in rest:
             f = block(f)
         return f
 
     def decode(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Both streams ``(2B, c_n, ...)`` with labels ``(2B, n_attrs)`` -> ``(2B, 3, R, R)``."""
-        f = z
+        """Both streams ``(2B, c_n, b, b)`` with labels ``(2B, n_attrs)`` -> ``(2B, 3, R, R)``."""
+        f, start = z, self.cfg.cti_start
         for j, block in enumerate(self.decoder):
+            if start <= j < start + len(self.cti):
+                f = self.cti[j - start](f, cond)
             f = block(f)
-            if j < len(self.cti):
-                f = self.cti[j](f, cond)
         return self.head(f)
 
     def forward(
@@ -168,7 +180,7 @@ class InterGANGenerator(nn.Module):
         [-1, 1]. The editing bottleneck is conditioned on ``target - source``, the
         reconstruction bottleneck on zero.
         """
-        check_inputs(self.cfg, images, target, source)
+        check_inputs(self.cfg, images, target, source, values=not self.training)
         z = self.encode(images)
         z2 = self.bottleneck(
             torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
@@ -181,5 +193,13 @@ class InterGANGenerator(nn.Module):
         return GeneratorOutput(edited, reconstructed, z_edit, z_rec)
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """Only the edited images ``(B, 3, S, S)`` in [-1, 1] (same pass as ``forward``)."""
-        return self(images, target, source).edited
+        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s.
+
+        With CTI (or batch norm, whose statistics span the 2B batch) the streams are
+        coupled and both run; otherwise only the editing stream is computed (half
+        the cost: the discriminator step's fake images need nothing else).
+        """
+        if len(self.cti) or self.cfg.norm == "batch":
+            return self(images, target, source).edited
+        check_inputs(self.cfg, images, target, source, values=not self.training)
+        return self.decode(self.bottleneck(self.encode(images), target - source), target)

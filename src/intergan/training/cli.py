@@ -38,6 +38,7 @@ TRAIN_FLAGS = (
     "lr",
     "n_d",
     "lr_decay_at",
+    "rec_warmup",
     "mode",
     "b_distribution",
     "thres_int",
@@ -108,7 +109,15 @@ def _optimisation(o: argparse._ArgumentGroup) -> None:
     o.add_argument("--batch-size", type=int, help="per process (default 32)")
     o.add_argument("--lr", type=float, help="Adam learning rate (default 2e-4)")
     o.add_argument("--n-d", type=int, help="D steps per G step (default 4)")
-    o.add_argument("--lr-decay-at", type=float, help="fraction of steps where lr /= 10")
+    o.add_argument(
+        "--lr-decay-at",
+        type=float,
+        help="fraction of steps where lr /= 10 (default 0.5; fixed as a step when the run "
+        "starts, so a resume with a longer --steps keeps it)",
+    )
+    o.add_argument(
+        "--rec-warmup", type=int, metavar="N", help="first N steps: reconstruction loss only"
+    )
     o.add_argument("--mode", choices=MODES, help="adversarial loss (default wgan)")
     o.add_argument("--b-distribution", choices=B_DISTRIBUTIONS, help="target jitter")
     o.add_argument("--thres-int", type=float, help="label scale (default 0.5)")
@@ -126,7 +135,12 @@ def _optimisation(o: argparse._ArgumentGroup) -> None:
 
 def _device(d: argparse._ArgumentGroup) -> None:
     d.add_argument("--device", help="auto|cpu|cuda|cuda:N|mps (default auto)")
-    d.add_argument("--amp", choices=AMP_MODES, help="mixed precision on CUDA")
+    d.add_argument(
+        "--amp",
+        choices=AMP_MODES,
+        help="mixed precision: auto (default: bf16 on CPUs with AMX/AVX-512-BF16, "
+        "else float32) | none | bf16 | fp16 (CUDA)",
+    )
     d.add_argument("--channels-last", action="store_true", default=None)
     d.add_argument("--compile", action="store_true", default=None, help="torch.compile G, D")
     d.add_argument(
@@ -190,6 +204,8 @@ def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
             setattr(cfg.train, name, getattr(args, name))
     if args.steps is not None:
         cfg.train.epochs = 0.0
+    if args.lr_decay_at is not None:  # asked for again: fix the step from this run's length
+        cfg.train.lr_decay_step = None
     if args.ema is not None:
         cfg.train.ema = args.ema
     for name in ("channels_last", "compile", "deterministic"):

@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 
 from intergan.config import Config, TrainConfig
 from intergan.errors import UserError
+from intergan.hardware import resolve_amp
 from intergan.images import to_model
 from intergan.models import io
 from intergan.training import distributed as dist
@@ -51,9 +52,16 @@ class TrainResult:
     stream: BatchStream
 
 
+def decay_step(cfg: TrainConfig) -> int:
+    """The (0-based) step from which lr is divided by 10 (``lr_decay_step`` once fixed)."""
+    if cfg.lr_decay_step is not None:
+        return cfg.lr_decay_step
+    return round(cfg.lr_decay_at * cfg.steps)
+
+
 def lr_at(cfg: TrainConfig, step: int) -> float:
     """Learning rate of (0-based) step ``step``: ``lr``, then ``lr / 10`` from the decay step."""
-    return cfg.lr / 10 if step >= round(cfg.lr_decay_at * cfg.steps) else cfg.lr
+    return cfg.lr / 10 if step >= decay_step(cfg) else cfg.lr
 
 
 def steps_for_epochs(epochs: float, batches_per_epoch: int, n_d: int) -> int:
@@ -88,6 +96,7 @@ def build_trainer(cfg: Config, device: torch.device) -> Trainer:
         G=G,
         D=D,
         G_run=torch.compile(G_w) if t.compile else G_w,
+        G_fake=torch.compile(G.edit) if t.compile else G.edit,  # no grad: DDP not needed
         D_run=torch.compile(D_w) if t.compile else D_w,
         D_gp=D_w,
         opt_G=torch.optim.Adam(G.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
@@ -120,7 +129,7 @@ def run_step(t: Trainer, stream: BatchStream, step: int, emit: EventHook) -> dic
         d_logs.append(d_step(t, real, source, target_enc, source_enc))
     emit("after_d", step, t)
     real, _, target, target_enc, source_enc = _batch(t, stream)
-    logs = g_step(t, real, target, target_enc, source_enc)
+    logs = g_step(t, real, target, target_enc, source_enc, warmup=step < t.cfg.rec_warmup)
     dist.average_buffers(t.G)
     dist.average_buffers(t.D)
     if t.G_ema is not None:
@@ -181,6 +190,7 @@ def train(
     cfg = copy.deepcopy(cfg)  # `steps` may be resolved from `epochs`; the caller's stays
     device = dist.pick_device(cfg.train.device)
     validate_train(cfg, device)
+    cfg.train.amp, amp_why = resolve_amp(cfg.train.amp, device)  # saved resolved
     joined = not torch.distributed.is_initialized()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     if cfg.train.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
@@ -190,7 +200,7 @@ def train(
     try:
         ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
         emit = on_event or _no_event
-        parts = (dataset, sample_data, progress, emit, command)
+        parts = (dataset, sample_data, progress, emit, command, amp_why)
         return _train(cfg, Path(run_dir), device, ckpt, *parts)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
@@ -244,7 +254,7 @@ def _workers(cfg: Config, dataset: Dataset, world: int) -> int:
     return n if n == 0 else max(1, n // world)
 
 
-def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, command):
+def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, command, amp_why):
     dataset = dataset if dataset is not None else _build_dataset(cfg, "train")
     t, world = cfg.train, dist.world_size()
     stream = BatchStream(
@@ -264,6 +274,7 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
         )
     if t.epochs > 0:
         t.steps = steps_for_epochs(t.epochs, stream.batches_per_epoch, t.n_d)
+    t.lr_decay_step = decay_step(t)  # fixed now: saved with the run, kept by resumes
     trainer = build_trainer(cfg, device)
     step = restore_checkpoint(trainer, ckpt, stream) if ckpt else 0
     main = dist.is_main()
@@ -280,6 +291,8 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
         f"{verb}: {t.steps} steps, {world} process(es) on {device}, "
         f"{stream.n} images, {stream.batches_per_epoch} batches per epoch"
     )
+    precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
+    logger.message(f"precision: {precision[t.amp]} (--amp {t.amp}: {amp_why})")
     try:
         with StopFlag() as flag:
             loop = _Loop(trainer, cfg, stream, run_dir, logger, samples, flag, emit)

@@ -14,7 +14,7 @@ from intergan.errors import UserError
 from intergan.losses import MODES
 
 B_DISTRIBUTIONS = ("none", "uniform", "truncated_normal")
-AMP_MODES = ("none", "bf16", "fp16")
+AMP_MODES = ("auto", "none", "bf16", "fp16")
 
 
 def _field(name: str) -> str:
@@ -38,6 +38,7 @@ def validate_train(cfg: Config, device: torch.device) -> None:
         "sample_count": 1,
         "checkpoint_every": 1,
         "keep_last": 1,
+        "rec_warmup": 0,
     }
     for name, low in ints_at_least.items():
         v = getattr(t, name)
@@ -54,6 +55,12 @@ def validate_train(cfg: Config, device: torch.device) -> None:
         v = getattr(t, name)
         _check(0 <= v < 1, name, v, "use a value in [0, 1)")
     _check(0 <= t.lr_decay_at <= 1, "lr_decay_at", t.lr_decay_at, "use a fraction in [0, 1]")
+    _check(
+        t.lr_decay_step is None or (isinstance(t.lr_decay_step, int) and t.lr_decay_step >= 0),
+        "lr_decay_step",
+        t.lr_decay_step,
+        "use a step >= 0 (or leave it unset: lr_decay_at * steps)",
+    )
     for name in ("lambda_adv", "lambda_cls_g", "lambda_rec", "lambda_gp", "lambda_cls_d"):
         v = getattr(t, name)
         _check(v >= 0 and math.isfinite(v), name, v, "use a weight >= 0")
@@ -67,9 +74,14 @@ def validate_train(cfg: Config, device: torch.device) -> None:
         f"choose one of {', '.join(B_DISTRIBUTIONS)}",
     )
     _check(t.amp in AMP_MODES, "amp", t.amp, f"choose one of {', '.join(AMP_MODES)}")
-    if t.amp != "none" and device.type != "cuda":
-        raise UserError(f"--amp {t.amp} needs a CUDA device (this run uses {device}); drop --amp")
-    if t.amp == "bf16" and not torch.cuda.is_bf16_supported():
+    if t.amp == "fp16" and device.type != "cuda":
+        raise UserError(
+            f"--amp fp16 needs a CUDA device (this run uses {device}); "
+            "use --amp bf16 or --amp auto on a CPU"
+        )
+    if t.amp == "bf16" and device.type == "mps":
+        raise UserError("--amp bf16 is not supported on MPS; use --amp none")
+    if t.amp == "bf16" and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         raise UserError("--amp bf16: this GPU has no bfloat16 support; use --amp fp16")
     if cfg.data.num_workers < -1:
         raise UserError(f"data.num_workers (--workers) is {cfg.data.num_workers}: use -1 or >= 0")

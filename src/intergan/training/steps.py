@@ -13,6 +13,7 @@ uses a GradScaler per optimizer.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -43,6 +44,7 @@ class Trainer:
     scaler_D: torch.amp.GradScaler
     gen: torch.Generator  # CPU: flips, target shuffles and jitter
     gen_dev: torch.Generator  # on `device`: penalty interpolation and DRAGAN noise
+    G_fake: Callable[..., torch.Tensor] | None = None  # (real, t_enc, s_enc) -> edited
     G_ema: nn.Module | None = None
     joint_d_batch: bool = True  # real and fake through D as one 2B batch (False with batch norm)
 
@@ -111,7 +113,7 @@ def d_step(
     set_requires_grad(t.D, True)
     real = _prepare(t, real)
     with torch.no_grad(), t.autocast():
-        fake = t.G_run(real, target_enc, source_enc).edited
+        fake = t.G_fake(real, target_enc, source_enc)  # only the edited stream is needed
     b = real.shape[0]
     with t.autocast():
         if t.joint_d_batch:  # one pass of 2B: same result with per-sample (instance) norms
@@ -149,9 +151,11 @@ def g_step(
     target: torch.Tensor,
     target_enc: torch.Tensor,
     source_enc: torch.Tensor,
+    warmup: bool = False,
 ) -> dict[str, torch.Tensor]:
     """One G update (editing and reconstruction together). ``target``: (B,n) {0,1}
-    shuffled labels the edit must show. Returns detached losses."""
+    shuffled labels the edit must show; ``warmup``: optimise reconstruction only.
+    Returns detached losses."""
     c = t.cfg
     set_requires_grad(t.G, True)
     set_requires_grad(t.D, False)
@@ -162,7 +166,9 @@ def g_step(
     g_adv = losses.g_adv_loss(c.mode, adv.float())
     g_cls = losses.attr_bce(cls.float(), target)
     g_rec = losses.reconstruction_l1(out.reconstructed.float(), real.float())
-    loss = c.lambda_adv * g_adv + c.lambda_cls_g * g_cls + c.lambda_rec * g_rec
+    loss = c.lambda_rec * g_rec
+    if not warmup:  # reconstruction warm-up: the edit terms join after `rec_warmup` steps
+        loss = loss + c.lambda_adv * g_adv + c.lambda_cls_g * g_cls
     t.opt_G.zero_grad(set_to_none=True)
     t.scaler_G.scale(loss).backward()
     t.scaler_G.step(t.opt_G)

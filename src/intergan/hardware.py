@@ -1,0 +1,71 @@
+"""What this machine computes fast: the precision choice for ``--amp auto``.
+
+On a CPU with AMX tiles or AVX-512-BF16 (Intel Xeon since Sapphire Rapids / Cooper
+Lake, AMD Zen 4+), oneDNN runs bfloat16 convolutions and matmuls several times
+faster than float32 (about 7x on the 2-core development machine, see
+docs/benchmarks.md). Elsewhere bf16 on the CPU is emulated and slower, so ``auto``
+keeps float32 there. CUDA keeps its own default (float32 with TF32; bf16/fp16 only
+when asked), as measured on the H100 (docs/benchmarks.md).
+
+``INTERGAN_CPU_BF16=0`` or ``=1`` overrides the detection (tests, odd machines).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+import torch
+
+ENV_OVERRIDE = "INTERGAN_CPU_BF16"
+
+
+def _cpuinfo_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+@functools.cache
+def _detected_cpu_bf16() -> tuple[bool, str]:
+    cpu = getattr(torch._C, "_cpu", None)
+    amx = bool(cpu and getattr(cpu, "_is_amx_tile_supported", lambda: False)())
+    avx = bool(cpu and getattr(cpu, "_is_avx512_bf16_supported", lambda: False)())
+    if not (amx or avx):  # older torch without the probes: the kernel's own flags
+        flags = _cpuinfo_flags()
+        amx, avx = "amx_bf16" in flags, "avx512_bf16" in flags
+    if not torch.backends.mkldnn.is_available():
+        return False, "this torch build has no oneDNN (mkldnn)"
+    if amx:
+        return True, "AMX bf16 tiles"
+    if avx:
+        return True, "AVX-512-BF16"
+    return False, "no AMX or AVX-512-BF16 on this CPU"
+
+
+def cpu_bf16() -> tuple[bool, str]:
+    """``(fast, why)``: whether bfloat16 runs natively fast on this CPU, and the reason."""
+    override = os.environ.get(ENV_OVERRIDE)
+    if override in ("0", "1"):
+        return override == "1", f"{ENV_OVERRIDE}={override}"
+    return _detected_cpu_bf16()
+
+
+def resolve_amp(spec: str, device: torch.device) -> tuple[str, str]:
+    """``--amp`` value -> ``(mode, why)`` with mode in ``none | bf16 | fp16``.
+
+    ``auto``: bf16 on a CPU with native bf16 kernels, float32 (``none``) on other
+    CPUs, on CUDA and on MPS. Explicit modes pass through (validated elsewhere).
+    """
+    if spec != "auto":
+        return spec, "asked for"
+    if device.type == "cpu":
+        fast, why = cpu_bf16()
+        return ("bf16" if fast else "none"), why
+    return "none", f"auto keeps float32 on {device.type}"
