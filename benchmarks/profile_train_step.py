@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'op':48} {'ms/step':>9} {'share':>6} {'calls':>6}")
     for r in rows[: args.top]:
         print(
-            f"{r['op'][:48]:48} {r['ms_per_step']:>9.1f} {r['share']:>6.1%} {r['calls_per_step']:>6}"
+            f"{r['op'][:48]:48} {r['ms_per_step']:>9.1f} "
+            f"{r['share']:>6.1%} {r['calls_per_step']:>6}"
         )
     name = f"profile_{args.preset}_{args.variant}_{args.amp}" + ("_cl" if args.cl else "")
     name += f"_{args.tag}" if args.tag else ""
