@@ -9,7 +9,7 @@ times, after warm-up:
 - ``train_img_s``: real images read per second, ``(n_d + 1) * batch / step_s``;
 - ``g_img_s``: images per second of the G update alone (``batch / g_step time``).
 
-CPU:  PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_train.py
+CPU:  PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_train.py  # float32 vs default
 GPU:  PYTHONPATH=src python benchmarks/bench_train.py --device cuda --amp bf16 \
           --channels-last --preset base --size 128 --batch-size 32
 Prints a table and writes ``benchmarks/results/bench_train[_TAG].json``.
@@ -29,6 +29,7 @@ import torch
 from torch.utils.data import TensorDataset
 
 from intergan.config import PRESET_SIZES, PRESETS, VARIANTS, Config, model_config
+from intergan.hardware import cpu_bf16, resolve_amp, resolve_channels_last
 from intergan.images import to_model
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
@@ -55,13 +56,16 @@ def _timed(fn, device: torch.device, repeat: int) -> list[float]:
     return times
 
 
-def bench_one(args: argparse.Namespace, preset: str, variant: str, device: torch.device) -> dict:
+def bench_one(
+    args: argparse.Namespace, preset: str, variant: str, amp: str, device: torch.device
+) -> dict:
     size = args.size or PRESET_SIZES[preset]
     cfg = Config(model=model_config(preset, variant, size, **args.model))
     t = cfg.train
-    t.batch_size, t.n_d, t.amp, t.seed = args.batch_size, args.n_d, args.amp, 0
-    t.channels_last, t.compile = args.channels_last, args.compile
+    t.batch_size, t.n_d, t.seed, t.compile = args.batch_size, args.n_d, 0, args.compile
     validate_train(cfg, device)
+    t.amp = resolve_amp(amp, device)[0]  # as `intergan train` resolves them
+    t.channels_last = resolve_channels_last(args.channels_last, t.amp, device)
     trainer = build_trainer(cfg, device)
     g = torch.Generator().manual_seed(0)
     n = args.batch_size * (args.n_d + 1) * 2
@@ -88,6 +92,8 @@ def bench_one(args: argparse.Namespace, preset: str, variant: str, device: torch
         "preset": preset,
         "variant": variant,
         "size": size,
+        "amp": f"{amp} -> {t.amp}",
+        "channels_last": t.channels_last,
         "batch": args.batch_size,
         "n_d": args.n_d,
         "step_s": round(step_s, 4),
@@ -117,6 +123,9 @@ def machine(device: torch.device) -> dict:
     }
     if device.type == "cuda":
         info["gpu"] = torch.cuda.get_device_name(device)
+    else:
+        info["cpu_bf16"] = list(cpu_bf16())
+        info["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     return info
 
 
@@ -130,8 +139,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--iters", type=int, default=3, help="timed steps (median reported)")
     p.add_argument("--warmup", type=int, default=1)
     p.add_argument("--device", default="cpu")
-    p.add_argument("--amp", default="none", choices=["auto", "none", "bf16", "fp16"])
-    p.add_argument("--channels-last", action="store_true")
+    p.add_argument(
+        "--amp",
+        nargs="+",
+        default=["none", "auto"],
+        choices=["auto", "none", "bf16", "fp16"],
+        help="precision modes, each timed in turn (default: float32, then the default mode)",
+    )
+    p.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="default: as `intergan train` (on with bf16 on a CPU)",
+    )
     p.add_argument("--compile", action="store_true")
     p.add_argument("--tag", default="", help="suffix of the results file name")
     p.add_argument(
@@ -146,17 +166,20 @@ def main(argv: list[str] | None = None) -> None:
     device = dist.pick_device(args.device)
     load_start, rows = _load(), []
     print(
-        f"{'preset':7} {'variant':9} {'size':>4} {'step s':>8} {'train img/s':>12} {'G img/s':>9}"
+        f"{'preset':7} {'variant':9} {'size':>4} {'amp':>14} {'NHWC':>5} {'step s':>8} "
+        f"{'train img/s':>12} {'G img/s':>9}"
     )
     for preset in args.preset:
         for variant in args.variant:
-            row = bench_one(args, preset, variant, device)
-            rows.append(row)
-            print(
-                f"{preset:7} {variant:9} {row['size']:>4} {row['step_s']:>8.3f} "
-                f"{row['train_img_s']:>12.1f} {row['g_img_s']:>9.1f}",
-                flush=True,
-            )
+            for amp in args.amp:
+                row = bench_one(args, preset, variant, amp, device)
+                rows.append(row)
+                print(
+                    f"{preset:7} {variant:9} {row['size']:>4} {row['amp']:>14} "
+                    f"{str(row['channels_last']):>5} {row['step_s']:>8.3f} "
+                    f"{row['train_img_s']:>12.1f} {row['g_img_s']:>9.1f}",
+                    flush=True,
+                )
     settings = {
         k: getattr(args, k)
         for k in (

@@ -39,7 +39,10 @@ def parse_probe(spec: str) -> tuple[str, dict[str, dict[str, object]]]:
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
         section, _, field = key.partition(".")
-        changes[section][field] = json.loads(value) if value[:1] in "0123456789-[{tfn" else value
+        try:
+            changes[section][field] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[section][field] = value  # a plain string such as none or instance
     return name, changes
 
 

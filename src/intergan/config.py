@@ -131,7 +131,9 @@ class TrainConfig:
     # none | bf16 (CPU or CUDA) | fp16 (CUDA). The penalty always runs in float32.
     # A run's saved config holds the resolved mode, never "auto".
     amp: str = "auto"
-    channels_last: bool = False  # NHWC memory format for G, D and batches
+    # NHWC memory format for G, D and batches; None = auto: on with bf16 on a CPU (the
+    # oneDNN bf16 kernels' native layout), off otherwise. Saved resolved.
+    channels_last: bool | None = None
     compile: bool = False  # torch.compile G and D (the penalty's double backward runs eager)
     deterministic: bool = False  # torch.use_deterministic_algorithms also on GPU (slower)
     seed: int = 0  # model init uses `seed`; each process's streams use seed * world + rank

@@ -69,3 +69,10 @@ def resolve_amp(spec: str, device: torch.device) -> tuple[str, str]:
         fast, why = cpu_bf16()
         return ("bf16" if fast else "none"), why
     return "none", f"auto keeps float32 on {device.type}"
+
+
+def resolve_channels_last(spec: bool | None, amp: str, device: torch.device) -> bool:
+    """``channels_last`` value -> bool: ``None`` (auto) is on for bf16 on a CPU."""
+    if spec is None:
+        return amp == "bf16" and device.type == "cpu"
+    return bool(spec)

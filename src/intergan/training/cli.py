@@ -141,7 +141,12 @@ def _device(d: argparse._ArgumentGroup) -> None:
         help="mixed precision: auto (default: bf16 on CPUs with AMX/AVX-512-BF16, "
         "else float32) | none | bf16 | fp16 (CUDA)",
     )
-    d.add_argument("--channels-last", action="store_true", default=None)
+    d.add_argument(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="NHWC memory format (default: on with bf16 on a CPU, else off)",
+    )
     d.add_argument("--compile", action="store_true", default=None, help="torch.compile G, D")
     d.add_argument(
         "--deterministic",
@@ -208,7 +213,9 @@ def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
         cfg.train.lr_decay_step = None
     if args.ema is not None:
         cfg.train.ema = args.ema
-    for name in ("channels_last", "compile", "deterministic"):
+    if args.channels_last is not None:
+        cfg.train.channels_last = args.channels_last
+    for name in ("compile", "deterministic"):
         if getattr(args, name):
             setattr(cfg.train, name, True)
     if args.data:

@@ -24,7 +24,7 @@ from torch.utils.data import Dataset
 
 from intergan.config import Config, TrainConfig
 from intergan.errors import UserError
-from intergan.hardware import resolve_amp
+from intergan.hardware import resolve_amp, resolve_channels_last
 from intergan.images import to_model
 from intergan.models import io
 from intergan.training import distributed as dist
@@ -191,6 +191,7 @@ def train(
     device = dist.pick_device(cfg.train.device)
     validate_train(cfg, device)
     cfg.train.amp, amp_why = resolve_amp(cfg.train.amp, device)  # saved resolved
+    cfg.train.channels_last = resolve_channels_last(cfg.train.channels_last, cfg.train.amp, device)
     joined = not torch.distributed.is_initialized()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
     if cfg.train.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
@@ -292,7 +293,8 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
         f"{stream.n} images, {stream.batches_per_epoch} batches per epoch"
     )
     precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
-    logger.message(f"precision: {precision[t.amp]} (--amp {t.amp}: {amp_why})")
+    layout = "channels-last" if t.channels_last else "NCHW"
+    logger.message(f"precision: {precision[t.amp]} (--amp {t.amp}: {amp_why}), {layout}")
     try:
         with StopFlag() as flag:
             loop = _Loop(trainer, cfg, stream, run_dir, logger, samples, flag, emit)

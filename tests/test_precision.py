@@ -1,0 +1,104 @@
+"""Mixed precision on the CPU: what ``--amp auto`` picks, what the run records, and
+that a bfloat16 step computes what a float32 step computes (within bf16's rounding).
+"""
+
+import copy
+import json
+
+import pytest
+import torch
+from torch.utils.data import TensorDataset
+
+from intergan.config import Config, model_config
+from intergan.errors import UserError
+from intergan.hardware import ENV_OVERRIDE, resolve_amp
+from intergan.images import to_model
+from intergan.training import train
+from intergan.training.loop import build_trainer
+from intergan.training.options import validate_train
+from intergan.training.steps import d_step, g_step, make_targets
+
+
+def _data(n=8, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=g)
+    return TensorDataset(images, (torch.rand(n, 13, generator=g) < 0.5).float())
+
+
+def _cfg(amp="auto", **train_fields):
+    cfg = Config(model=model_config("tiny", "intergan", 32))
+    t = cfg.train
+    t.steps, t.batch_size, t.n_d, t.amp, t.sample_every, t.checkpoint_every = 1, 4, 1, amp, 0, 1
+    cfg.data.num_workers = 0
+    for k, v in train_fields.items():
+        setattr(t, k, v)
+    return cfg
+
+
+@pytest.mark.parametrize("flag, expected", [("1", "bf16"), ("0", "none")])
+def test_auto_picks_bf16_only_where_the_cpu_has_fast_bf16(monkeypatch, flag, expected):
+    monkeypatch.setenv(ENV_OVERRIDE, flag)
+    assert resolve_amp("auto", torch.device("cpu"))[0] == expected
+    # CUDA keeps float32 by default; explicit choices pass through untouched
+    assert resolve_amp("auto", torch.device("cuda"))[0] == "none"
+    assert resolve_amp("bf16", torch.device("cpu")) == ("bf16", "asked for")
+
+
+@pytest.mark.parametrize("flag, mode, words", [("1", "bf16", "bfloat16"), ("0", "none", "float32")])
+def test_the_run_records_the_precision_it_used(monkeypatch, tmp_path, flag, mode, words):
+    monkeypatch.setenv(ENV_OVERRIDE, flag)
+    train(_cfg("auto"), tmp_path / "run", dataset=_data())
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["train"]["amp"] == mode  # resolved, never "auto"
+    log = (tmp_path / "run" / "log.txt").read_text()
+    assert f"precision: {words}" in log
+
+
+def test_fp16_on_the_cpu_is_refused_with_the_alternative():
+    with pytest.raises(UserError, match="--amp fp16 needs a CUDA device.*--amp bf16"):
+        validate_train(_cfg("fp16"), torch.device("cpu"))
+
+
+def _one_step(cfg, batch):
+    t = build_trainer(cfg, torch.device("cpu"))
+    images, labels = batch
+    real = to_model(images)
+    target, target_enc, source_enc = make_targets(
+        labels, cfg.train, torch.Generator().manual_seed(1)
+    )
+    d = d_step(t, real, labels, target_enc, source_enc)
+    d_grads = {n: p.grad.clone() for n, p in t.D.named_parameters() if p.grad is not None}
+    g = g_step(t, real, target, target_enc, source_enc)
+    g_grads = {n: p.grad.clone() for n, p in t.G.named_parameters() if p.grad is not None}
+    return d | g, d_grads, g_grads
+
+
+def _cosine(a, b):
+    return torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0).item()
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_one_bf16_step_matches_one_float32_step(channels_last):
+    # Same initial weights, batch and random streams; only the precision differs.
+    # Tolerance: every loss within 3% (relative) or 0.01 (absolute, for losses near 0);
+    # the whole gradient of D within cosine 0.9 of float32's and of G within 0.75.
+    # Why so loose for G: at initialisation its gradient is sensitive to any rounding
+    # (instance norms over small maps): perturbing the float32 input images by 2**-9
+    # alone moves it to cosine 0.97 (small preset, 64 px); bf16 gives 0.92 on the
+    # reconstruction term and 0.82-0.88 in all (measured, docs/benchmarks.md). Whether
+    # bf16 trains as well is measured by a training run, recorded there too.
+    base = _cfg("none", channels_last=channels_last)
+    data = _data(8)
+    batch = (data.tensors[0], data.tensors[1])
+    l32, d32, g32 = _one_step(base, batch)
+    bf = copy.deepcopy(base)
+    bf.train.amp = "bf16"
+    l16, d16, g16 = _one_step(bf, batch)
+    for k in l32:
+        assert l16[k].item() == pytest.approx(l32[k].item(), rel=0.03, abs=0.01), k
+    for grads32, grads16, least in ((d32, d16, 0.9), (g32, g16, 0.75)):
+        assert grads32.keys() == grads16.keys()
+        whole32 = torch.cat([g.flatten() for g in grads32.values()])
+        whole16 = torch.cat([g.flatten() for g in grads16.values()])
+        assert _cosine(whole32, whole16) >= least
+        assert whole16.norm().item() == pytest.approx(whole32.norm().item(), rel=0.15)
