@@ -50,8 +50,10 @@ def test_the_run_records_the_precision_it_used(monkeypatch, tmp_path, flag, mode
     train(_cfg("auto"), tmp_path / "run", dataset=_data())
     saved = json.loads((tmp_path / "run" / "config.json").read_text())
     assert saved["train"]["amp"] == mode  # resolved, never "auto"
+    assert saved["train"]["channels_last"] is (mode == "bf16")  # auto: NHWC with CPU bf16
     log = (tmp_path / "run" / "log.txt").read_text()
     assert f"precision: {words}" in log
+    assert ("channels-last" if mode == "bf16" else "NCHW") in log
 
 
 def test_fp16_on_the_cpu_is_refused_with_the_alternative():
