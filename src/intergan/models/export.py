@@ -24,6 +24,7 @@ import torch
 
 from intergan.config import Config, write_json_atomic
 from intergan.errors import UserError
+from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_judge, resolve_model
 
 WEIGHTS_FILE = "generator.safetensors"
 CONFIG_FILE = "config.json"
@@ -174,7 +175,7 @@ def copy_judge(judge_dir: str | os.PathLike, out: str | os.PathLike, attrs: list
             f"--judge {judge_dir} does not predict {', '.join(missing)}, which the model edits; "
             "train a judge on the model's attributes"
         )
-    src = Path(judge_dir)
+    src = resolve_judge(judge_dir)
     src = src.parent if src.is_file() else src
     for f in JUDGE_FILES:
         shutil.copyfile(src / f, Path(out) / f)
@@ -203,20 +204,30 @@ def export_run(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="run folder, checkpoint file or exported folder")
-    p.add_argument("--out", help="output folder (default: RUN/export, or beside the checkpoint)")
+    p.add_argument("run", help=f"run folder, checkpoint file or exported folder, {BUNDLED_HELP}")
+    p.add_argument(
+        "--out",
+        help="output folder (default: RUN/export, or beside the checkpoint; "
+        "out/NAME/export for a bundled model)",
+    )
     p.add_argument("--onnx", action="store_true", help="also write generator.onnx")
-    p.add_argument("--judge", help="judge classifier folder to bundle (judge.json + .safetensors)")
+    p.add_argument(
+        "--judge",
+        help=f"judge classifier folder to bundle (judge.json + .safetensors), {BUNDLED_HELP}",
+    )
     p.add_argument("--no-ema", action="store_true", help="export the raw weights, not the EMA")
     p.add_argument("--half", action="store_true", help="store the weights as float16 (half size)")
     p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (default %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:
-    src = Path(args.run)
-    if not src.exists():
-        raise UserError(f"run {src} does not exist")
-    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / "export"
+    src = resolve_model(args.run, flag="RUN")
+    if args.out:
+        out = Path(args.out)
+    elif is_bundled(args.run):  # never into the installed package
+        out = Path("out") / args.run.strip() / "export"
+    else:
+        out = (src if src.is_dir() else src.parent) / "export"
     export_run(
         src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset,
         half=args.half,
