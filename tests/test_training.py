@@ -398,3 +398,21 @@ def test_cli_epochs_set_the_number_of_steps(celeba, tmp_path):
     batches = len(build_dataset(celeba, None, "train", 32)) // 4
     # 2 epochs = 2 * batches batches, read 2 at a time (one D step, one G step)
     assert (cfg.train.epochs, cfg.train.steps) == (2.0, math.ceil(2 * batches / 2))
+
+
+def test_cli_resume_of_a_finished_run_says_it_is_complete_and_how_to_extend(
+    celeba, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    common = ("--data", celeba, "--out", run, "--workers", "0", "--no-progress")
+    tiny = ("--preset", "tiny", "--size", "32", "--batch-size", "4", "--n-d", "1")
+    assert _cli(*common, *tiny, "--steps", "2", "--sample-every", "0") == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert _cli(*common, "--resume", "latest") == 0
+    out = capsys.readouterr().out
+    assert f"{run} is complete: step 2 of 2" in out
+    assert f"intergan train --out {run} --resume latest --steps 4" in out
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # untouched
+    assert _cli(*common, "--resume", "latest", "--steps", "3") == 0  # the advice works
+    assert io.load_checkpoint(io.find_checkpoint(run))["step"] == 3
