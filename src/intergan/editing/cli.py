@@ -191,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
     skipped, total = [], 0
     for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
         try:
-            total += len(_edit_one(editor, args, path, out, source, kw))
+            for written in _edit_one(editor, args, path, out, source, kw):
+                tqdm.write(str(written))  # each output, as the user will look for it
+                total += 1
         except NoFaceError:
             skipped.append(path)
             tqdm.write(

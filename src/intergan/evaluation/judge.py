@@ -29,6 +29,7 @@ from intergan.config import write_json_atomic
 from intergan.errors import UserError
 from intergan.images import to_model
 from intergan.models.pretrained import BUNDLED, resolve_judge
+from intergan.permissions import follow_umask
 
 WEIGHTS_FILE = "judge.safetensors"
 META_FILE = "judge.json"
@@ -143,6 +144,7 @@ class Judge:
         state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
         tmp = out / (WEIGHTS_FILE + f".tmp{os.getpid()}")
         save_file(state, str(tmp))
+        follow_umask(tmp)  # safetensors writes 0600
         os.replace(tmp, out / WEIGHTS_FILE)
         meta = {
             "version": JUDGE_VERSION,

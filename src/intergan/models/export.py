@@ -25,6 +25,7 @@ import torch
 from intergan.config import Config, write_json_atomic
 from intergan.errors import UserError
 from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_judge, resolve_model
+from intergan.permissions import follow_umask
 
 WEIGHTS_FILE = "generator.safetensors"
 CONFIG_FILE = "config.json"
@@ -99,6 +100,7 @@ def save_exported(
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
     else:
         save_model(G, str(tmp))
+    follow_umask(tmp)  # safetensors writes 0600
     os.replace(tmp, out / WEIGHTS_FILE)
     record["dtype"] = "float16" if half else "float32"
     write_json_atomic(
