@@ -71,7 +71,7 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
     from intergan.models.io import load_generator
 
     device = resolve_device(args.device)
-    model = resolve_model(args.model)
+    model = resolve_model(args.model, flag="--model")
     if not os.path.exists(args.data):
         raise UserError(f"--data {args.data}: no such dataset folder or cache")
     if args.inception_weights and not os.path.isfile(args.inception_weights):

@@ -59,22 +59,22 @@ def _bundled(name: str, files: tuple[str, ...], flag: str, what: str) -> Path:
     return folder
 
 
-def resolve_model(model: str | os.PathLike, flag: str = "--model") -> Path:
+def resolve_model(model: str | os.PathLike, flag: str | None = None) -> Path:
     """A bundled short name or a path -> the folder/file ``load_generator`` and
     ``Editor.from_pretrained`` load.
 
     Raises ``UserError`` when the path does not exist, or when a bundled model's
     weights are not in this copy of the package (say how to train and export it).
-    ``flag`` names the command-line option in the messages.
+    ``flag`` names the command-line option in the messages (``--model``, ``RUN``).
     """
     text = str(model).strip()
     if text in BUNDLED:
-        return _bundled(text, BUNDLE_FILES, flag, "an exported model or run")
+        return _bundled(text, BUNDLE_FILES, flag or "--model", "an exported model or run")
     path = Path(text).expanduser()
     if not path.exists():
         hint = suggest(text, list(BUNDLED)) if os.sep not in text else ""
         raise UserError(
-            f"{flag} {text!r} does not exist: it is not a file or folder, nor a bundled "
+            f"{flag or 'model'} {text!r} does not exist: it is not a file or folder, nor a bundled "
             f"model name ({', '.join(BUNDLED)}){hint}; pass an exported folder, a run "
             "folder or a checkpoint"
         )
