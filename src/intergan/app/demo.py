@@ -25,6 +25,7 @@ from intergan.editing.pretrained import resolve_model
 from intergan.errors import UserError
 from intergan.evaluation.ground_truth import GroundTruth, is_synthfaces_export
 from intergan.evaluation.metrics import mean_psnr, nan_mean, psnr, ssim
+from intergan.models.export import read_training
 
 DEFAULT_MODEL = "synthfaces-64"
 MULTI = ("Blond_Hair", "Eyeglasses", "Young")  # flipped together in the multi-attribute edit
@@ -166,6 +167,7 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
         "variant": editor.config.model.variant,
         "img_size": editor.size,
         "attrs": editor.attrs,
+        "training": read_training(path),  # from the export's config.json, or the run
         "identities": identities,
         "seed": seed,
         "seconds": round(time.perf_counter() - start, 1),

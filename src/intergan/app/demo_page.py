@@ -60,6 +60,26 @@ def overview_png(results: list[IdentityResult], path: Path, scale: int = 2) -> P
     return path
 
 
+def training_text(record: dict | None) -> str:
+    """One sentence on how the model was trained, from its export record
+    (``intergan export`` writes it), or a plain statement that it is not known."""
+    if not record or not any(record.get(k) for k in ("steps", "note")):
+        return "Training details not recorded."
+    parts = []
+    if record.get("steps") is not None:
+        planned = record.get("planned_steps")
+        of = f" of {planned} planned" if planned and planned != record["steps"] else ""
+        batch = f", batch {record['batch_size']}" if record.get("batch_size") else ""
+        parts.append(f"{record['steps']} steps{of}{batch}")
+    if record.get("data"):
+        parts.append(f"on {record['data']}")
+    if record.get("preset") and record.get("img_size"):
+        parts.append(f"({record['preset']} preset, {record['img_size']} px)")
+    text = "Trained for " + " ".join(parts) + "." if parts else ""
+    note = str(record.get("note") or "").strip()
+    return " ".join(t for t in (text, note) if t)
+
+
 def _cell(out: Path, rel: str, image: np.ndarray, caption: str = "") -> Cell:
     save_png(image, out / rel)
     return Cell(rel, caption)
@@ -128,6 +148,7 @@ def write_page(out: Path, info: dict, results: list[IdentityResult], summary: di
         f"{e(info['preset'])} preset, {info['img_size']} px, {len(info['attrs'])} attributes)"
         f" &middot; {info['identities']} identities, seed {info['seed']} &middot; "
         f"made in {info['seconds']} s</p>",
+        f"<p class='meta'>{e(training_text(info.get('training')))}</p>",
         "<p class='note'>SynthFaces renders every face from an identity and its attributes, "
         "so each edit has an exact target: the same identity rendered with the edited "
         "attributes. Below, per identity: the input, the model's reconstruction and one edit "

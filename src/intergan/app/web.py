@@ -33,6 +33,7 @@ from intergan.attributes import CELEBA_ATTRS
 from intergan.editing.editor import Editor
 from intergan.editing.io import DEFAULT_MAX_PIXELS
 from intergan.errors import UserError
+from intergan.models.pretrained import BUNDLED_HELP
 
 DEFAULT_MODEL = "synthfaces-64"
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica", "sans-serif"]
@@ -258,7 +259,9 @@ def serve(model: str, host: str, port: int, max_pixels: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m intergan.app.web", description=__doc__)
-    parser.add_argument("--model", default=DEFAULT_MODEL, help="model name or exported folder")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help=f"exported folder or run, {BUNDLED_HELP}"
+    )
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -12,6 +12,7 @@ import sys
 
 from intergan.bench.ablation import AblationOptions, run_ablation
 from intergan.config import PRESETS
+from intergan.models.pretrained import BUNDLED_HELP
 
 
 def _ablation_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,7 +24,11 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--attrs", default=None, help="attribute preset or comma list (default 13)")
     p.add_argument("--batch-size", type=int, default=None, help="default: the training default")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--judge", default=None, help="existing judge folder (default: OUT/judge)")
+    p.add_argument(
+        "--judge",
+        default=None,
+        help=f"existing judge folder, {BUNDLED_HELP} (default: OUT/judge)",
+    )
     p.add_argument("--judge-steps", type=int, default=2000, help="steps if the judge is trained")
     p.add_argument("--eval-n", type=int, default=None, help="first N test images (default all)")
     p.add_argument("--figure-n", type=int, default=3, help="input images in the picture")

@@ -18,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
 from intergan.errors import UserError
+from intergan.models.pretrained import BUNDLED_HELP
 
 KEEP_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 STRIP_HEIGHT = 384  # px: panel height of --all / --slide overview strips
@@ -25,7 +26,11 @@ STRIP_HEIGHT = 384  # px: panel height of --all / --slide overview strips
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="images or folders")
-    p.add_argument("--model", required=True, help="exported folder, run folder or checkpoint")
+    p.add_argument(
+        "--model",
+        required=True,
+        help=f"exported folder, run folder or checkpoint, {BUNDLED_HELP}",
+    )
     p.add_argument("--out", required=True, help="output folder")
     mode = p.add_argument_group("what to do (one of)")
     mode.add_argument(
@@ -54,7 +59,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "else absent), 'Male,Young' (exactly these present) or a 0/1 list over "
         "the model's attributes; default: estimated by the judge",
     )
-    p.add_argument("--judge", help="judge classifier folder (default: the model folder's own)")
+    p.add_argument(
+        "--judge",
+        help=f"judge classifier folder, {BUNDLED_HELP} (default: the model folder's own)",
+    )
     p.add_argument(
         "--no-align",
         action="store_true",
@@ -183,7 +191,9 @@ def run(args: argparse.Namespace) -> int:
     skipped, total = [], 0
     for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
         try:
-            total += len(_edit_one(editor, args, path, out, source, kw))
+            for written in _edit_one(editor, args, path, out, source, kw):
+                tqdm.write(str(written))  # each output, as the user will look for it
+                total += 1
         except NoFaceError:
             skipped.append(path)
             tqdm.write(

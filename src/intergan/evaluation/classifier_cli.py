@@ -20,6 +20,7 @@ from intergan.evaluation.judge import (
     load_judge,
     train_judge,
 )
+from intergan.models.pretrained import BUNDLED_HELP
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     t.add_argument("--out", required=True, help="folder for judge.safetensors + judge.json")
     e = sub.add_parser("eval", help="per-attribute and mean accuracy of a judge")
-    e.add_argument("--judge", required=True, help="judge folder")
+    e.add_argument(
+        "--judge", required=True, help=f"judge folder, an export with one, {BUNDLED_HELP}"
+    )
     e.add_argument("--data", required=True, help="dataset folder, SynthFaces export or cache")
     e.add_argument("--split", default="test", help="train | valid | test | all")
     e.add_argument("--batch-size", type=int, default=256)

@@ -16,12 +16,19 @@ from intergan.evaluation.evaluate import EvalSettings, check_compatible, evaluat
 from intergan.evaluation.ground_truth import open_ground_truth
 from intergan.evaluation.judge import load_judge
 from intergan.evaluation.report import markdown, write_report
+from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="run folder, checkpoint or export")
+    parser.add_argument(
+        "--model", required=True, help=f"run folder, checkpoint or export, {BUNDLED_HELP}"
+    )
     parser.add_argument("--data", required=True, help="dataset folder, SynthFaces export or cache")
-    parser.add_argument("--judge", required=True, help="judge folder (intergan classifier train)")
+    parser.add_argument(
+        "--judge",
+        required=True,
+        help=f"judge folder (intergan classifier train), an export with one, {BUNDLED_HELP}",
+    )
     parser.add_argument("--split", default="test", help="train | valid | test | all")
     parser.add_argument("--n", type=int, default=None, help="first N images (default: all)")
     parser.add_argument("--batch-size", type=int, default=32)
@@ -39,12 +46,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-ema", action="store_true", help="use G, not its EMA copy")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random attribute pairs")
-    parser.add_argument("--out", default=None, help="report folder (default: MODEL/eval)")
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="report folder (default: MODEL/eval_SPLIT, beside a checkpoint file; "
+        "out/NAME/eval_SPLIT for a bundled model)",
+    )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def default_out(model: str | os.PathLike, split: str) -> Path:
+    """Where the report goes without --out: ``MODEL/eval_SPLIT`` (beside a checkpoint
+    file), or ``out/NAME/eval_SPLIT`` for a bundled model (never into the package)."""
+    if is_bundled(model):
+        return Path("out") / str(model).strip() / f"eval_{split}"
     p = Path(model)
     base = p if p.is_dir() else p.parent
     return base / f"eval_{split}"
@@ -55,14 +71,13 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
     from intergan.models.io import load_generator
 
     device = resolve_device(args.device)
-    if not os.path.exists(args.model):
-        raise UserError(f"--model {args.model}: no such run folder, checkpoint or export")
+    model = resolve_model(args.model, flag="--model")
     if not os.path.exists(args.data):
         raise UserError(f"--data {args.data}: no such dataset folder or cache")
     if args.inception_weights and not os.path.isfile(args.inception_weights):
         raise UserError(f"--inception-weights {args.inception_weights}: no such file")
     judge = load_judge(args.judge, device)
-    G, cfg = load_generator(args.model, device=device, ema=not args.no_ema)
+    G, cfg = load_generator(model, device=device, ema=not args.no_ema)
     check_compatible(cfg, judge, model_name=f"--model {args.model}")
     inception = None
     if args.inception_weights:

@@ -28,6 +28,8 @@ from intergan.attributes import resolve_attrs
 from intergan.config import write_json_atomic
 from intergan.errors import UserError
 from intergan.images import to_model
+from intergan.models.pretrained import BUNDLED, resolve_judge
+from intergan.permissions import follow_umask
 
 WEIGHTS_FILE = "judge.safetensors"
 META_FILE = "judge.json"
@@ -142,6 +144,7 @@ class Judge:
         state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
         tmp = out / (WEIGHTS_FILE + f".tmp{os.getpid()}")
         save_file(state, str(tmp))
+        follow_umask(tmp)  # safetensors writes 0600
         os.replace(tmp, out / WEIGHTS_FILE)
         meta = {
             "version": JUDGE_VERSION,
@@ -163,12 +166,16 @@ def build_judge(attrs: Sequence[str], img_size: int, arch: JudgeArch | None = No
 
 
 def load_judge(path: str | os.PathLike, device: str | torch.device = "cpu") -> Judge:
-    """Load a judge folder (or its judge.json / judge.safetensors) onto ``device``."""
+    """Load a judge folder (or its judge.json / judge.safetensors), or the judge of a
+    bundled model by its short name (``"synthfaces-64"``), onto ``device``."""
     from safetensors.torch import load_file
 
-    p = Path(path)
+    p = resolve_judge(path)
     folder = p.parent if p.name in (META_FILE, WEIGHTS_FILE) else p
-    hint = f"train one with `intergan classifier train --data DIR --out {folder}`"
+    hint = (
+        f"train one with `intergan classifier train --data DIR --out {folder}`, "
+        f"or use a bundled model's judge ({', '.join(BUNDLED)})"
+    )
     if not (folder / META_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise UserError(f"--judge {path}: no {META_FILE} and {WEIGHTS_FILE} there; {hint}")
     try:

@@ -2,7 +2,8 @@
 
 An exported folder holds only tensors and JSON, so loading it never unpickles::
 
-    OUT/config.json             # Config.to_dict() plus an "export" record
+    OUT/config.json             # Config.to_dict() plus an "export" record (with "training":
+                                # steps done and planned, batch size, data, preset, a note)
     OUT/generator.safetensors   # the generator's weights (EMA ones when the run kept them)
     OUT/generator.onnx          # with --onnx (images, target, source -> edited, reconstructed)
     OUT/judge.json, OUT/judge.safetensors   # with --judge: the attribute classifier
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import shutil
 import warnings
@@ -24,6 +26,8 @@ import torch
 
 from intergan.config import Config, write_json_atomic
 from intergan.errors import UserError
+from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_judge, resolve_model
+from intergan.permissions import follow_umask
 
 WEIGHTS_FILE = "generator.safetensors"
 CONFIG_FILE = "config.json"
@@ -98,6 +102,7 @@ def save_exported(
         save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
     else:
         save_model(G, str(tmp))
+    follow_umask(tmp)  # safetensors writes 0600
     os.replace(tmp, out / WEIGHTS_FILE)
     record["dtype"] = "float16" if half else "float32"
     write_json_atomic(
@@ -157,6 +162,49 @@ def export_onnx(
     return path
 
 
+def training_record(
+    run: str | os.PathLike, cfg: Config | None = None, note: str | None = None
+) -> dict | None:
+    """How the model in ``run`` was trained, as plain data for an export's config.json.
+
+    An exported folder: its own ``export.training`` record (None when it has none;
+    ``note`` replaces its note). A run folder or checkpoint: steps done (from the
+    checkpoint) and planned, batch size, data path, preset, variant, image size.
+    """
+    d = _folder(run)
+    if is_export(run):
+        meta = json.loads((d / CONFIG_FILE).read_text()).get("export", {})
+        record = meta.get("training") if isinstance(meta, dict) else None
+        if note:
+            record = {**(record or {}), "note": note}
+        return record
+    from intergan.models import io as checkpoints
+
+    path = checkpoints.find_checkpoint(run)
+    step = checkpoints.checkpoint_step(path)  # from the name: no second read of the file
+    if cfg is None or step is None:
+        ckpt = checkpoints.load_checkpoint(path)
+        step, cfg = int(ckpt["step"]), Config.from_dict(ckpt["config"])
+    record = {
+        "steps": step,
+        "planned_steps": cfg.train.steps,
+        "batch_size": cfg.train.batch_size,
+        "data": cfg.data.path or None,
+        "preset": cfg.model.preset,
+        "variant": cfg.model.variant,
+        "img_size": cfg.model.img_size,
+    }
+    return {**record, "note": note} if note else record
+
+
+def read_training(path: str | os.PathLike) -> dict | None:
+    """``training_record`` of a model path, or None when it cannot be told."""
+    try:
+        return training_record(path)
+    except (UserError, OSError, ValueError, KeyError):
+        return None
+
+
 def find_judge(path: str | os.PathLike) -> Path | None:
     """An exported folder's bundled judge, if it has one."""
     d = _folder(path)
@@ -174,7 +222,7 @@ def copy_judge(judge_dir: str | os.PathLike, out: str | os.PathLike, attrs: list
             f"--judge {judge_dir} does not predict {', '.join(missing)}, which the model edits; "
             "train a judge on the model's attributes"
         )
-    src = Path(judge_dir)
+    src = resolve_judge(judge_dir)
     src = src.parent if src.is_file() else src
     for f in JUDGE_FILES:
         shutil.copyfile(src / f, Path(out) / f)
@@ -188,13 +236,19 @@ def export_run(
     ema: bool = True,
     opset: int = ONNX_OPSET,
     half: bool = False,
+    note: str | None = None,
 ) -> Path:
-    """Export a run folder, checkpoint or exported folder to ``out``."""
+    """Export a run folder, checkpoint or exported folder to ``out``.
+
+    ``note``: free text on how the model was trained (hardware, time), kept in
+    config.json's ``export.training`` beside the steps, data and preset."""
     from intergan.models.io import load_generator
 
     G, cfg = load_generator(run, device="cpu", ema=ema)
+    training = training_record(run, cfg, note)
     out = Path(out)
-    save_exported(G, cfg, out, half=half, source=str(run), ema=ema)
+    record = {"source": str(run), "ema": ema} | ({"training": training} if training else {})
+    save_exported(G, cfg, out, half=half, **record)
     if judge:
         copy_judge(judge, out, cfg.model.attrs)
     if onnx:
@@ -203,23 +257,38 @@ def export_run(
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="run folder, checkpoint file or exported folder")
-    p.add_argument("--out", help="output folder (default: RUN/export, or beside the checkpoint)")
+    p.add_argument("run", help=f"run folder, checkpoint file or exported folder, {BUNDLED_HELP}")
+    p.add_argument(
+        "--out",
+        help="output folder (default: RUN/export, or beside the checkpoint; "
+        "out/NAME/export for a bundled model)",
+    )
     p.add_argument("--onnx", action="store_true", help="also write generator.onnx")
-    p.add_argument("--judge", help="judge classifier folder to bundle (judge.json + .safetensors)")
+    p.add_argument(
+        "--judge",
+        help=f"judge classifier folder to bundle (judge.json + .safetensors), {BUNDLED_HELP}",
+    )
     p.add_argument("--no-ema", action="store_true", help="export the raw weights, not the EMA")
     p.add_argument("--half", action="store_true", help="store the weights as float16 (half size)")
     p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (default %(default)s)")
+    p.add_argument(
+        "--note",
+        help="how the model was trained, in words (hardware, time), kept in config.json "
+        "next to the steps, data and preset and shown by the demo report",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    src = Path(args.run)
-    if not src.exists():
-        raise UserError(f"run {src} does not exist")
-    out = Path(args.out) if args.out else (src if src.is_dir() else src.parent) / "export"
+    src = resolve_model(args.run, flag="RUN")
+    if args.out:
+        out = Path(args.out)
+    elif is_bundled(args.run):  # never into the installed package
+        out = Path("out") / args.run.strip() / "export"
+    else:
+        out = (src if src.is_dir() else src.parent) / "export"
     export_run(
         src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset,
-        half=args.half,
+        half=args.half, note=args.note,
     )  # fmt: skip
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     print(f"exported {src} -> {out}: {', '.join(files)}")

@@ -44,6 +44,12 @@ def checkpoint_name(step: int) -> str:
     return f"step_{step:07d}.pt"
 
 
+def checkpoint_step(path: str | os.PathLike) -> int | None:
+    """The step in a checkpoint's file name (``step_0001000.pt`` -> 1000), else None."""
+    m = _NAME.match(Path(path).name)
+    return int(m.group(1)) if m else None
+
+
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` to a temporary file in the same folder, fsync, then rename."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")

@@ -37,6 +37,11 @@ class RunLogger:
         )
         self.tb = _tensorboard_writer(run_dir / "tensorboard") if run_dir else None
         self._t0, self._last_t, self._last_images = time.perf_counter(), None, 0
+        if run_dir and self.tb is None:
+            self.message(
+                "TensorBoard logging is off: the tensorboard package is not installed "
+                "(pip install 'intergan[tensorboard]'); the same numbers go to stats.jsonl"
+            )
 
     def message(self, text: str) -> None:
         """A line in ``log.txt`` and on the console (through tqdm, so the bar survives)."""

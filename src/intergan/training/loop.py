@@ -69,6 +69,15 @@ def steps_for_epochs(epochs: float, batches_per_epoch: int, n_d: int) -> int:
     return max(1, math.ceil(epochs * batches_per_epoch / (n_d + 1)))
 
 
+def complete_message(run_dir: Path, step: int, steps: int) -> str:
+    """What ``--resume latest`` on a finished run prints: where it is, how to go on."""
+    return (
+        f"{run_dir} is complete: step {step} of {steps}; nothing to train. To extend it, "
+        f"resume with a larger --steps: intergan train --out {run_dir} --resume latest "
+        f"--steps {2 * max(step, steps)}"
+    )
+
+
 def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % 2**32)
@@ -279,6 +288,10 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
     trainer = build_trainer(cfg, device)
     step = restore_checkpoint(trainer, ckpt, stream) if ckpt else 0
     main = dist.is_main()
+    if ckpt and step >= t.steps:  # a finished run: say so, change nothing
+        if main:
+            print(complete_message(run_dir, step, t.steps), flush=True)
+        return TrainResult(cfg, trainer, step, False, stream)
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         cfg.save(run_dir / "config.json")

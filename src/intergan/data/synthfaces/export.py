@@ -41,6 +41,7 @@ from intergan.data.synthfaces.identity import (
 )
 from intergan.data.synthfaces.render import render
 from intergan.errors import UserError
+from intergan.permissions import follow_umask
 
 IMAGES = "img_align_celeba"
 ATTR_FILE, PARTITION_FILE = "list_attr_celeba.txt", "list_eval_partition.txt"
@@ -140,7 +141,9 @@ def _prepare_out(out: Path, overwrite: bool) -> Path:
         )
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        follow_umask(tmp)  # mkdtemp makes it 0700; it becomes `out`
+        return tmp
     except OSError as e:
         raise UserError(f"cannot write the output folder {out}: {e.strerror or e}") from e
 
