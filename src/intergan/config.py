@@ -75,17 +75,20 @@ class ModelConfig:
 
 
 # Named width/depth families. ``base`` matches the paper's widths (64 .. 1024).
-# [chosen] ``small``: the widths that keep a 64 px G+D step at batch 32 near a
-# second on a 2-core CPU (measured with ``intergan model`` and benchmarks/bench_model.py).
+# [chosen] ``small``: the widths that keep a 64 px training step (4 D + 1 G updates,
+# batch 32) near 1.3 s on a 2-core AMX CPU in bf16 with the 8x8 bottleneck
+# (benchmarks/bench_train.py; max_dim 128: the 8x8 maps and both CTIs are 128 wide).
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(enc_dim=4, max_dim=16, hfcm_dim=4, style_dim=8, dis_dim=4, dis_fc_dim=8),
-    "small": dict(enc_dim=16, max_dim=256, hfcm_dim=16, style_dim=32, dis_dim=32, dis_fc_dim=128),
+    "small": dict(enc_dim=16, max_dim=128, hfcm_dim=16, style_dim=32, dis_dim=32, dis_fc_dim=128),
     "base": dict(enc_dim=64, max_dim=1024, hfcm_dim=64, style_dim=128, dis_dim=64, dis_fc_dim=1024),
 }
 PRESET_SIZES = {"tiny": 32, "small": 64, "base": 128}
-# [chosen, by measurement: docs/recipe.md] bottleneck side per image size: about 16
-# cells across the face, as the paper's 256 px model has (16x16).
-BOTTLENECK_BY_SIZE = {32: 8, 64: 16, 128: 16, 256: 16, 512: 32}
+# [chosen, by measurement: docs/recipe.md] bottleneck side per image size: 16x16 from
+# 128 px on, as the paper's 256 px model; 8x8 at 64 px (measured against 4x4 and 16x16
+# at equal steps: 8x8 reconstructs 1.2 dB better than 4x4, and 16x16 was no better
+# for its 18% higher cost on a CPU); 8x8 at 32 px (tests).
+BOTTLENECK_BY_SIZE = {32: 8, 64: 8, 128: 16, 256: 16, 512: 32}
 # Fields added after checkpoints existed, and the value that reproduces the old models.
 LEGACY_MODEL_FIELDS = {"head_norm": lambda m: m.get("norm", "instance"), "cti_start": lambda m: 1}
 

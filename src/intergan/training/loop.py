@@ -199,7 +199,9 @@ def train(
     cfg = copy.deepcopy(cfg)  # `steps` may be resolved from `epochs`; the caller's stays
     device = dist.pick_device(cfg.train.device)
     validate_train(cfg, device)
-    cfg.train.amp, amp_why = resolve_amp(cfg.train.amp, device)  # saved resolved
+    asked = cfg.train.amp
+    cfg.train.amp, amp_why = resolve_amp(asked, device)  # saved resolved
+    amp_why = f"--amp {asked}: {amp_why}"
     cfg.train.channels_last = resolve_channels_last(cfg.train.channels_last, cfg.train.amp, device)
     joined = not torch.distributed.is_initialized()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
@@ -307,7 +309,7 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
     )
     precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
     layout = "channels-last" if t.channels_last else "NCHW"
-    logger.message(f"precision: {precision[t.amp]} (--amp {t.amp}: {amp_why}), {layout}")
+    logger.message(f"precision: {precision[t.amp]} ({amp_why}), {layout}")
     try:
         with StopFlag() as flag:
             loop = _Loop(trainer, cfg, stream, run_dir, logger, samples, flag, emit)
