@@ -6,7 +6,7 @@ app, SynthFaces sampling) goes through this module, so the rules live once.
 Label conventions:
 - *binary labels* are {0, 1} floats, shape (B, n_attrs), in the order of the
   active attribute list;
-- the generator sees *encoded* labels ``(2a - 1) * thres_int`` (design note 1).
+- the generator sees *encoded* labels ``(2a - 1) * thres_int`` (docs/design.md section 1).
 """
 
 from __future__ import annotations

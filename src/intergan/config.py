@@ -27,8 +27,8 @@ PRESETS = ("tiny", "small", "base")
 class ModelConfig:
     """Architecture of G and D. Changing any field changes the weights' shapes."""
 
-    variant: str = "intergan"  # intergan | no_hfcm | no_cti | attgan (design note 2.4)
-    preset: str = "small"  # tiny | small | base: the width/depth family below came from
+    variant: str = "intergan"  # intergan | no_hfcm | no_cti | attgan (docs/design.md 2.4)
+    preset: str = "small"  # tiny | small | base: the MODEL_PRESETS family the widths came from
     img_size: int = 64  # square input/output side; a power of two in [32, 512]
     attrs: list[str] = field(default_factory=lambda: list(DEFAULT_ATTRS))  # edited attributes
     enc_dim: int = 32  # channels of the first 3x3 conv; doubled by each down-sampling block
@@ -43,7 +43,7 @@ class ModelConfig:
     head_norm: str = "none"  # [chosen, measured] norm in the output head (was `norm`)
     cti_start: int = 0  # first CTI's decoder level: 0 = on the bottleneck codes (figure)
     hfcm_dim: int = 32  # [chosen] width of every conv in the HFCM fusion chain (R/2, R/4, R/8)
-    n_cti: int = 2  # [chosen] decoder levels (the first ones, coarsest) with a CTI module
+    n_cti: int = 2  # [chosen] CTI modules, before decoder blocks cti_start, cti_start + 1, ...
     style_dim: int = 64  # [chosen] width of the CTI style code y_e / y_r
     lt_norm: str = "batch"  # norm inside CTI's local translation net (conv-BN-LReLU in the paper)
     dis_dim: int = 32  # channels of D's first conv; doubled per layer up to max_dim

@@ -1,6 +1,6 @@
 """GAN and attribute losses as small pure functions over tensors.
 
-Design note section 3. Every function takes tensors and returns a scalar tensor;
+docs/design.md section 3. Every function takes tensors and returns a scalar tensor;
 loss weights (15, 100, 10, ...) and schedules live in ``training/steps.py``.
 
 Shapes: ``adv`` scores are (B, 1) raw critic outputs (no sigmoid); attribute

@@ -1,6 +1,6 @@
 """The judge: a small ResNet multi-label attribute classifier for evaluation.
 
-It decides whether an edit reached its target (design note 5) and supplies the
+It decides whether an edit reached its target (docs/design.md section 5) and supplies the
 feature space of the offline Frechet distance. It is trained on real images
 only and is never the GAN discriminator's head, so the generator has never been
 optimised against it.

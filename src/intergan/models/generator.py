@@ -1,6 +1,6 @@
 """The InterGAN generator: HFCM encoder, AdaIN bottleneck, shared decoder with CTI.
 
-Design note sections 2.1-2.3. One class serves the ``intergan``, ``no_hfcm`` and
+docs/design.md sections 2.1-2.3. One class serves the ``intergan``, ``no_hfcm`` and
 ``no_cti`` variants: the ablations simply do not build (or run) the ``hfcm`` or
 ``cti`` modules. The editing and reconstruction streams share every weight and
 run as one batch of 2B: rows ``[:B]`` edit, rows ``[B:]`` reconstruct.
@@ -33,7 +33,7 @@ def widths(cfg: ModelConfig) -> list[int]:
 class HFCM(nn.Module):
     """High-frequency compensation: Haar high bands of early maps, fused, re-injected.
 
-    Taps (design note 2.1): the high bands of the input image ``(B, 9, R/2)``, of
+    Taps (docs/design.md 2.1): the high bands of the input image ``(B, 9, R/2)``, of
     the stem output ``(B, 3*c0, R/2)`` and of RB1's output ``(B, 3*c1, R/4)``.
     [chosen] chain: conv-norm-LReLU at R/2 over the first two taps, a stride-2
     block to R/4, a block over that plus the third tap (message for RB2), and a
@@ -108,9 +108,8 @@ class CTI(nn.Module):
 
     def forward(self, f: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         half = f.shape[0] // 2
-        other = torch.cat(
-            [f[half:], f[:half]]
-        )  # [f_r; f_e] (a roll by a dynamic size won't export)
+        # [f_r; f_e]: the streams swapped (slices, since a roll by a dynamic size won't export)
+        other = torch.cat([f[half:], f[:half]])
         y = self.style_encoder(f)  # [y_e; y_r]  (2B, style_dim)
         styled = self.style(other, y)  # [AdaIN(f_r, y_e); AdaIN(f_e, y_r)]
         conditional = self.translate(torch.cat([f - other, tile(cond, f.shape[-1])], dim=1))

@@ -1,4 +1,4 @@
-"""One discriminator step and one generator step (design note section 3).
+"""One discriminator step and one generator step (docs/design.md section 3).
 
 Generator: ``L_adv + 15 * BCE(cls(G(x,t,s)), t) + 100 * |G_rec(x) - x|_1``.
 Discriminator: ``L_adv + 10 * GP + 1 * BCE(cls(x), s)``.
