@@ -76,14 +76,46 @@ def test_schedule_in_a_real_run_and_after_resume(tmp_path):
     assert r.trainer.opt_G.state_dict()["state"][0]["step"].item() == 4
     pos = r.stream.position()
     assert pos["epoch"] * r.stream.batches_per_epoch + pos["batch"] == 12
-    # keep_last=2: steps 3 and 4 remain. Resuming from step 3 follows the same
-    # schedule: it depends on the configured `steps`, not on where the run starts
+    # keep_last=2: steps 3 and 4 remain. The drop was fixed at step 2 when the run
+    # started and is saved with it: resuming from step 3 with a longer run keeps it
     kept = io.list_checkpoints(tmp_path / "run" / "checkpoints")
     assert [s for s, _ in kept] == [3, 4]
+    saved = Config.load(tmp_path / "run" / "config.json")
+    assert saved.train.lr_decay_step == 2
     seen.clear()
-    cfg.train.steps = 8  # a longer run resumed from step 3 drops its lr at step 4
+    cfg.train.steps = 8
     train(cfg, tmp_path / "run2", resume=kept[0][1], dataset=tiny_data(), on_event=record)
+    assert seen == {s: (1e-4, 1e-4) for s in range(3, 8)}
+    # placing it anew is an explicit choice: a fixed step (the CLI's --lr-decay-at
+    # clears it, so it is recomputed from the new length, here round(0.5 * 8) = 4)
+    seen.clear()
+    cfg.train.lr_decay_step = 4
+    train(cfg, tmp_path / "run3", resume=kept[0][1], dataset=tiny_data(), on_event=record)
     assert seen == {3: (1e-3, 1e-3)} | {s: (1e-4, 1e-4) for s in range(4, 8)}
+
+
+def test_cli_resume_with_a_longer_run_keeps_the_lr_drop(tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    cfg = tiny_config(steps=4, lr=1e-3, lr_decay_at=0.5, checkpoint_every=2)
+    train(cfg, run, dataset=tiny_data())
+    from intergan.training.cli import _load_base, resolve_config
+
+    def resolved(*extra):
+        import argparse
+
+        from intergan.training.cli import add_arguments
+
+        p = argparse.ArgumentParser()
+        add_arguments(p)
+        args = p.parse_args(["--out", str(run), "--resume", "latest", "--steps", "10", *extra])
+        base, _, _ = _load_base(args)
+        return resolve_config(args, base).train
+
+    assert json.loads((run / "config.json").read_text())["train"]["lr_decay_step"] == 2
+    assert resolved().lr_decay_step == 2  # --steps alone never moves it
+    assert resolved("--lr-decay-at", "0.5").lr_decay_step is None  # recomputed: 5
 
 
 def test_targets_are_shuffled_batch_labels_with_optional_jitter():

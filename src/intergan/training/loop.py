@@ -233,7 +233,10 @@ def _load_resume(
         return None
     path = io.find_checkpoint(run_dir if str(resume) == "latest" else resume)
     ckpt = ckpt if ckpt is not None else io.load_checkpoint(path)
-    io.check_resume_config(Config.from_dict(ckpt["config"]), cfg, path)
+    saved = Config.from_dict(ckpt["config"])
+    io.check_resume_config(saved, cfg, path)
+    if cfg.train.lr_decay_step is None:  # the run's drop stays where it was fixed
+        cfg.train.lr_decay_step = decay_step(saved.train)
     return ckpt
 
 
