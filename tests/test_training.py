@@ -245,6 +245,23 @@ def test_load_generator_returns_the_trained_weights(tmp_path):
     assert not G.training and cfg.model == r.trainer.G.cfg
 
 
+def test_ema_ramps_up_so_early_averages_are_not_the_random_init(tmp_path):
+    from intergan.training.steps import ema_decay
+
+    assert ema_decay(0.999, 0) == pytest.approx(0.1)  # first update: mostly the new G
+    assert ema_decay(0.999, 90) == pytest.approx(0.91)
+    assert ema_decay(0.999, 100_000) == 0.999
+    # after one step the EMA is 0.1 * init + 0.9 * G, not 0.999 * init
+    cfg = tiny_config(steps=1, ema=0.999)
+    torch.manual_seed(cfg.train.seed)
+    from intergan.models import build_generator
+
+    init = build_generator(cfg.model)
+    r = train(cfg, tmp_path / "run", dataset=tiny_data())
+    for pe, p0, p in zip(r.trainer.G_ema.parameters(), init.parameters(), r.trainer.G.parameters()):
+        torch.testing.assert_close(pe, 0.1 * p0 + 0.9 * p, rtol=1e-5, atol=1e-6)
+
+
 # --- distributed ---------------------------------------------------------------------
 def _ddp_worker(rank: int, world: int, port: int, root: str) -> None:
     os.environ.update(

@@ -33,7 +33,14 @@ from intergan.training.logger import RunLogger
 from intergan.training.options import validate_train
 from intergan.training.samples import fixed_batch, sample_grid, save_grid
 from intergan.training.state import make_checkpoint, restore_checkpoint
-from intergan.training.steps import Trainer, d_step, ema_update, g_step, make_targets
+from intergan.training.steps import (
+    Trainer,
+    d_step,
+    ema_decay,
+    ema_update,
+    g_step,
+    make_targets,
+)
 
 LOSS_NAMES = ("d_loss", "d_adv", "d_gp", "d_cls", "g_loss", "g_adv", "g_cls", "g_rec")
 EventHook = Callable[[str, int, Trainer], None]  # (event, step, trainer)
@@ -142,7 +149,7 @@ def run_step(t: Trainer, stream: BatchStream, step: int, emit: EventHook) -> dic
     dist.average_buffers(t.G)
     dist.average_buffers(t.D)
     if t.G_ema is not None:
-        ema_update(t.G_ema, t.G, t.cfg.ema)
+        ema_update(t.G_ema, t.G, ema_decay(t.cfg.ema, step))
     return {k: torch.stack([d[k] for d in d_logs]).mean() for k in d_logs[0]} | logs
 
 

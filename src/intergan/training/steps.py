@@ -181,6 +181,16 @@ def g_step(
     }
 
 
+def ema_decay(decay: float, step: int) -> float:
+    """The decay used after (0-based) step ``step``: ``min(decay, (1 + step) / (10 + step))``.
+
+    Without the ramp, an EMA of 0.999 still weighs the random initial weights by
+    0.999**500 = 61% after 500 steps: its sample grids were noise while G's were
+    already faces (measured on the bundled model's run, docs/recipe.md).
+    """
+    return min(decay, (1 + step) / (10 + step))
+
+
 @torch.no_grad()
 def ema_update(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """``ema = decay * ema + (1 - decay) * model`` for parameters; buffers copied."""
