@@ -1,4 +1,7 @@
-"""What this machine computes fast: the precision choice for ``--amp auto``.
+"""What this machine computes on and how fast: ``--device`` and ``--amp auto``.
+
+``pick_device`` is the one meaning of ``--device auto`` for every command (train,
+edit, evaluate, classifier, demo): CUDA when present, else MPS, else the CPU.
 
 On a CPU with AMX tiles or AVX-512-BF16 (Intel Xeon since Sapphire Rapids / Cooper
 Lake, AMD Zen 4+), oneDNN runs bfloat16 convolutions and matmuls several times
@@ -17,6 +20,8 @@ import os
 from pathlib import Path
 
 import torch
+
+from intergan.errors import UserError
 
 ENV_OVERRIDE = "INTERGAN_CPU_BF16"
 
@@ -76,3 +81,41 @@ def resolve_channels_last(spec: bool | None, amp: str, device: torch.device) -> 
     if spec is None:
         return amp == "bf16" and device.type == "cpu"
     return bool(spec)
+
+
+def pick_device(spec: str | torch.device | None = "auto", local_rank: int = 0) -> torch.device:
+    """``--device`` value -> an available ``torch.device``, or a ``UserError`` naming it.
+
+    ``auto`` (or None / ""): CUDA if present (GPU ``local_rank``: torchrun's process
+    index on its machine), else MPS, else the CPU. An explicit ``cpu``, ``cuda``,
+    ``cuda:N`` or ``mps`` is checked for availability; ``cuda`` means ``local_rank``.
+    """
+    if isinstance(spec, torch.device):
+        spec = str(spec)
+    if spec in (None, "", "auto"):
+        if torch.cuda.is_available():
+            spec = "cuda"
+        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            spec = "mps"
+        else:
+            spec = "cpu"
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise UserError(
+            f"--device {spec!r} is not a device; use auto, cpu, cuda, cuda:N or mps"
+        ) from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UserError(f"--device {spec}: CUDA is not available here; use --device cpu")
+        index = local_rank if device.index is None else device.index
+        if index >= torch.cuda.device_count():
+            raise UserError(
+                f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) visible"
+            )
+        return torch.device("cuda", index)
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise UserError(f"--device {spec}: MPS is not available here; use --device cpu")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise UserError(f"--device {spec}: unsupported device type {device.type!r}")
+    return device

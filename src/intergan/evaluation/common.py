@@ -8,28 +8,12 @@ from collections.abc import Sequence
 import torch
 
 from intergan.errors import UserError
+from intergan.hardware import pick_device
 
 
 def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
-    """``auto`` -> cuda when available, else cpu; otherwise ``torch.device(spec)``.
-
-    Asking for CUDA on a machine without it raises a ``UserError`` naming ``--device``.
-    """
-    if isinstance(spec, torch.device):
-        return spec
-    if spec in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise UserError(
-            f"--device {spec!r} is not a device; use auto, cpu, cuda or cuda:N"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {spec}: CUDA is not available here; use --device cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {spec}: MPS is not available here; use --device cpu")
-    return device
+    """``--device`` of the evaluation commands: ``intergan.hardware.pick_device``."""
+    return pick_device(spec)
 
 
 def open_dataset(

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from intergan import hardware
 from intergan.errors import UserError
 
 
@@ -27,38 +28,12 @@ def env_world() -> tuple[int, int, int]:
 
 
 def pick_device(spec: str = "auto") -> torch.device:
-    """``auto``: CUDA (this process's local GPU) if present, else MPS, else CPU.
-
-    An explicit ``cpu``, ``cuda``, ``cuda:N`` or ``mps`` is checked for availability.
-    """
+    """``hardware.pick_device`` for this process: under torchrun, ``cuda`` (and
+    ``auto`` on a GPU machine) is this process's local GPU, which becomes current."""
     _, local, _ = env_world()
-    if spec == "auto":
-        if torch.cuda.is_available():
-            spec = "cuda"
-        elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            spec = "mps"
-        else:
-            spec = "cpu"
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise UserError(
-            f"--device {spec!r} is not a device; use auto, cpu, cuda, cuda:N or mps"
-        ) from None
+    device = hardware.pick_device(spec, local_rank=local)
     if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise UserError(f"--device {spec}: CUDA is not available here; use --device cpu")
-        index = local if device.index is None else device.index
-        if index >= torch.cuda.device_count():
-            raise UserError(
-                f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) visible"
-            )
-        device = torch.device("cuda", index)
         torch.cuda.set_device(device)
-    elif device.type == "mps" and not torch.backends.mps.is_available():
-        raise UserError(f"--device {spec}: MPS is not available here; use --device cpu")
-    elif device.type not in ("cpu", "cuda", "mps"):
-        raise UserError(f"--device {spec}: unsupported device type {device.type!r}")
     return device
 
 
