@@ -185,16 +185,33 @@ def training_record(
     if cfg is None or step is None:
         ckpt = checkpoints.load_checkpoint(path)
         step, cfg = int(ckpt["step"]), Config.from_dict(ckpt["config"])
+    from intergan.data.synthfaces.export import is_synthfaces_data
+
     record = {
         "steps": step,
         "planned_steps": cfg.train.steps,
         "batch_size": cfg.train.batch_size,
         "data": cfg.data.path or None,
+        # True: trained on SynthFaces only (editors then say so on real photos)
+        "synthfaces": is_synthfaces_data(cfg.data.path) if cfg.data.path else None,
         "preset": cfg.model.preset,
         "variant": cfg.model.variant,
         "img_size": cfg.model.img_size,
     }
     return {**record, "note": note} if note else record
+
+
+def trained_on_synthfaces(path: str | os.PathLike) -> bool:
+    """True when the model at ``path`` records that it saw SynthFaces only."""
+    record = read_training(path)
+    return bool(record and record.get("synthfaces"))
+
+
+SYNTHETIC_NOTE = (
+    "this model was trained on synthetic faces (SynthFaces) only, so its edits of a real "
+    "photo are rough; for real faces train one on CelebA-HQ (docs/training.md: "
+    "intergan train --data CelebA-HQ-DIR --preset base --size 256)"
+)
 
 
 def read_training(path: str | os.PathLike) -> dict | None:

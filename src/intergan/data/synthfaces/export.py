@@ -159,6 +159,21 @@ def _swap_in(tmp: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def is_synthfaces_data(path: str | os.PathLike) -> bool | None:
+    """Whether training data at ``path`` is SynthFaces: an export (its ``synthfaces.json``)
+    or a cache packed from one (its manifest says so). None when ``path`` is not here."""
+    p = Path(path)
+    if (p / META_FILE).is_file():
+        return True
+    manifest = p / "manifest.json"
+    if manifest.is_file():
+        try:
+            return bool(json.loads(manifest.read_text()).get("synthfaces", False))
+        except (OSError, ValueError, AttributeError):
+            return None
+    return False if p.is_dir() else None
+
+
 def write_dataset(
     out: str | os.PathLike,
     n: int,
