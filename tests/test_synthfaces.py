@@ -229,3 +229,20 @@ def test_cli_out_below_a_file(tmp_path, capsys):
     assert main(["synth", "--out", str(blocker), "--n", "2", "--size", "16"]) == 2
     assert "is a file" in capsys.readouterr().err
     assert blocker.read_text() == "x" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_training_data_is_recognised_as_synthfaces_folder_or_cache(tmp_path):
+    from intergan.data.synthfaces.export import is_synthfaces_data
+
+    out = tmp_path / "synth"
+    write_dataset(out, n=4, size=32, seed=0, workers=1)
+    assert is_synthfaces_data(out) is True
+    for flag in (True, False):
+        cache = tmp_path / f"cache_{flag}"
+        cache.mkdir()
+        (cache / "manifest.json").write_text(
+            json.dumps({"kind": "intergan-cache", "synthfaces": flag})
+        )
+        assert is_synthfaces_data(cache) is flag
+    assert is_synthfaces_data(tmp_path / "cache_True" / "..") is False  # some other folder
+    assert is_synthfaces_data(tmp_path / "nowhere") is None  # cannot be told here
