@@ -96,8 +96,10 @@ class Handlers:
         """Updates for the before/after (shrunk for display; the download keeps full
         size) and the face close-up (shown only for aligned faces)."""
         closeup = session.face_closeup(editor, opened, edited)
+        if "preview" not in opened.before:
+            opened.before["preview"] = preview(opened.image)
         return [
-            (preview(opened.image), preview(edited)),
+            (opened.before["preview"], preview(edited)),
             gr.ImageSlider(value=closeup, visible=closeup is not None),
         ]
 
