@@ -145,7 +145,7 @@ def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, t
     view, closeup, download, status = h.edit(opened, str(model_dir), *slider_values)
     assert "Blond_Hair +1.50" in status
     saved = np.asarray(Image.open(download))
-    np.testing.assert_array_equal(saved, view[1])
+    np.testing.assert_array_equal(saved, np.asarray(Image.open(view[1])))  # shown = download
     assert saved.shape == opened.image.shape
     assert closeup.visible is False  # no close-up for pictures that are not aligned
     _, _, _, _, status, *_ = h.load_model("/no/such/model")
@@ -213,7 +213,7 @@ def test_slider_moves_reuse_the_photos_session_and_run_no_detection(
     shown = []
     for v in (0.5, 1.5, -1.0):
         values[CELEBA_ATTRS.index("Blond_Hair")] = v
-        shown.append(h.edit(opened, "m", *values)[0][1])
+        shown.append(np.asarray(Image.open(h.edit(opened, "m", *values)[0][1])))
     assert detector.calls == 1  # three slider moves, no new detection
     direct = editor.edit(opened.image, {"Blond_Hair": -1.0}, source=opened.source, face_index=0)
     np.testing.assert_array_equal(shown[-1], direct)
