@@ -151,6 +151,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--backends", default="torch,torch-bf16,autocast,onnx")
     ap.add_argument("--out", help="default: benchmarks/results/bench_edit_PRESET_SIZE.json")
+    ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -213,6 +214,7 @@ def main() -> None:
         "load_average_at_start": os.getloadavg()[0],
         "cpu_bf16": f"{fast} ({why})",
         "auto_picks": choose_backend("auto", torch.device("cpu"))[0],
+        "note": args.note,
         "date": time.strftime("%Y-%m-%d"),
         "torch": torch.__version__,
         "onnxruntime": __import__("onnxruntime").__version__,

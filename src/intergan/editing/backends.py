@@ -143,9 +143,10 @@ def choose_backend(backend: str, device: torch.device) -> tuple[str, str]:
     """``backend`` (one of ``BACKENDS``) -> ``(name, why)`` with ``auto`` resolved.
 
     ``auto``: ``torch-bf16`` on a CPU with native bfloat16 kernels
-    (``intergan.hardware.cpu_bf16``), else ``torch`` (float32). ONNX Runtime is never
-    picked: with the encoder reused between slider moves, PyTorch is faster on
-    both kinds of CPU (docs/editing.md has the measurements).
+    (``intergan.hardware.cpu_bf16``), else ``torch`` (float32). ONNX Runtime is not
+    picked: it reruns the whole generator per edit, so float32 PyTorch reusing the
+    encoder matches its slider move and beats its strip, and it needs an export
+    step (measurements in docs/editing.md).
     """
     if backend not in BACKENDS:
         raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
