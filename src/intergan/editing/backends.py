@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -28,6 +29,17 @@ ONNX_FILE = "generator.onnx"
 BACKENDS = ("auto", "torch", "torch-bf16", "onnx")
 
 Code = torch.Tensor | list[torch.Tensor]  # what encode gives and decode takes
+
+
+class Backend(Protocol):
+    """What the editor needs of a generator backend (see the module docstring)."""
+
+    name: str
+    device: torch.device
+
+    def encode(self, images: torch.Tensor) -> Code: ...
+
+    def decode(self, code: Code, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor: ...
 
 
 def repeat_code(code: Code, k: int) -> Code:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -34,6 +35,10 @@ from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.labels import Labels, SourceSpec
 from intergan.editing.session import EditSession
 from intergan.errors import UserError
+
+if TYPE_CHECKING:
+    from intergan.editing.backends import Backend
+    from intergan.evaluation.judge import Judge
 
 __all__ = ["Editor", "NoFaceError", "pick_device"]
 
@@ -57,9 +62,9 @@ class Editor:
 
     def __init__(
         self,
-        backend,
+        backend: Backend,
         config: Config,
-        judge=None,
+        judge: Judge | None = None,
         detector: FaceDetector | None = None,
         framing: Framing | str | None = None,
         feather: float = 0.1,
@@ -84,7 +89,7 @@ class Editor:
         path: str | os.PathLike,
         device: str | torch.device | None = None,
         backend: str = "auto",
-        judge=None,
+        judge: str | os.PathLike | Judge | None = None,
         **kwargs,
     ) -> Editor:
         """Load an exported folder (``generator.safetensors`` + ``config.json``, or
@@ -119,7 +124,7 @@ class Editor:
         return cls(be, cfg, judge=judge, **kwargs)
 
     # ------------------------------------------------------------------ labels
-    def set_judge(self, judge) -> None:
+    def set_judge(self, judge: Judge) -> None:
         """Use ``judge`` for source estimates; it must know every model attribute."""
         missing = [a for a in self.attrs if a not in judge.attrs]
         if missing:

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from intergan.editing.backends import repeat_code, slice_code
+from intergan.editing.backends import Code, repeat_code, slice_code
 from intergan.editing.convert import to_batch
 from intergan.editing.crops import AlignedFaces, CentreSquares, resize
+from intergan.editing.faces import Face
 from intergan.editing.labels import SourceSpec
 from intergan.errors import UserError
 
@@ -68,12 +69,12 @@ class EditSession:
         self.source = editor.labels.source_rows(source, self.owner, judged)  # (F, n) 0/1
 
     @functools.cached_property
-    def code(self):
+    def code(self) -> Code:
         """The generator's encoding of the crops (``backends.Code``), on the first edit."""
         return self.editor.backend.encode(self.crops)
 
     @property
-    def faces(self) -> list[list] | None:
+    def faces(self) -> list[list[Face]] | None:
         """Every face found, per image, left to right (``None`` when not aligned)."""
         return getattr(self.framed, "faces", None)
 
