@@ -1,23 +1,32 @@
-"""Editing latency: one 256 px edit and a full all-attribute strip, PyTorch eager
-vs ONNX Runtime, with the ``base`` preset (randomly initialised weights: latency
-does not depend on their values).
+"""Editing latency by backend: float32 PyTorch, bfloat16 PyTorch (bf16 weights +
+channels-last, the ``torch-bf16`` backend), bf16 autocast over float32 weights
+(+ channels-last, for comparison) and ONNX Runtime, on a randomly initialised
+generator (latency does not depend on the weights' values) and a random judge.
 
-Usage: PYTHONPATH=src python benchmarks/bench_edit.py [--size 256] [--preset base]
-       [--threads 2] [--repeats 5]
+Usage: PYTHONPATH=src python benchmarks/bench_edit.py [--preset base] [--size 256]
+       [--threads 2] [--repeats 5] [--backends torch,torch-bf16,autocast,onnx]
 
-Measured through the public API, ``Editor.edit(image, {...}, source=..., align=False)``
-on a (1, 3, S, S) float tensor (generator plus label encoding and glue; no face
-detection), and ``Editor.edit_all`` (one batch of n_attrs edits). The face
-pipeline (MTCNN detection, alignment, paste-back) on a 1024x768 photo is timed
-separately. Median and best of ``--repeats`` runs (strips: half as many) after
-one warm-up, the backends taking turns. Saves
-benchmarks/results/bench_edit_PRESET_SIZE.json.
+Scenarios, all through the public API on a 1024x768 photo with one face:
+- ``first_edit``: ``Editor.edit(photo, {"Blond_Hair": 1})`` from nothing: MTCNN
+  detection, alignment, the judge's estimate, encoder, decoder, paste-back.
+- ``slider_move``: ``session.edit({...})`` on a photo opened with ``Editor.open``
+  (decoder and paste-back only), the values changing every call.
+- ``strip_13``: ``Editor.edit_all(photo)`` from nothing (the CLI's ``--all``).
+- ``web_request``: the web page's slider callback (``Handlers.edit``) on an opened
+  PNG upload after its first edit (the edit, the download file, the shown images
+  and the face close-up), plus what Gradio does with its outputs before sending
+  them (``postprocess`` and the copy into its file cache); not the HTTP round trip.
+- ``crop_edit``: ``Editor.edit`` of one (1, 3, S, S) crop tensor with
+  ``align=False`` (the generator and glue; the figure earlier versions reported).
+Median and best of ``--repeats`` calls (strips: half as many) after one warm-up,
+the backends taking turns. Saves benchmarks/results/bench_edit_PRESET_SIZE.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import tempfile
@@ -32,7 +41,7 @@ def interleaved(fns: dict, repeats: int) -> dict[str, dict[str, float]]:
     """Median and best of ``repeats`` timed calls of each function (ms), taking turns
     so that load from other jobs on the shared machine hits every contender alike."""
     for fn in fns.values():
-        fn()  # warm-up (allocations, ORT graph optimisation)
+        fn()  # warm-up (allocations, ORT graph optimisation, oneDNN kernels)
     runs: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(repeats):
         for k, fn in fns.items():
@@ -52,90 +61,176 @@ def face_photo() -> np.ndarray:
     return np.asarray(canvas)
 
 
+def autocast_backend(G):
+    """bf16 autocast over float32 weights, channels-last (weights cast on every call)."""
+    from intergan.editing.backends import TorchBackend
+
+    class Autocast(TorchBackend):
+        def _in(self, images):
+            return images.contiguous(memory_format=torch.channels_last)
+
+        def encode(self, images):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return super().encode(images)
+
+        def decode(self, code, target, source):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return super().decode(code, target, source)
+
+    be = Autocast(G.to(memory_format=torch.channels_last))
+    be.name = "autocast"
+    return be
+
+
+def make_backends(names: list[str], cfg, work: Path, threads: int) -> tuple[dict, float]:
+    from intergan.editing.backends import OnnxBackend, TorchBackend
+    from intergan.models import build_generator
+    from intergan.models.export import ONNX_FILE, export_onnx
+
+    def fresh():
+        torch.manual_seed(0)
+        return build_generator(cfg.model).eval()
+
+    out, export_s = {}, 0.0
+    for name in names:
+        if name == "torch":
+            out[name] = TorchBackend(fresh())
+        elif name == "torch-bf16":
+            out[name] = TorchBackend(fresh(), precision="bf16")
+        elif name == "autocast":
+            out[name] = autocast_backend(fresh())
+        elif name == "onnx":
+            t0 = time.perf_counter()
+            export_onnx(fresh(), cfg, work / ONNX_FILE)
+            export_s = time.perf_counter() - t0
+            out[name] = OnnxBackend(work, threads=threads)
+        else:
+            raise SystemExit(f"unknown backend {name!r}")
+    return out, export_s
+
+
+def web_request(editors: dict, photo: np.ndarray, work: Path) -> dict:
+    """One slider-callback closure per backend, on an opened PNG upload."""
+    from gradio.processing_utils import move_files_to_cache
+    from PIL import Image
+
+    from intergan.app import session
+    from intergan.app.handlers import CELEBA_ATTRS, Handlers
+    from intergan.app.offline import gr
+
+    path = work / "upload.png"
+    Image.fromarray(photo).save(path)
+    session.load_editor = lambda name: editors[name]  # the page's model cache, stubbed
+    h = Handlers(max_pixels=50_000_000, download_dir=work)
+    compare = gr.ImageSlider(type="numpy", format="png")  # as web._view_column
+    closeup, download = gr.ImageSlider(type="numpy", format="png"), gr.DownloadButton()
+    fns, k = {}, [0]
+    for name in editors:
+        opened = h.open(str(path), True, 0, name)[0]
+        values = [opened.start.get(a, 0.0) for a in CELEBA_ATTRS]
+        i = CELEBA_ATTRS.index("Blond_Hair")
+
+        def move(name=name, opened=opened, values=values, i=i):
+            k[0] += 1
+            values[i] = (-1.0, 0.5, 1.0)[k[0] % 3]
+            view, close, file, _ = h.edit(opened, name, *values)
+            # what Gradio then does with the outputs: encode/copy them into its cache
+            move_files_to_cache(compare.postprocess(view), compare, postprocess=True)
+            move_files_to_cache(close.value, closeup, postprocess=True)
+            move_files_to_cache(download.postprocess(file), download, postprocess=True)
+
+        fns[name] = move
+    return fns
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--preset", default="base")
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--backends", default="torch,torch-bf16,autocast,onnx")
     ap.add_argument("--out", help="default: benchmarks/results/bench_edit_PRESET_SIZE.json")
+    ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
 
     from intergan.config import Config, model_config
-    from intergan.editing.backends import OnnxBackend, TorchBackend
+    from intergan.editing.backends import choose_backend
     from intergan.editing.editor import Editor
+    from intergan.evaluation.judge import build_judge
+    from intergan.hardware import cpu_bf16
     from intergan.models import build_generator
-    from intergan.models.export import ONNX_FILE, export_onnx, save_exported
 
     cfg = Config(model=model_config(args.preset, img_size=args.size))
-    G = build_generator(cfg.model).eval()
-    params = sum(p.numel() for p in G.parameters())
     work = Path(tempfile.mkdtemp(prefix="bench_edit_"))
-    save_exported(G, cfg, work)
-    t0 = time.perf_counter()
-    export_onnx(G, cfg, work / ONNX_FILE)
-    export_s = time.perf_counter() - t0
+    backends, export_s = make_backends(args.backends.split(","), cfg, work, args.threads)
+    judge = build_judge(cfg.model.attrs, args.size)
+    editors = {k: Editor(be, cfg, judge=judge, framing="celebahq") for k, be in backends.items()}
+    photo = face_photo()
+    attrs = cfg.model.attrs
+    sessions = {k: e.open(photo) for k, e in editors.items()}
+    step = [0]
 
-    n = cfg.model.n_attrs
+    def slide(s):
+        step[0] += 1
+        return s.edit({"Blond_Hair": (-1.0, 0.5, 1.0)[step[0] % 3], "Young": 1.0})
+
     x = torch.rand(1, 3, args.size, args.size) * 2 - 1
-    source = [0.0] * n
-    backends = {
-        "pytorch_eager": TorchBackend(G, "cpu"),
-        "onnxruntime": OnnxBackend(work, threads=args.threads),
+    src = [0.0] * len(attrs)
+    reps, strip_reps = args.repeats, max(1, args.repeats // 2)
+    res = {
+        "first_edit": interleaved(
+            {k: (lambda e=e: e.edit(photo, {"Blond_Hair": 1.0})) for k, e in editors.items()}, reps
+        ),
+        "slider_move": interleaved({k: (lambda s=s: slide(s)) for k, s in sessions.items()}, reps),
+        "web_request": interleaved(web_request(editors, photo, work), reps),
+        "crop_edit": interleaved(
+            {
+                k: (lambda e=e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False))
+                for k, e in editors.items()
+            },
+            reps,
+        ),  # fmt: skip
+        "strip_13": interleaved(
+            {k: (lambda e=e: e.edit_all(photo)) for k, e in editors.items()}, strip_reps
+        ),
     }
-    editors = {k: Editor(be, cfg, framing="celebahq") for k, be in backends.items()}
-    one = interleaved(
-        {k: (lambda e=e: e.edit(x, {"Blond_Hair": 1.0}, source=source, align=False))
-         for k, e in editors.items()},
-        args.repeats,
-    )  # fmt: skip
-    strip = interleaved(
-        {k: (lambda e=e: e.edit_all(x, source=source, align=False)) for k, e in editors.items()},
-        max(1, args.repeats // 2),
-    )
-    results = {k: {"one_edit": one[k], "all_attr_strip": strip[k]} for k in editors}
-    for k in editors:
-        print(f"{k:14s} one {args.size} px edit: {one[k]['median_ms']:8.1f} ms median "
-              f"({one[k]['best_ms']:.1f} best)   strip of {n}: {strip[k]['median_ms']:8.1f} ms "
-              f"({strip[k]['best_ms']:.1f} best)")  # fmt: skip
-
     from intergan.editing.faces import default_detector
 
-    photo = face_photo()
-    det, ed = default_detector(), editors["onnxruntime"]
-    pipe = interleaved(
-        {
-            "detect": lambda: det.detect(photo),
-            "detect_align_edit_paste_onnx": lambda: ed.edit(
-                photo, {"Blond_Hair": 1}, source=source
-            ),
-        },
-        args.repeats,
-    )
-    results["face_pipeline_1024x768"] = pipe
-    print(f"1024x768 photo: detection {pipe['detect']['median_ms']:.1f} ms, whole edit (ONNX) "
-          f"{pipe['detect_align_edit_paste_onnx']['median_ms']:.1f} ms (medians)")  # fmt: skip
+    det = default_detector()
+    res["detect_1024x768"] = interleaved({"mtcnn": lambda: det.detect(photo)}, reps)["mtcnn"]
+    for k in editors:
+        print(f"{k:11s}" + "".join(f"  {s} {res[s][k]['median_ms']:8.1f}" for s in
+              ("first_edit", "slider_move", "web_request", "crop_edit", "strip_13")))  # fmt: skip
+    print(f"MTCNN detection on the 1024x768 photo: {res['detect_1024x768']['median_ms']} ms")
 
+    fast, why = cpu_bf16()
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
     meta = {
-        "machine": f"{platform.machine()}, {args.threads} threads on a 2-core CPU shared with "
-        "other jobs, no GPU",
+        "machine": f"{platform.machine()} {cpu}, {os.cpu_count()} cores, {args.threads} "
+        "threads, no GPU",
+        "load_average_at_start": os.getloadavg()[0],
+        "cpu_bf16": f"{fast} ({why})",
+        "auto_picks": choose_backend("auto", torch.device("cpu"))[0],
+        "note": args.note,
         "date": time.strftime("%Y-%m-%d"),
         "torch": torch.__version__,
         "onnxruntime": __import__("onnxruntime").__version__,
         "preset": args.preset,
         "img_size": args.size,
-        "generator_params": params,
+        "generator_params": sum(p.numel() for p in build_generator(cfg.model).parameters()),
         "onnx_export_s": round(export_s, 1),
-        "repeats": args.repeats,
-        "strip_repeats": max(1, args.repeats // 2),
+        "repeats": reps,
+        "strip_repeats": strip_reps,
         "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --preset {args.preset} "
-        f"--size {args.size} --threads {args.threads} --repeats {args.repeats}",
+        f"--size {args.size} --threads {args.threads} --repeats {args.repeats} "
+        f"--backends {args.backends}",
     }
     out = Path(args.out or f"benchmarks/results/bench_edit_{args.preset}_{args.size}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    out.write_text(json.dumps({"meta": meta, "results": res}, indent=2) + "\n")
     print(json.dumps(meta))
 
 

@@ -61,7 +61,7 @@ def test_report_shows_every_flip_with_its_ground_truth(report):
 
 
 def test_edits_come_from_the_model(report, model_dir):
-    editor = Editor.from_pretrained(model_dir)
+    editor = Editor.from_pretrained(model_dir, backend="torch")  # the demo's float32
     labels = json.loads((report / "metrics.json").read_text())["sources"][0]
     image = load(report / "img/0_input.png")
     expected = editor.edit(image, {"Young": -1.0 if labels["Young"] else 1.0},

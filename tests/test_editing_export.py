@@ -65,7 +65,7 @@ def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path):
     out = tmp_path / "exp"
     assert main(["export", str(run_dir), "--out", str(out), "--onnx"]) == 0
     assert (out / "generator.onnx").is_file()
-    torch_ed = Editor.from_pretrained(out, device="cpu", framing="celeba")
+    torch_ed = Editor.from_pretrained(out, device="cpu", backend="torch", framing="celeba")
     onnx_ed = Editor.from_pretrained(out, backend="onnx", framing="celeba")
     for b in (1, 3):  # dynamic batch: neither is the export's example batch of 2
         x, t, s = inputs(b, seed=b)

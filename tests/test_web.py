@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from app_helpers import SIZE, export_tiny, sample_face, save_png
 from intergan.app import session
 from intergan.errors import UserError
+from intergan.images import to_model
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,7 @@ def test_open_estimates_every_attribute_with_the_judge(editor, face_png):
     opened = session.open_photo(editor, face_png, align=False)
     assert opened.image.shape == (SIZE, SIZE, 3) and opened.n_faces == 1
     assert list(opened.estimate) == editor.attrs
-    x = session._model_crop(editor, opened.image, False, None)
+    x = to_model(torch.from_numpy(np.array(opened.image)).permute(2, 0, 1))[None]  # S x S
     probs = editor.judge.predict(x)[0]
     for k, a in enumerate(editor.attrs):
         assert opened.estimate[a] == pytest.approx(float(probs[k]), abs=1e-6)
@@ -143,7 +145,7 @@ def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, t
     view, closeup, download, status = h.edit(opened, str(model_dir), *slider_values)
     assert "Blond_Hair +1.50" in status
     saved = np.asarray(Image.open(download))
-    np.testing.assert_array_equal(saved, view[1])
+    np.testing.assert_array_equal(saved, np.asarray(Image.open(view[1])))  # shown = download
     assert saved.shape == opened.image.shape
     assert closeup.visible is False  # no close-up for pictures that are not aligned
     _, _, _, _, status, *_ = h.load_model("/no/such/model")
@@ -179,3 +181,58 @@ def test_with_two_faces_only_the_chosen_one_is_edited(editor, tmp_path):
     changed = np.abs(out.astype(int) - photo).sum(axis=-1) > 0
     assert not changed[:, :512].any() and changed[:, 512:].any()
     assert session.open_photo(editor, path, align=True, face=7).face == 0  # out of range
+
+
+def fixed_face():
+    from intergan.editing.faces import Face
+
+    eyes, mouth = np.array([[72.0, 55.0], [88.0, 55.0]]), np.array([80.0, 73.0])
+    lm = np.vstack([eyes, [[80, 64]], mouth - [5, 0], mouth + [5, 0]])
+    return Face(box=(62.0, 42.0, 98.0, 84.0), landmarks=lm, score=0.99)
+
+
+def textured(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+
+
+def test_slider_moves_reuse_the_photos_session_and_run_no_detection(
+    model_dir, tmp_path, monkeypatch
+):
+    from intergan.app.handlers import CELEBA_ATTRS, Handlers
+    from intergan.editing.editor import Editor
+
+    detector = CountingDetector(fixed_face())  # the editor's own: no memo in between
+    editor = Editor.from_pretrained(model_dir, detector=detector)
+    monkeypatch.setattr(session, "load_editor", lambda model: editor)
+    a, b = (save_png(textured(k), tmp_path / f"{k}.png") for k in (0, 1))
+    h = Handlers(max_pixels=10**6, download_dir=tmp_path)
+    opened = h.open(str(a), True, 0, "m")[0]
+    assert detector.calls == 1
+    values = [opened.start.get(x, 0.0) for x in CELEBA_ATTRS]
+    shown = []
+    for v in (0.5, 1.5, -1.0):
+        values[CELEBA_ATTRS.index("Blond_Hair")] = v
+        shown.append(np.asarray(Image.open(h.edit(opened, "m", *values)[0][1])))
+    assert detector.calls == 1  # three slider moves, no new detection
+    direct = editor.edit(opened.image, {"Blond_Hair": -1.0}, source=opened.source, face_index=0)
+    np.testing.assert_array_equal(shown[-1], direct)
+    # another photo: a new session, detected once, whose edits are of that photo
+    opened_b = h.open(str(b), True, 0, "m")[0]
+    assert detector.calls == 3 and opened_b.session is not opened.session
+    out_b = session.edit_opened(editor, opened_b, {**opened_b.start, "Bangs": 1.5})
+    direct_b = editor.edit(opened_b.image, {"Bangs": 1.5}, source=opened_b.source, face_index=0)
+    np.testing.assert_array_equal(out_b, direct_b)
+
+
+def test_another_model_gets_a_new_session_for_the_same_picture(editor, tmp_path):
+    other = session.load_editor(str(export_tiny(tmp_path / "other", seed=5)))
+    opened = session.open_photo(editor, save_png(sample_face()[0], tmp_path / "f.png"), False)
+    mine = session.session_for(editor, opened)
+    assert session.session_for(editor, opened) is mine
+    theirs = session.session_for(other, opened)
+    assert theirs is not mine and theirs.editor is other
+    np.testing.assert_array_equal(
+        session.edit_opened(other, opened, dict(opened.start)),
+        other.edit(opened.image, {}, align=False),  # its own judge's source estimate
+    )

@@ -96,7 +96,7 @@ def edit_identity(editor: Editor, gt: GroundTruth, i: int) -> IdentityResult:
     multi_changes = {a: (-1.0 if source[a] else 1.0) for a in MULTI if a in attrs}
     multi_t = _target(src, attrs, multi_changes)
     slide = editor.interpolate(image, SLIDE, steps=len(SLIDE_VALUES),
-                               range=(SLIDE_VALUES[0], SLIDE_VALUES[-1]), **kw)  # fmt: skip
+                               span=(SLIDE_VALUES[0], SLIDE_VALUES[-1]), **kw)  # fmt: skip
     ends = torch.cat([_target(src, attrs, {SLIDE: -1.0}), _target(src, attrs, {SLIDE: 1.0})])
     off, on = _np(gt.render([i, i], ends))
     res = IdentityResult(
@@ -149,7 +149,7 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
         raise UserError(f"--identities must be at least 1, got {identities}")
     start = time.perf_counter()
     path = resolve_model(model)
-    editor = Editor.from_pretrained(path)
+    editor = Editor.from_pretrained(path, backend="torch")  # float32: the same numbers anywhere
     unknown = [a for a in editor.attrs if a not in DEFAULT_ATTRS]
     if unknown:
         raise UserError(

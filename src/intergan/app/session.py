@@ -1,10 +1,12 @@
 """What the web editor does between the browser and the ``Editor``, without Gradio.
 
 The page keeps one ``Opened`` per visitor: the uploaded picture, which face is
-being edited, and the judge's estimate of its attributes. Every slider move calls
-``edit_opened`` with the slider values; only sliders the user moved away from
-their starting point become edit targets, so an untouched page shows the
-model's reconstruction of the photo.
+being edited, the judge's estimate of its attributes and the editing session
+(``Editor.open``: detection, alignment, the estimate and the generator's encoder
+run once per picture). Every slider move calls ``edit_opened`` with the slider
+values, which runs only the generator's label-dependent part and the paste-back;
+only sliders the user moved away from their starting point become edit targets,
+so an untouched page shows the model's reconstruction of the photo.
 
 Slider scale: the editor's intensity (``v * test_int`` becomes the target entry;
 +-1 is the paper's test-time edit, beyond extrapolates). A slider starts at the
@@ -23,15 +25,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
-from PIL import Image
 
 from intergan.editing.align import crop_face
+from intergan.editing.crops import FaceIndexError, NoFaceError
 from intergan.editing.editor import Editor
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS, load_image
+from intergan.editing.session import EditSession
 from intergan.errors import UserError
-from intergan.images import to_model
 
 SLIDER_MIN, SLIDER_MAX, SLIDER_STEP = -1.5, 1.5, 0.05
 MOVED = 1e-6  # a slider further than this from its start is an edit target
@@ -45,7 +46,8 @@ class Opened:
     image: (H, W, 3) or (H, W, 4) uint8 as uploaded (alpha kept, EXIF applied);
     path: the file it came from; align: whether the face pipeline runs; face:
     index of the edited face among ``n_faces`` (left to right); estimate: the
-    judge's probability per attribute (``None`` when the model has no judge).
+    judge's probability per attribute (``None`` when the model has no judge);
+    session: the ``EditSession`` slider moves edit (``session_for``).
     """
 
     image: np.ndarray
@@ -55,8 +57,11 @@ class Opened:
     n_faces: int
     attrs: list[str]
     estimate: dict[str, float] | None
+    session: EditSession | None = field(default=None, repr=False, compare=False)
     start: dict[str, float] = field(init=False)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # names its download
+    # what every view of this picture shows unchanged (made on first use)
+    before: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         est = self.estimate or {}
@@ -125,31 +130,6 @@ def load_editor(model: str) -> Editor:
     return Editor.from_pretrained(model, detector=MemoDetector())
 
 
-def _model_crop(editor: Editor, rgb: np.ndarray, align: bool, face: Face | None) -> torch.Tensor:
-    """The (1, 3, S, S) crop in [-1, 1] the model sees: aligned face or centre square."""
-    if align:
-        crop, _ = crop_face(rgb, face, editor.framing, editor.size)
-    else:
-        h, w = rgb.shape[:2]
-        side = min(h, w)
-        y0, x0 = (h - side) // 2, (w - side) // 2
-        square = Image.fromarray(rgb[y0 : y0 + side, x0 : x0 + side])
-        crop = np.asarray(square.resize((editor.size, editor.size), Image.BICUBIC))
-    return to_model(torch.from_numpy(np.array(crop)).permute(2, 0, 1)[None])  # a writable copy
-
-
-def estimate(editor: Editor, rgb: np.ndarray, align: bool, face: Face | None):
-    """The judge's probability per model attribute for one face, or ``None`` (no judge)."""
-    judge = editor.judge
-    if judge is None:
-        return None
-    x = _model_crop(editor, rgb, align, face)
-    s = judge.img_size
-    x = torch.nn.functional.interpolate(x, size=(s, s), mode="bilinear", antialias=True)
-    probs = judge.predict(x.to(judge.device))[0].cpu()
-    return {a: float(probs[judge.attrs.index(a)]) for a in editor.attrs}
-
-
 def open_photo(
     editor: Editor,
     path: str | Path,
@@ -164,32 +144,43 @@ def open_photo(
     """
     photo = load_image(path, max_pixels=max_pixels)
     image = photo.rgb if photo.alpha is None else np.dstack([photo.rgb, photo.alpha])
-    faces: list[Face] = []
-    if align:
-        faces = editor.find_faces(photo.rgb)
-        if not faces:
-            raise UserError(
-                f"no face found in {Path(path).name}; use a photo with a visible, roughly "
-                "frontal face, or untick 'Detect and align the face' for a picture already "
-                "cropped to a face like the samples"
-            )
-        face = face if 0 <= face < len(faces) else 0
-    else:
-        face = 0
-    est = estimate(editor, photo.rgb, align, faces[face] if faces else None)
-    return Opened(image, str(path), align, face, max(len(faces), 1), list(editor.attrs), est)
+    face = face if align else 0
+    try:
+        sess = _open(editor, image, align, face)
+    except NoFaceError:
+        raise UserError(
+            f"no face found in {Path(path).name}; use a photo with a visible, roughly "
+            "frontal face, or untick 'Detect and align the face' for a picture already "
+            "cropped to a face like the samples"
+        ) from None
+    except FaceIndexError:
+        face, sess = 0, _open(editor, image, align, 0)
+    n_faces = len(sess.faces[0]) if align else 1
+    est = sess.estimate()[0] if editor.judge is not None else None
+    return Opened(image, str(path), align, face, n_faces, list(editor.attrs), est, sess)
+
+
+def _open(editor: Editor, image: np.ndarray, align: bool, face: int) -> EditSession:
+    return editor.open(
+        image,
+        source=None if editor.judge is not None else {},  # no judge: all absent
+        align=align,
+        face_index=face if align else None,
+    )
+
+
+def session_for(editor: Editor, opened: Opened) -> EditSession:
+    """The editing session of ``opened`` with ``editor``; a new one when the picture
+    has none yet or it belongs to another model."""
+    if opened.session is None or opened.session.editor is not editor:
+        opened.session = _open(editor, opened.image, opened.align, opened.face)
+    return opened.session
 
 
 def edit_opened(editor: Editor, opened: Opened, values: dict[str, float]) -> np.ndarray:
     """The full picture with the slider edits applied: (H, W, 3 or 4) uint8."""
     targets = targets_from_sliders(opened, values)
-    return editor.edit(
-        opened.image,
-        targets,
-        source=opened.source,
-        align=opened.align,
-        face_index=opened.face if opened.align else None,
-    )
+    return session_for(editor, opened).edit(targets)
 
 
 def face_closeup(
@@ -199,8 +190,10 @@ def face_closeup(
     model's framing, or ``None`` when the picture was not aligned."""
     if not opened.align:
         return None
-    rgb = np.ascontiguousarray(opened.image[..., :3])
-    face = editor.find_faces(rgb)[opened.face]  # remembered since the photo was opened
-    before, _ = crop_face(rgb, face, editor.framing, side)
+    face = session_for(editor, opened).faces[0][opened.face]
+    key = f"closeup{side}"
+    if key not in opened.before:
+        rgb = np.ascontiguousarray(opened.image[..., :3])
+        opened.before[key] = crop_face(rgb, face, editor.framing, side)[0]
     after, _ = crop_face(np.ascontiguousarray(edited[..., :3]), face, editor.framing, side)
-    return before, after
+    return opened.before[key], after

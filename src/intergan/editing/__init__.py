@@ -4,5 +4,6 @@ Inference only: nothing here imports ``intergan.training``. See docs/editing.md.
 """
 
 from intergan.editing.editor import Editor, NoFaceError
+from intergan.editing.session import EditSession
 
-__all__ = ["Editor", "NoFaceError"]
+__all__ = ["EditSession", "Editor", "NoFaceError"]

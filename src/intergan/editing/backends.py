@@ -1,43 +1,115 @@
-"""Generator backends for the editor: PyTorch eager or ONNX Runtime.
+"""Generator backends for the editor: PyTorch (float32 or bfloat16) or ONNX Runtime.
 
-Both take ``images (B, 3, S, S)`` float in [-1, 1] and encoded ``target`` /
-``source`` ``(B, n_attrs)`` and return ``(edited, reconstructed)`` as CPU float
-tensors in [-1, 1].
+A backend runs the generator in two steps so that an editing session can reuse
+the first one: ``encode(images)`` turns crops ``(B, 3, S, S)`` in [-1, 1] into an
+opaque *code* (nothing in it depends on the target attributes), and
+``decode(code, target, source)`` gives the edited crops ``(B, 3, S, S)`` as CPU
+float32 in [-1, 1] for encoded ``target`` / ``source`` labels ``(B, n_attrs)``.
+``__call__(images, target, source) -> (edited, reconstructed)`` runs the whole
+generator at once.
+
+``choose_backend`` is the rule behind ``backend="auto"`` (measured in
+``docs/editing.md``): bfloat16 PyTorch where the CPU computes bf16 natively (AMX,
+AVX-512-BF16), float32 PyTorch elsewhere and on GPUs.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from intergan.errors import UserError
+from intergan.hardware import cpu_bf16
 
 ONNX_FILE = "generator.onnx"
+BACKENDS = ("auto", "torch", "torch-bf16", "onnx")
+
+Code = torch.Tensor | list[torch.Tensor]  # what encode gives and decode takes
+
+
+class Backend(Protocol):
+    """What the editor needs of a generator backend (see the module docstring)."""
+
+    name: str
+    device: torch.device
+
+    def encode(self, images: torch.Tensor) -> Code: ...
+
+    def decode(self, code: Code, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor: ...
+
+
+def repeat_code(code: Code, k: int) -> Code:
+    """The code of a batch repeated ``k`` times along the batch (as ``Tensor.repeat``)."""
+    if isinstance(code, torch.Tensor):
+        return code.repeat(k, *([1] * (code.dim() - 1)))
+    return [repeat_code(c, k) for c in code]
+
+
+def slice_code(code: Code, start: int, stop: int) -> Code:
+    """Rows ``start:stop`` of a code."""
+    if isinstance(code, torch.Tensor):
+        return code[start:stop]
+    return [c[start:stop] for c in code]
 
 
 class TorchBackend:
-    """A generator ``nn.Module`` on ``device`` (eval mode, no autograd)."""
+    """A generator ``nn.Module`` on ``device`` (eval mode, no autograd).
 
-    name = "torch"
+    precision: ``"float32"``, or ``"bf16"``: the module's weights are converted to
+    bfloat16 and channels-last in place (like ``Module.to``) and the crops follow;
+    outputs come back as float32. Fast on CPUs with AMX / AVX-512-BF16 and on GPUs,
+    emulated (slow but correct) on other CPUs.
+    """
 
-    def __init__(self, generator: torch.nn.Module, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        generator: torch.nn.Module,
+        device: str | torch.device = "cpu",
+        precision: str = "float32",
+    ):
+        if precision not in ("float32", "bf16"):
+            raise UserError(f"unknown precision {precision!r}; choose 'float32' or 'bf16'")
         self.device = torch.device(device)
+        self.precision = precision
+        self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        self.memory_format = torch.channels_last if precision == "bf16" else torch.contiguous_format
         self.generator = generator.to(self.device).eval()
+        if precision == "bf16":
+            self.generator.to(dtype=self.dtype, memory_format=self.memory_format)
+        self.name = "torch-bf16" if precision == "bf16" else "torch"
+
+    def _in(self, images: torch.Tensor) -> torch.Tensor:
+        return images.to(self.device, self.dtype).contiguous(memory_format=self.memory_format)
+
+    @torch.inference_mode()
+    def encode(self, images: torch.Tensor) -> Code:
+        return self.generator.encode(self._in(images))
+
+    @torch.inference_mode()
+    def decode(self, code: Code, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        d, t = self.device, self.dtype
+        out = self.generator.edit_from_code(code, target.to(d, t), source.to(d, t))
+        return out.float().cpu()
 
     @torch.inference_mode()
     def __call__(
         self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        d = self.device
-        out = self.generator(images.to(d), target.to(d), source.to(d))
+        d, t = self.device, self.dtype
+        out = self.generator(self._in(images), target.to(d, t), source.to(d, t))
         return out.edited.float().cpu(), out.reconstructed.float().cpu()
 
 
 class OnnxBackend:
-    """An exported ``generator.onnx`` run by ONNX Runtime on the CPU."""
+    """An exported ``generator.onnx`` run by ONNX Runtime on the CPU.
+
+    The exported graph is the whole generator, so its code is the crops themselves
+    and every ``decode`` runs the encoder again.
+    """
 
     name = "onnx"
 
@@ -62,6 +134,12 @@ class OnnxBackend:
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.device = torch.device("cpu")
 
+    def encode(self, images: torch.Tensor) -> Code:
+        return images.detach().to("cpu", torch.float32)
+
+    def decode(self, code: Code, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+        return self(code, target, source)[0]
+
     def __call__(
         self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -71,3 +149,24 @@ class OnnxBackend:
         feeds = {"images": np32(images), "target": np32(target), "source": np32(source)}
         edited, reconstructed = self.session.run(["edited", "reconstructed"], feeds)
         return torch.from_numpy(edited), torch.from_numpy(reconstructed)
+
+
+def choose_backend(backend: str, device: torch.device) -> tuple[str, str]:
+    """``backend`` (one of ``BACKENDS``) -> ``(name, why)`` with ``auto`` resolved.
+
+    ``auto``: ``torch-bf16`` on a CPU with native bfloat16 kernels
+    (``intergan.hardware.cpu_bf16``), else ``torch`` (float32). ONNX Runtime is not
+    picked: it reruns the whole generator per edit, so float32 PyTorch reusing the
+    encoder matches its slider move and beats its strip, and it needs an export
+    step (measurements in docs/editing.md).
+    """
+    if backend not in BACKENDS:
+        raise UserError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend, "asked for"
+    if device.type != "cpu":
+        return "torch", f"auto: float32 PyTorch on {device.type}"
+    fast, why = cpu_bf16()
+    if fast:
+        return "torch-bf16", f"auto: bfloat16 PyTorch ({why})"
+    return "torch", f"auto: float32 PyTorch ({why})"

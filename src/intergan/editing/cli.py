@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from intergan.editing.backends import BACKENDS
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
 from intergan.errors import UserError
 from intergan.models.pretrained import BUNDLED_HELP
@@ -78,9 +79,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--backend",
-        choices=("torch", "onnx"),
-        default="torch",
-        help="run the generator with PyTorch or ONNX Runtime (needs export --onnx)",
+        choices=BACKENDS,
+        default="auto",
+        help="run the generator with PyTorch in float32 (torch) or bfloat16 (torch-bf16), "
+        "or ONNX Runtime (onnx, needs export --onnx); auto (default): torch-bf16 on CPUs "
+        "with native bf16 (AMX, AVX-512-BF16), else torch",
     )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
 

@@ -27,11 +27,13 @@ class Batch:
     floats: for float tensor inputs, the images as (B, 3, H, W) in [-1, 1]; the
     no-align path edits these directly so no precision is lost to uint8.
     restore: list of ``Photo`` (or float tensor (B, 3, H, W)) -> the caller's type.
+    single: one image (PIL, (H, W[, C]) array, (3, H, W) tensor), not a batch.
     """
 
     photos: list[Photo]
     floats: torch.Tensor | None
     restore: Callable[[list[Photo] | torch.Tensor], object]
+    single: bool = True
 
 
 def _from_tensor(image: torch.Tensor) -> Batch:
@@ -65,7 +67,7 @@ def _from_tensor(image: torch.Tensor) -> Batch:
         y = y.to(device=like.device, dtype=like.dtype)
         return y[0] if single else y
 
-    return Batch(photos, floats, restore)
+    return Batch(photos, floats, restore, single)
 
 
 def _from_numpy(image: np.ndarray) -> Batch:
@@ -94,11 +96,15 @@ def _from_numpy(image: np.ndarray) -> Batch:
         arr = [np.dstack([p.rgb, p.alpha]) if p.alpha is not None else p.rgb for p in out]
         return arr[0] if single else np.stack(arr)
 
-    return Batch(photos, None, restore)
+    return Batch(photos, None, restore, single)
 
 
 def to_batch(image: object) -> Batch:
-    """Accept a PIL image, a list of PIL images, a numpy uint8 array or a tensor."""
+    """Accept a PIL image, a list of PIL images, a numpy uint8 array or a tensor.
+
+    The one conversion of the editor's inputs: ``Editor.edit``, ``open``,
+    ``find_faces`` and ``estimate`` all take what this takes.
+    """
     if isinstance(image, Image.Image):
         return Batch([from_pil(image)], None, lambda out: out[0].to_pil())
     if (
@@ -106,7 +112,8 @@ def to_batch(image: object) -> Batch:
         and image
         and all(isinstance(i, Image.Image) for i in image)
     ):
-        return Batch([from_pil(i) for i in image], None, lambda out: [p.to_pil() for p in out])
+        photos = [from_pil(i) for i in image]
+        return Batch(photos, None, lambda out: [p.to_pil() for p in out], single=False)
     if isinstance(image, np.ndarray):
         return _from_numpy(image)
     if isinstance(image, torch.Tensor):

@@ -82,8 +82,13 @@ def load_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             return from_pil(im, path)
 
 
-def save_image(path: str | os.PathLike, photo: Photo, quality: int = 95) -> None:
-    """Write a photo; alpha is kept for formats that store it (PNG, WebP)."""
+def save_image(
+    path: str | os.PathLike, photo: Photo, quality: int = 95, png_level: int | None = None
+) -> None:
+    """Write a photo; alpha is kept for formats that store it (PNG, WebP).
+
+    png_level: zlib level 0-9 of a PNG (default Pillow's 6; 1 writes ~3.5x faster
+    and ~10% larger files)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     im = photo.to_pil()
@@ -91,6 +96,8 @@ def save_image(path: str | os.PathLike, photo: Photo, quality: int = 95) -> None
     if suffix in (".jpg", ".jpeg") and im.mode == "RGBA":
         im = im.convert("RGB")
     kwargs = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
+    if suffix == ".png" and png_level is not None:
+        kwargs["compress_level"] = png_level
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
     im.save(tmp, **kwargs)
     os.replace(tmp, path)

@@ -4,12 +4,19 @@ The crop is warped back with the inverse of the alignment transform and blended
 through a feathered mask (1 inside, ramping to 0 over a border band), so the
 seam is invisible and every pixel outside the mask's footprint is returned
 bit-for-bit unchanged.
+
+Where each photo pixel samples the crop, and the warped mask, depend only on the
+alignment, so a ``PastePlan`` computes them once per face; pasting an edit is
+then one bilinear lookup and a blend over the face's footprint.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
-from PIL import Image
+import torch
+import torch.nn.functional as F
 
 from intergan.editing.align import transform_points
 
@@ -37,30 +44,61 @@ def footprint(m: np.ndarray, size: int, shape: tuple[int, int]) -> tuple[int, in
     return max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
 
 
-def _warp_back(
-    arr: np.ndarray, m: np.ndarray, box: tuple[int, int, int, int], edge_pad: int = 0
-) -> np.ndarray:
-    """Sample ``arr`` (crop space, float32 HxW or HxWxC) at the photo pixels of ``box``.
-    ``edge_pad`` repeats the crop's edge pixels outwards first, so interpolation at
-    the crop border does not mix in the fill value."""
+def _grid(m: np.ndarray, box: tuple[int, int, int, int], size: int) -> torch.Tensor:
+    """(1, h, w, 2) crop positions of the box's photo pixels, in ``grid_sample`` units
+    (pixel centres at +0.5, as PIL and ``align``)."""
     x0, y0, x1, y1 = box
-    if edge_pad:
-        widths = ((edge_pad, edge_pad), (edge_pad, edge_pad)) + ((0, 0),) * (arr.ndim - 2)
-        arr = np.pad(arr, widths, mode="edge")
-        m = np.array([[1, 0, edge_pad], [0, 1, edge_pad], [0, 0, 1]], np.float64) @ m
-    # photo pixel (x, y) -> crop position m @ (x, y); PIL wants output -> input coefficients.
-    shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)
-    coeffs = tuple((m @ shift)[:2].reshape(-1))
-    chans = [arr] if arr.ndim == 2 else [arr[..., c] for c in range(arr.shape[-1])]
-    out = [
-        np.asarray(
-            Image.fromarray(c.astype(np.float32), mode="F").transform(
-                (x1 - x0, y1 - y0), Image.AFFINE, coeffs, Image.BILINEAR, fillcolor=0.0
-            )
-        )
-        for c in chans
-    ]
-    return out[0] if arr.ndim == 2 else np.stack(out, axis=-1)
+    xs, ys = np.meshgrid(np.arange(x0, x1) + 0.5, np.arange(y0, y1) + 0.5)
+    pts = transform_points(m, np.stack([xs.ravel(), ys.ravel()], axis=1))
+    grid = (pts * (2.0 / size) - 1.0).astype(np.float32).reshape(1, y1 - y0, x1 - x0, 2)
+    return torch.from_numpy(grid)
+
+
+@dataclass
+class PastePlan:
+    """How one crop goes back into its photo: everything but the crop's content.
+
+    box: the photo region (x0, y0, x1, y1) the crop can reach; grid: (1, h, w, 2)
+    where each of its pixels samples the crop; mask: (h, w, 1) float32 feathered
+    blend weight; keep: (h, w, 1) bool, the pixels the paste may change (mask > 0).
+    """
+
+    box: tuple[int, int, int, int]
+    grid: torch.Tensor
+    mask: torch.Tensor
+    keep: torch.Tensor
+    size: int
+
+    @classmethod
+    def build(
+        cls, m: np.ndarray, size: int, shape: tuple[int, int], feather: float = 0.1
+    ) -> PastePlan:
+        """Plan for a ``size`` crop cut with photo->crop ``m`` from a photo of ``shape``."""
+        box = footprint(m, size, shape)
+        x0, y0, x1, y1 = box
+        if x1 <= x0 or y1 <= y0:
+            empty = torch.zeros(0, 0, 1)
+            return cls(box, torch.zeros(1, 0, 0, 2), empty, empty.bool(), size)
+        grid = _grid(m, box, size)
+        weights = torch.from_numpy(feather_mask(size, feather))[None, None]
+        mask = F.grid_sample(weights, grid, "bilinear", "zeros", align_corners=False)
+        mask = mask[0].permute(1, 2, 0).contiguous()  # (h, w, 1)
+        return cls(box, grid, mask, mask > 0, size)
+
+    def paste(self, photo: np.ndarray, crop: torch.Tensor) -> None:
+        """Blend ``crop`` (3, S, S) float in [0, 255] into ``photo`` (H, W, 3) uint8, in
+        place: ``mask * crop + (1 - mask) * photo`` rounded where the mask is > 0."""
+        x0, y0, x1, y1 = self.box
+        if x1 <= x0 or y1 <= y0:
+            return
+        # crop positions past its edge take the edge pixel ("border"): the mask is
+        # (near) 0 there, so this only keeps the fill value out of the interpolation
+        edited = F.grid_sample(
+            crop[None].float(), self.grid, "bilinear", "border", align_corners=False
+        )[0].permute(1, 2, 0)  # (h, w, 3)
+        region = torch.from_numpy(photo[y0:y1, x0:x1])  # a view: written in place
+        blended = torch.lerp(region.float(), edited, self.mask).round_().clamp_(0, 255)
+        region.copy_(torch.where(self.keep, blended.to(torch.uint8), region))
 
 
 def paste_back(
@@ -72,15 +110,7 @@ def paste_back(
     warped mask is 0 (outside the crop's footprint or its feathered border) are
     unchanged; the rest are ``mask * crop + (1 - mask) * photo``, rounded.
     """
-    size = crop.shape[0]
     out = photo.copy()
-    box = footprint(m, size, photo.shape[:2])
-    x0, y0, x1, y1 = box
-    if x1 <= x0 or y1 <= y0:
-        return out
-    mask = _warp_back(feather_mask(size, feather), m, box)[..., None]
-    edited = _warp_back(crop.astype(np.float32), m, box, edge_pad=2)
-    region = out[y0:y1, x0:x1].astype(np.float32)
-    blended = np.clip(np.rint(mask * edited + (1 - mask) * region), 0, 255).astype(np.uint8)
-    out[y0:y1, x0:x1] = np.where(mask > 0, blended, out[y0:y1, x0:x1])
+    plan = PastePlan.build(m, crop.shape[0], photo.shape[:2], feather)
+    plan.paste(out, torch.from_numpy(np.array(crop, np.float32)).permute(2, 0, 1))
     return out

@@ -96,6 +96,14 @@ class AttGANGenerator(nn.Module):
         edited, reconstructed = out[:b], out[b:]  # slices: chunk(2) does not export (ONNX)
         return GeneratorOutput(edited, reconstructed, feats[-1], feats[-1])
 
+    def edit_from_code(
+        self, feats: list[torch.Tensor], target: torch.Tensor, source: torch.Tensor
+    ) -> torch.Tensor:
+        """``edit(images, target, source)`` from ``feats = encode(images)``: bit-identical."""
+        if self.cfg.attgan_norm == "batch":
+            return self.decode(feats, torch.cat([target, source]))[: target.shape[0]]
+        return self.decode(feats, target)
+
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s;
         the reconstruction stream is not computed (batch norm: both run, as its

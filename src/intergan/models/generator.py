@@ -191,6 +191,21 @@ class InterGANGenerator(nn.Module):
         z_edit, z_rec = z2[:b], z2[b:]
         return GeneratorOutput(edited, reconstructed, z_edit, z_rec)
 
+    def edit_from_code(
+        self, z: torch.Tensor, target: torch.Tensor, source: torch.Tensor
+    ) -> torch.Tensor:
+        """``edit(images, target, source)`` from ``z = encode(images)``: bit-identical.
+
+        The encoder does not depend on the labels, so an editor that tries several
+        targets on one image encodes it once and calls this for each.
+        """
+        if len(self.cti) or self.cfg.norm == "batch":
+            z2 = self.bottleneck(
+                torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
+            )
+            return self.decode(z2, torch.cat([target, source]))[: z.shape[0]]
+        return self.decode(self.bottleneck(z, target - source), target)
+
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s.
 
