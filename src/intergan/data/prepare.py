@@ -67,27 +67,28 @@ def _write_split(
     w: CacheWriter, src: Source, split: str, workers: int, skip_bad: bool, bad: list[str]
 ) -> int:
     rows = src.indices(split)
-    arr = w.images(split, len(rows))
+    images = w.images(split, len(rows))
     jobs = [(int(i), str(src.paths[i]), w.size) for i in rows]
     kept: list[int] = []
     bar = _progress(len(jobs), split)
-    for i, image, err in decode_many(jobs, workers):
+    try:
+        for i, image, err in decode_many(jobs, workers):
+            if bar is not None:
+                bar.update(1)
+            if image is None:
+                if not skip_bad:
+                    raise UserError(
+                        f"{err}; nothing was written. Run `intergan data check {src.root}` "
+                        "to list every unreadable file, then replace them or pass --skip-bad"
+                    )
+                bad.append(err)
+                continue
+            images.append(image)
+            kept.append(i)
+    finally:
+        images.close()
         if bar is not None:
-            bar.update(1)
-        if image is None:
-            if not skip_bad:
-                raise UserError(
-                    f"{err}; nothing was written. Run `intergan data check {src.root}` to "
-                    "list every unreadable file, then replace them or pass --skip-bad"
-                )
-            bad.append(err)
-            continue
-        arr[len(kept)] = image
-        kept.append(i)
-    if bar is not None:
-        bar.close()
-    w.shrink(split, arr, len(kept))
-    del arr
+            bar.close()
     w.labels(split, src.labels[kept], [src.names[i] for i in kept])
     return len(kept)
 
