@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import html
 import logging
+import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +48,17 @@ class Handlers:
     # -- helpers ---------------------------------------------------------------------
     @staticmethod
     def fail(err: Exception) -> str:
-        """Show ``err`` as a warning toast; return the status line's error text."""
+        """Show ``err`` as a warning toast; return the status line's error text.
+
+        The page never shows the server's paths: a file in a temporary folder (an
+        upload, a sample) is named by its file name alone.
+        """
         if isinstance(err, UserError):
             msg = str(err)
         else:  # a bug: keep serving, log the traceback, tell the user something useful
             log.exception("web editor callback failed")
             msg = f"internal error ({type(err).__name__}: {err}); see the server log"
+        msg = hide_server_paths(msg)
         gr.Warning(html.escape(msg), duration=10)
         return f"**Error:** {html.escape(msg)}"
 
@@ -175,6 +183,15 @@ def model_line(name: str, editor: Editor) -> str:
         f"Model **{html.escape(name.strip())}**: {m.variant}, {m.preset} preset, "
         f"{editor.size} px, {len(editor.attrs)} attributes, {judge}"
     )
+
+
+def hide_server_paths(msg: str) -> str:
+    """``msg`` with the folders of every path under a temporary folder removed."""
+    roots = {r for r in (tempfile.gettempdir(), os.environ.get("GRADIO_TEMP_DIR")) if r}
+    roots |= {os.path.realpath(r) for r in roots}
+    for root in sorted(roots, key=len, reverse=True):  # /tmp/x before /tmp
+        msg = re.sub(re.escape(root.rstrip(os.sep)) + r"/(?:[^\s/]+/)*", "", msg)
+    return msg
 
 
 def preview(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
