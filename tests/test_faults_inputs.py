@@ -177,3 +177,17 @@ def test_web_errors_do_not_show_the_servers_temporary_paths(model, tmp_path):
     )
     assert hide_server_paths("cannot read /tmp/a/b/c.png: gone") == "cannot read c.png: gone"
     assert hide_server_paths("--model /home/me/model") == "--model /home/me/model"
+
+
+def test_the_web_page_edits_up_to_its_own_pixel_limit(model, tmp_path):
+    pytest.importorskip("gradio")
+    from app_helpers import sample_face, save_png
+    from intergan.app import session
+    from intergan.app.handlers import Handlers
+
+    face = save_png(sample_face()[0], tmp_path / "face.png")  # 32x32 = 1,024 pixels
+    session.load_editor(str(model)).max_pixels = 100  # as if the API default were lower
+    status = Handlers(10_000, tmp_path).open(str(face), False, 0, str(model))[4]
+    assert status.startswith("**face** · 32×32 px")
+    status = Handlers(1_000, tmp_path).open(str(face), False, 0, str(model))[4]
+    assert "above the limit of 1,000" in status

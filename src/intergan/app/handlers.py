@@ -46,6 +46,12 @@ class Handlers:
         self.download_dir = download_dir
 
     # -- helpers ---------------------------------------------------------------------
+    def editor(self, model: str) -> Editor:
+        """The (cached) editor of ``model``, editing pictures up to the page's pixel limit."""
+        editor = session.load_editor(model)
+        editor.max_pixels = self.max_pixels  # opened photos were checked against it
+        return editor
+
     @staticmethod
     def fail(err: Exception) -> str:
         """Show ``err`` as a warning toast; return the status line's error text.
@@ -119,7 +125,7 @@ class Handlers:
         if not path:
             return [gr.skip()] * (6 + len(CELEBA_ATTRS))
         try:
-            editor = session.load_editor(model)
+            editor = self.editor(model)
             opened = session.open_photo(editor, path, align, int(face or 0), self.max_pixels)
             edited = session.edit_opened(editor, opened, {})
         except Exception as err:  # noqa: BLE001 - every failure becomes a message
@@ -142,7 +148,7 @@ class Handlers:
         if opened is None:
             return [gr.skip()] * 3 + ["Upload a photo or pick a sample first."]
         try:
-            editor = session.load_editor(model)
+            editor = self.editor(model)
             sliders = {a: v for a, v in zip(CELEBA_ATTRS, values) if a in editor.attrs}
             targets = session.targets_from_sliders(opened, sliders)
             edited = session.edit_opened(editor, opened, sliders)
