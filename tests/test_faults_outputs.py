@@ -279,3 +279,32 @@ def test_a_read_only_output_folder_is_one_line_before_any_work(
         assert main([str(a) for a in argv]) == 2
         assert "choose a folder you can write to" in error_line(capsys.readouterr().err)
         assert listing(locked) == []
+
+
+def test_classifier_train_on_a_full_disk_keeps_the_previous_judge(data, tmp_path):
+    out = tmp_path / "judge"
+    build_judge(list(Config().model.attrs), 16, JudgeArch(width=2)).save(out)
+    before = {p: (out / p).read_bytes() for p in listing(out)}
+    res = intergan_cli("classifier", "train", "--data", data, "--size", "16", "--steps", "1",
+                       "--width", "2", "--batch-size", "4", "--eval-split", "", "--out", out,
+                       "--overwrite", fsize=2_000)  # fmt: skip
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "disk is full" in error_line(res.stderr)
+    assert {p: (out / p).read_bytes() for p in listing(out)} == before
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_evaluate_on_a_full_disk_keeps_the_previous_report(model, tmp_path):
+    from intergan.data.synthfaces.export import write_dataset
+
+    data = write_dataset(tmp_path / "sf", n=8, size=32, split=(0.5, 0.25, 0.25), workers=1)
+    out = tmp_path / "eval"
+    out.mkdir()
+    (out / "metrics.json").write_text('{"previous": true}')
+    res = intergan_cli("evaluate", "--model", model, "--data", data, "--judge", model,
+                       "--split", "train", "--n", "4", "--batch-size", "4", "--no-progress",
+                       "--out", out, fsize=300)  # fmt: skip
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "disk is full" in error_line(res.stderr)
+    assert (out / "metrics.json").read_text() == '{"previous": true}'
+    assert temp_leftovers(tmp_path) == []
