@@ -80,8 +80,8 @@ class FolderDataset(Dataset):
                 if not self.skip_bad:
                     raise UserError(
                         f"{e}; run `intergan data check` to list every bad file, then fix "
-                        "them, or pass --skip-bad (train on the next readable image "
-                        "instead), or `intergan prepare --skip-bad` and train from the cache"
+                        "them, or train past them with `intergan train --skip-bad`, or "
+                        "`intergan prepare --skip-bad` and train from the cache"
                     ) from e
                 _report_skipped(e)
                 continue
