@@ -308,3 +308,19 @@ def test_evaluate_on_a_full_disk_keeps_the_previous_report(model, tmp_path):
     assert "disk is full" in error_line(res.stderr)
     assert (out / "metrics.json").read_text() == '{"previous": true}'
     assert temp_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("command", ["prepare", "classifier"])
+def test_overwrite_never_replaces_the_input_data(command, tmp_path, capsys):
+    data = tmp_path / "data"
+    make_synth_export(data, n=12, size=32)
+    before = listing(data)
+    argv = {
+        "prepare": ["prepare", "--data", data, "--size", "32", "--workers", "0"],
+        "classifier": ["classifier", "train", "--data", data, "--size", "16", "--steps", "1"],
+    }[command]
+    for out in (data, tmp_path):
+        # Before: the output folder replaced the dataset itself, or the folder holding it.
+        assert main([*map(str, argv), "--out", str(out), "--overwrite"]) == 2
+        assert "is --data" in error_line(capsys.readouterr().err)
+        assert listing(data) == before

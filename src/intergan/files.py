@@ -242,6 +242,17 @@ def check_output_folder(out: str | os.PathLike, overwrite: bool, flag: str = "--
     check_writable_folder(out, flag)
 
 
+def check_not_an_input(out: str | os.PathLike, inputs: dict[str, Any], flag: str = "--out") -> None:
+    """Refuse an output folder that is one of the command's inputs or holds one:
+    replacing it whole (``--overwrite``) would delete that input. ``inputs``: flag ->
+    path (a folder or a file)."""
+    dst = Path(out).resolve()
+    for name, path in inputs.items():
+        src = Path(path).resolve()
+        if dst == src or dst in src.parents:
+            raise UserError(f"{flag} {out} is {name} {path} or holds it; write into a new folder")
+
+
 def make_parents(path: Path) -> list[Path]:
     """``mkdir -p path.parent``; returns the folders it created (deepest last)."""
     created = []

@@ -29,6 +29,7 @@ from intergan.data.formats import SPLITS
 from intergan.data.loader import cpu_count
 from intergan.data.sources import DEFAULT_RATIOS, Source, discover
 from intergan.errors import UserError
+from intergan.files import check_not_an_input
 
 
 def _decode(job: tuple[int, str, int]) -> tuple[int, np.ndarray | None, str]:
@@ -109,6 +110,7 @@ def prepare(
     """Build the cache at ``out`` from the dataset at ``data``; returns the manifest."""
     if size < 8:
         raise UserError(f"--size must be at least 8 pixels, got {size}")
+    check_not_an_input(out, {"--data": data})
     src = discover(data, format, hq_labels, ratios)
     if attrs is not None:
         select_columns(src.columns, resolve_attrs(attrs), str(src.label_file))

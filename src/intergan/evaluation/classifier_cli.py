@@ -20,7 +20,7 @@ from intergan.evaluation.judge import (
     load_judge,
     train_judge,
 )
-from intergan.files import check_output_folder, output_folder
+from intergan.files import check_not_an_input, check_output_folder, output_folder
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +61,7 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError(f"--size {args.size} is too small for the judge; use 16 px or more")
     if args.width < 1 or args.batch_size < 1:
         raise UserError("--width and --batch-size must be positive")
+    check_not_an_input(args.out, {"--data": args.data})
     check_output_folder(args.out, args.overwrite)  # now, not after training
     device = resolve_device(args.device)
     train_set = open_dataset(args.data, attrs, "train", args.size, flip=True)
