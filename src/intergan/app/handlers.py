@@ -47,9 +47,12 @@ class Handlers:
 
     # -- helpers ---------------------------------------------------------------------
     def editor(self, model: str) -> Editor:
-        """The (cached) editor of ``model``, editing pictures up to the page's pixel limit."""
+        """The (cached, shared) editor of ``model``, editing pictures up to at least the
+        page's pixel limit (opened photos were checked against it)."""
         editor = session.load_editor(model)
-        editor.max_pixels = self.max_pixels  # opened photos were checked against it
+        limit = self.max_pixels or None  # 0: no limit
+        if editor.max_pixels is not None and (limit is None or limit > editor.max_pixels):
+            editor.max_pixels = limit
         return editor
 
     @staticmethod
