@@ -15,6 +15,7 @@ back at full resolution; ``align=False`` edits the centred square as is.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 
@@ -25,9 +26,9 @@ import torch.nn.functional as F
 from intergan.attributes import CONFLICTS, apply_conflicts, check_attr_name, encode
 from intergan.config import Config
 from intergan.editing.align import Framing, crop_face, framing_for_config, get_framing
-from intergan.editing.convert import Batch, to_batch
+from intergan.editing.convert import Batch, check_image, to_batch
 from intergan.editing.faces import Face, FaceDetector, default_detector
-from intergan.editing.io import Photo
+from intergan.editing.io import DEFAULT_MAX_PIXELS, Photo
 from intergan.editing.paste import paste_back
 from intergan.errors import UserError
 from intergan.images import to_model, to_uint8
@@ -57,8 +58,11 @@ class Editor:
     attribute classifier (``intergan.evaluation.judge``) that estimates the source
     attributes when they are not given; detector: a ``FaceDetector`` (MTCNN by
     default, built on first use); framing: a ``Framing`` or its name (default:
-    chosen from the training data in ``config``).
+    chosen from the training data in ``config``). ``max_pixels``: the largest image
+    (width x height) the edit methods accept; ``None`` for no limit.
     """
+
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
 
     def __init__(
         self,
@@ -319,6 +323,7 @@ class Editor:
         changes = dict(changes or {})
         for name in changes:
             self.index(name)
+        _check_request(image, self.max_pixels, changes)
         return self._apply(
             image, lambda s: [self.encode_target(s, changes)], source, align, face_index
         )[0]
@@ -337,6 +342,7 @@ class Editor:
         self.index(attr)
         if steps < 2:
             raise UserError(f"steps must be at least 2, got {steps}")
+        _check_request(image, self.max_pixels, {"range": range[0], "range end": range[1]})
         values = np.linspace(range[0], range[1], steps)
         return self._apply(
             image,
@@ -356,6 +362,7 @@ class Editor:
     ) -> dict[str, object]:
         """One edit per attribute, each flipped relative to the source (the paper's
         test strip). Returns {attr: edited image} in the model's attribute order."""
+        _check_request(image, self.max_pixels, {"intensity": intensity})
 
         def plan(s: torch.Tensor) -> list[torch.Tensor]:
             targets = []
@@ -369,6 +376,14 @@ class Editor:
 
         outs = self._apply(image, plan, source, align, face_index)
         return dict(zip(self.attrs, outs))
+
+
+def _check_request(image, max_pixels: int | None, values: Mapping[str, float]) -> None:
+    """Refuse empty or too large images and non-finite intensities before any work."""
+    check_image(image, max_pixels)
+    for name, v in values.items():
+        if not math.isfinite(float(v)):
+            raise UserError(f"{name}: the intensity {v} is not a finite number; use e.g. 1 or -0.5")
 
 
 def _photo_float(p: Photo) -> torch.Tensor:
