@@ -219,6 +219,8 @@ def run(args: argparse.Namespace) -> int:
             assumed = [a for a in editor.attrs if a not in source]
             if assumed:
                 print(f"note: no judge; taking as absent: {', '.join(assumed)}")
+    if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
+        _ = editor.detector
     kw = {"align": not args.no_align, "face_index": args.face}
     names, created = OutputNames(out, paths), not out.exists()
     skipped, total = [], 0
