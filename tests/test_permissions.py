@@ -52,3 +52,19 @@ def test_synthfaces_folder_follows_the_umask(umask, tmp_path):
     out = write_dataset(tmp_path / "faces", n=2, size=32, seed=0, workers=1)
     assert mode(out) == 0o777 & ~umask
     assert mode(out / "list_attr_celeba.txt") == 0o666 & ~umask
+
+
+def test_the_shared_writers_apply_the_umask(umask, tmp_path):
+    """intergan.files applies the rule once for every command: a writer that makes a
+    private file (as safetensors' save_file does) or a temp folder still yields the
+    usual modes."""
+    from intergan.files import atomic_write, output_folder
+
+    def private_writer(path):
+        path.write_bytes(b"x")
+        os.chmod(path, 0o600)
+
+    assert mode(atomic_write(tmp_path / "w.bin", by_path=private_writer)) == 0o666 & ~umask
+    with output_folder(tmp_path / "out") as tmp:
+        assert mode(tmp) == 0o777 & ~umask
+    assert mode(tmp_path / "out") == 0o777 & ~umask

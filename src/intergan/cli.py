@@ -12,6 +12,7 @@ import sys
 
 from intergan import __version__
 from intergan.errors import UserError
+from intergan.files import os_error_in, os_error_message
 
 # name -> (module path, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -81,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # an I/O fault no command caught: the same one line, exit 2
+        err = os_error_in(e)
+        if err is None:
+            raise  # anything else is a bug: keep its traceback
+        print(f"error: {os_error_message(err)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

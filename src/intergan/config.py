@@ -8,15 +8,15 @@ Decisions the paper does not state are marked ``[chosen]`` in the field comments
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import os
+import typing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from intergan.attributes import DEFAULT_ATTRS, resolve_attrs
 from intergan.errors import UserError
+from intergan.files import read_json_object, write_json
 
 VARIANTS = ("intergan", "no_hfcm", "no_cti", "attgan")
 NORMS = ("instance", "batch", "none")
@@ -161,23 +161,34 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
+        """Build from plain data; a wrong shape or field type is a ``UserError``."""
+        if not isinstance(d, dict):
+            raise UserError(f"a config is a JSON object with model/data/train, not {d!r:.40}")
+        sections = {}
+        for name in ("model", "data", "train"):
+            sections[name] = d.get(name, {})
+            if not isinstance(sections[name], dict):
+                raise UserError(f"config section {name!r} must be an object, not {d[name]!r:.40}")
         return cls(
-            model=_build(ModelConfig, _legacy_model(d.get("model", {})), "model"),
-            data=_build(DataConfig, d.get("data", {}), "data"),
-            train=_build(TrainConfig, d.get("train", {}), "train"),
+            model=_build(ModelConfig, sections["model"], "model", _legacy_model),
+            data=_build(DataConfig, sections["data"], "data"),
+            train=_build(TrainConfig, sections["train"], "train"),
         )
 
     def save(self, path: str | os.PathLike) -> None:
         write_json_atomic(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Config:
+    def load(cls, path: str | os.PathLike, fix: str | None = None) -> Config:
+        """Read a config JSON file; any fault is a ``UserError`` naming the file and ``fix``."""
+        fix = fix or CONFIG_FIX
+        data = read_json_object(path, "config file", fix)
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
-        except FileNotFoundError:
-            raise UserError(f"config file {path} does not exist") from None
-        except json.JSONDecodeError as e:
-            raise UserError(f"config file {path} is not valid JSON: {e}") from None
+            cfg = cls.from_dict(data)
+            validate_model(cfg.model)
+            return cfg
+        except UserError as e:
+            raise UserError(f"config file {path}: {e}; {fix}") from None
 
 
 def _legacy_model(values: dict[str, Any]) -> dict[str, Any]:
@@ -191,15 +202,73 @@ def _legacy_model(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _build(kind, values: dict[str, Any], section: str):
-    names = {f.name for f in dataclasses.fields(kind)}
-    unknown = sorted(set(values) - names)
+def _build(kind, values: dict[str, Any], section: str, fill=None):
+    """``kind(**values)`` after checking every name and value type (``fill``: adds
+    the fields of older files, once the types are known to be right)."""
+    values = check_types(kind, values, section)
+    return kind(**(fill(values) if fill else values))
+
+
+def check_types(kind, values: dict[str, Any], section: str) -> dict[str, Any]:
+    """``values`` checked against the dataclass ``kind``'s field types (int, float, str,
+    bool, list[str], X | None): the one place a loaded file's types are checked.
+
+    Returns a copy with integers given for float fields made floats. Raises a
+    ``UserError`` naming ``section.field`` and the type it needs.
+    """
+    hints = typing.get_type_hints(kind)
+    names = [f.name for f in dataclasses.fields(kind)]
+    unknown = sorted(set(values) - set(names))
     if unknown:
         raise UserError(
             f"unknown config field(s) {', '.join(section + '.' + u for u in unknown)}; "
             f"valid: {', '.join(sorted(names))}"
         )
-    return kind(**values)
+    out = {}
+    for name, value in values.items():
+        ok, value = _typed(value, hints[name])
+        if not ok:
+            raise UserError(
+                f"{section}.{name} is {value!r:.60} ({type(value).__name__}): "
+                f"expected {_type_name(hints[name])}"
+            )
+        out[name] = value
+    return out
+
+
+def _typed(value: Any, hint: Any) -> tuple[bool, Any]:
+    """(does ``value`` fit ``hint``, the value to keep)."""
+    args = typing.get_args(hint)
+    if type(None) in args:  # X | None
+        if value is None:
+            return True, None
+        return _typed(value, next(a for a in args if a is not type(None)))
+    if hint is bool:
+        return isinstance(value, bool), value
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if hint is float:
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if number and math.isfinite(value):
+            return True, float(value)
+        return False, value
+    if hint is str:
+        return isinstance(value, str), value
+    if typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        ok = isinstance(value, list) and all(_typed(v, item)[0] for v in value)
+        return ok, list(value) if ok else value
+    return True, value  # a type this checker does not know: left to the field's validation
+
+
+def _type_name(hint: Any) -> str:
+    args = typing.get_args(hint)
+    if type(None) in args:
+        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " or null"
+    if typing.get_origin(hint) is list:
+        return f"a list of {_type_name(typing.get_args(hint)[0]).split()[-1]}s"
+    names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
+    return names.get(hint, str(hint))
 
 
 def model_config(
@@ -229,6 +298,8 @@ def validate_model(cfg: ModelConfig) -> None:
     """Raise a ``UserError`` naming the field if the architecture cannot be built."""
     if cfg.variant not in VARIANTS:
         raise UserError(f"model.variant {cfg.variant!r} is not one of {', '.join(VARIANTS)}")
+    if cfg.preset not in PRESETS:
+        raise UserError(f"model.preset {cfg.preset!r} is not one of {', '.join(PRESETS)}")
     s = cfg.img_size
     if not (isinstance(s, int) and 32 <= s <= 512 and s & (s - 1) == 0):
         raise UserError(f"model.img_size {s!r} is not supported: use a power of two from 32 to 512")
@@ -277,9 +348,9 @@ def dis_layers(cfg: ModelConfig) -> int:
     return cfg.dis_layers or int(math.log2(cfg.img_size)) - 2
 
 
+CONFIG_FIX = "correct it (a run's config.json shows the right form) or write the file again"
+
+
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     """Write JSON through a temporary file and ``os.replace``: never half-written."""
-    path = Path(path)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, path)
+    write_json(path, data)

@@ -1,7 +1,8 @@
 """The one exception type for problems a user can fix.
 
 The CLI prints a ``UserError`` as a single ``error: ...`` line (no traceback) and
-exits with status 2; anything else is a bug and keeps its traceback.
+exits with status 2; so does an ``OSError`` (a full disk, a read-only folder: see
+``intergan.files``); anything else is a bug and keeps its traceback.
 """
 
 

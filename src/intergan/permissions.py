@@ -3,6 +3,8 @@
 ``tempfile.mkdtemp`` makes folders 0700 and safetensors writes files 0600; a result
 renamed into place from one of them should get the mode any other new file gets
 (0666 or 0777 less the umask, usually 0644 / 0755), like the JSON and PNGs beside it.
+The writers in :mod:`intergan.files` (``atomic_write``, ``output_folder``) apply it to
+everything they make, so commands need not.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ starts the web editor instead.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from intergan.editing.pretrained import resolve_model
 from intergan.errors import UserError
 from intergan.evaluation.ground_truth import GroundTruth, is_synthfaces_export
 from intergan.evaluation.metrics import mean_psnr, nan_mean, psnr, ssim
+from intergan.files import check_writable_folder, guard, write_json
 from intergan.models.export import read_training
 
 DEFAULT_MODEL = "synthfaces-64"
@@ -148,6 +148,7 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
     if identities < 1:
         raise UserError(f"--identities must be at least 1, got {identities}")
     start = time.perf_counter()
+    check_writable_folder(out)
     path = resolve_model(model)
     editor = Editor.from_pretrained(path, backend="torch")  # float32: the same numbers anywhere
     unknown = [a for a in editor.attrs if a not in DEFAULT_ATTRS]
@@ -156,7 +157,8 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
             f"the demo needs a SynthFaces model; {path} edits {', '.join(unknown)}, which "
             f"SynthFaces cannot render; use `intergan edit` for this model"
         )
-    out.mkdir(parents=True, exist_ok=True)
+    with guard(out, "create the folder"):
+        out.mkdir(parents=True, exist_ok=True)
     gt = make_faces(out / "faces", identities, editor.size, seed, editor.attrs)
     results = [edit_identity(editor, gt, i) for i in range(len(gt))]
     summary = summarise(results, editor.attrs)
@@ -172,11 +174,9 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
         "seed": seed,
         "seconds": round(time.perf_counter() - start, 1),
     }
-    (out / "metrics.json").write_text(
-        json.dumps({"info": info, "summary": summary,
-                    "sources": [r.source for r in results],
-                    "per_identity": [r.metrics for r in results]}, indent=2) + "\n"
-    )  # fmt: skip
+    write_json(out / "metrics.json", {"info": info, "summary": summary,
+                                      "sources": [r.source for r in results],
+                                      "per_identity": [r.metrics for r in results]})  # fmt: skip
     from intergan.app.demo_page import write_page
 
     return write_page(out, info, results, summary)

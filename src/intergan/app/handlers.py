@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import html
 import logging
+import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +52,28 @@ class Handlers:
         self.download_dir = download_dir
 
     # -- helpers ---------------------------------------------------------------------
+    def editor(self, model: str) -> Editor:
+        """The (cached, shared) editor of ``model``, editing pictures up to at least the
+        page's pixel limit (opened photos were checked against it)."""
+        editor = session.load_editor(model)
+        limit = self.max_pixels or None  # 0: no limit
+        if editor.max_pixels is not None and (limit is None or limit > editor.max_pixels):
+            editor.max_pixels = limit
+        return editor
+
     @staticmethod
     def fail(err: Exception) -> str:
-        """Show ``err`` as a warning toast; return the status line's error text."""
+        """Show ``err`` as a warning toast; return the status line's error text.
+
+        The page never shows the server's paths: a file in a temporary folder (an
+        upload, a sample) is named by its file name alone.
+        """
         if isinstance(err, UserError):
             msg = str(err)
         else:  # a bug: keep serving, log the traceback, tell the user something useful
             log.exception("web editor callback failed")
             msg = f"internal error ({type(err).__name__}: {err}); see the server log"
+        msg = hide_server_paths(msg)
         gr.Warning(html.escape(msg), duration=10)
         return f"**Error:** {html.escape(msg)}"
 
@@ -133,7 +150,7 @@ class Handlers:
         if not path:
             return [gr.skip()] * (6 + len(CELEBA_ATTRS))
         try:
-            editor = session.load_editor(model)
+            editor = self.editor(model)
             opened = session.open_photo(editor, path, align, int(face or 0), self.max_pixels)
             edited = session.edit_opened(editor, opened, {})
         except Exception as err:  # noqa: BLE001 - every failure becomes a message
@@ -156,7 +173,7 @@ class Handlers:
         if opened is None:
             return [gr.skip()] * 3 + ["Upload a photo or pick a sample first."]
         try:
-            editor = session.load_editor(model)
+            editor = self.editor(model)
             sliders = {a: v for a, v in zip(CELEBA_ATTRS, values) if a in editor.attrs}
             targets = session.targets_from_sliders(opened, sliders)
             edited = session.edit_opened(editor, opened, sliders)
@@ -198,6 +215,15 @@ def model_line(name: str, editor: Editor) -> str:
         f"Model **{html.escape(name.strip())}**: {m.variant}, {m.preset} preset, "
         f"{editor.size} px, {len(editor.attrs)} attributes, {judge}; runs on {backend}"
     )
+
+
+def hide_server_paths(msg: str) -> str:
+    """``msg`` with the folders of every path under a temporary folder removed."""
+    roots = {r for r in (tempfile.gettempdir(), os.environ.get("GRADIO_TEMP_DIR")) if r}
+    roots |= {os.path.realpath(r) for r in roots}
+    for root in sorted(roots, key=len, reverse=True):  # /tmp/x before /tmp
+        msg = re.sub(re.escape(root.rstrip(os.sep)) + r"/(?:[^\s/]+/)*", "", msg)
+    return msg
 
 
 def preview(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:

@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from intergan.files import atomic_write, guard
+
 _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
        margin: 24px auto; max-width: 1400px; padding: 0 16px; color: #1f2328; }
@@ -44,8 +46,9 @@ class Cell:
 
 def save_png(image: np.ndarray, path: Path) -> None:
     """Write an (H, W, 3) uint8 array as PNG, creating parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.ascontiguousarray(image)).save(path)
+    with guard(path.parent, "create the folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: Image.fromarray(np.ascontiguousarray(image)).save(f, "PNG"))
 
 
 def image_grid(
@@ -99,6 +102,6 @@ def write_html(path: Path, title: str, body: str) -> Path:
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body>\n{body}\n</body></html>\n"
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    with guard(path.parent, "create the folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, page)

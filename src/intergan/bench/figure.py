@@ -18,6 +18,7 @@ from intergan.attributes import flip_targets
 from intergan.config import Config
 from intergan.evaluation.evaluate import Editor, EvalSettings
 from intergan.evaluation.ground_truth import GroundTruth
+from intergan.files import atomic_write, guard
 from intergan.images import to_model
 
 SHORT = {
@@ -80,8 +81,6 @@ def compose(rows: Mapping[str, torch.Tensor], attrs: Sequence[str]) -> Image.Ima
 def save_png(image: Image.Image, path: str | os.PathLike) -> Path:
     """Save atomically (temp file, then rename)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}.png")
-    image.save(tmp)
-    os.replace(tmp, path)
-    return path
+    with guard(path.parent, "create the folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return atomic_write(path, lambda f: image.save(f, format="PNG"))

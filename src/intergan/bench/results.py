@@ -15,6 +15,7 @@ from intergan.config import write_json_atomic
 from intergan.evaluation.common import open_dataset
 from intergan.evaluation.ground_truth import open_ground_truth
 from intergan.evaluation.report import db, num, pct
+from intergan.files import atomic_write, guard
 
 NAMES = {
     "intergan": "InterGAN",
@@ -170,9 +171,8 @@ Columns: input, reconstruction, then each attribute flipped.
 {times}
 """
     path = Path(opts.docs) / "results.md"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with guard(path.parent, "create the folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, text)
     write_json_atomic(Path(opts.out) / "results.json", {"results": results, "state": state})
     return path

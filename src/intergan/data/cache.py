@@ -24,6 +24,16 @@ import numpy as np
 
 from intergan.data.formats import SPLITS
 from intergan.errors import UserError
+from intergan.files import (
+    atomic_write,
+    check_writable_folder,
+    guard,
+    os_error_in,
+    os_error_message,
+    read_json_object,
+    remove_stale_temps,
+    swap_in,
+)
 
 CACHE_KIND = "intergan-cache"
 CACHE_VERSION = 1
@@ -32,12 +42,9 @@ CACHE_VERSION = 1
 def read_manifest(root: str | Path) -> dict[str, Any]:
     """Load and check ``root/manifest.json``."""
     path = Path(root) / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{root} is not a prepared cache (no manifest.json)") from None
-    except (OSError, json.JSONDecodeError) as e:
-        raise UserError(f"{path} is unreadable ({e}); prepare the cache again") from e
+    if not path.exists():
+        raise UserError(f"{root} is not a prepared cache (no manifest.json)")
+    manifest = read_json_object(path, "cache manifest", "prepare the cache again")
     if manifest.get("kind") != CACHE_KIND:
         raise UserError(f"{path} is not an intergan cache manifest; prepare the cache again")
     if manifest.get("version") != CACHE_VERSION:
@@ -72,7 +79,10 @@ class CacheWriter:
     """Writes a cache into a temporary sibling folder and renames it into place.
 
     Use as a context manager: on an exception the temporary folder is removed and
-    nothing appears at ``out``.
+    nothing appears at ``out``; an ``OSError`` (a full disk, a read-only folder)
+    becomes a ``UserError`` naming ``out``. Images are written with plain checked
+    writes, never through a memory map of a sparse file: on a full disk that dies
+    with SIGBUS instead of an error.
     """
 
     def __init__(self, out: str | Path, size: int, overwrite: bool = False) -> None:
@@ -82,54 +92,79 @@ class CacheWriter:
             raise UserError(
                 f"--out {self.out} already exists; choose another folder or --overwrite"
             )
+        check_writable_folder(self.out)
         self.tmp = self.out.parent / f".{self.out.name}.tmp-{os.getpid()}"
 
     def __enter__(self) -> CacheWriter:
-        self.out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        self.tmp.mkdir()
+        with guard(self.out, "write the cache"):
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_temps(self.out.parent, self.out.name)  # of killed earlier runs
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp.mkdir()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is not None:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def images(self, split: str, n: int) -> np.ndarray:
-        """A writable (n, 3, S, S) uint8 memory map for ``split``."""
-        path = split_paths(self.tmp, split)[0]
-        shape = (n, 3, self.size, self.size)
-        return np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
-
-    def shrink(self, split: str, arr: np.ndarray, n: int) -> None:
-        """Keep only the first ``n`` images of ``split`` (after skipped files)."""
-        if n == len(arr):
-            arr.flush()
+        if exc_type is None:
             return
-        path = split_paths(self.tmp, split)[0]
-        small = path.with_suffix(".part.npy")
-        out = np.lib.format.open_memmap(small, mode="w+", dtype=np.uint8, shape=(n, *arr.shape[1:]))
-        for start in range(0, n, 1024):
-            out[start : start + 1024] = arr[start : min(n, start + 1024)]
-        out.flush()
-        del out
-        os.replace(small, path)
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        err = None if isinstance(exc, UserError) else os_error_in(exc)
+        if err is not None:
+            msg = os_error_message(err, self.out, "write the cache")
+            raise UserError(f"{msg}; nothing was written") from exc
+
+    def images(self, split: str, n: int) -> ImageWriter:
+        """A writer of up to ``n`` (3, S, S) uint8 images for ``split``."""
+        return ImageWriter(split_paths(self.tmp, split)[0], n, self.size)
 
     def labels(self, split: str, labels: np.ndarray, names: list[str]) -> None:
         _, lab, files = split_paths(self.tmp, split)
-        np.save(lab, labels.astype(np.uint8))
-        files.write_text("".join(f"{n}\n" for n in names))
+        atomic_write(lab, lambda f: np.save(f, labels.astype(np.uint8)))
+        atomic_write(files, "".join(f"{n}\n" for n in names))
 
     def commit(self, manifest: dict[str, Any]) -> None:
         """Write the manifest and move the folder to ``out`` (replacing an old cache)."""
         manifest = {"kind": CACHE_KIND, "version": CACHE_VERSION, "size": self.size, **manifest}
-        (self.tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-        old = None
-        if self.out.exists():
-            old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
-            os.replace(self.out, old)
-        os.replace(self.tmp, self.out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        atomic_write(self.tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+        swap_in(self.tmp, self.out)
+
+
+class ImageWriter:
+    """Appends images to a ``.npy`` file of shape (count, 3, S, S) uint8.
+
+    The header is written for ``n`` images first; :meth:`close` rewrites it in place
+    for the number actually appended (fewer when bad files were skipped).
+    """
+
+    def __init__(self, path: Path, n: int, size: int) -> None:
+        self.path, self.n, self.item = path, n, (3, size, size)
+        self.count = 0
+        self.f = open(path, "wb")
+        self.offset = self._header(n)
+
+    def _header(self, n: int) -> int:
+        self.f.seek(0)
+        header = {"descr": "|u1", "fortran_order": False, "shape": (n, *self.item)}
+        np.lib.format.write_array_header_1_0(self.f, header)
+        return self.f.tell()
+
+    def append(self, image: np.ndarray) -> None:
+        if self.count >= self.n:
+            raise ValueError(f"{self.path}: more than the {self.n} images announced")
+        self.f.write(np.ascontiguousarray(image, dtype=np.uint8).reshape(self.item).data)
+        self.count += 1
+
+    def close(self) -> None:
+        """Fix the header for the images written, flush and fsync."""
+        try:
+            if self.count != self.n:
+                # numpy pads the header so the first axis can grow: same length
+                if self._header(self.count) != self.offset:
+                    raise RuntimeError(f"{self.path}: the .npy header changed length")
+                self.f.truncate(self.offset + self.count * int(np.prod(self.item)))
+            self.f.flush()
+            os.fsync(self.f.fileno())
+        finally:
+            self.f.close()
 
 
 def cache_splits(manifest: dict[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ source file of each item) and ``size``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,7 +42,12 @@ def _maybe_flip(image: torch.Tensor, flip: bool) -> torch.Tensor:
 
 
 class FolderDataset(Dataset):
-    """Decodes image files on every access (use a prepared cache for speed)."""
+    """Decodes image files on every access (use a prepared cache for speed).
+
+    ``skip_bad``: an image that cannot be decoded is reported once (per process) and
+    replaced by the next readable one, with that one's labels; otherwise reading it
+    raises a ``UserError`` naming the file.
+    """
 
     def __init__(
         self,
@@ -51,7 +57,9 @@ class FolderDataset(Dataset):
         size: int,
         flip: bool = False,
         names: Sequence[str] | None = None,
+        skip_bad: bool = False,
     ) -> None:
+        self.skip_bad = skip_bad
         self.paths = list(paths)
         self.labels = torch.as_tensor(np.asarray(labels, dtype=np.float32))  # (N, n_attrs)
         self.attrs = list(attrs)
@@ -63,14 +71,31 @@ class FolderDataset(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        try:
-            image = torch.from_numpy(load_image(self.paths[i], self.size))
-        except BadImageError as e:
-            raise UserError(
-                f"{e}; run `intergan data check` to list every bad file, then fix them or "
-                "`intergan prepare --skip-bad` and train from the cache"
-            ) from e
-        return _maybe_flip(image, self.flip), self.labels[i]
+        n = len(self.paths)
+        for j in (int(i) + k for k in range(n if self.skip_bad else 1)):
+            j %= n
+            try:
+                image = torch.from_numpy(load_image(self.paths[j], self.size))
+            except BadImageError as e:
+                if not self.skip_bad:
+                    raise UserError(
+                        f"{e}; run `intergan data check` to list every bad file, then fix "
+                        "them, or train past them with `intergan train --skip-bad`, or "
+                        "`intergan prepare --skip-bad` and train from the cache"
+                    ) from e
+                _report_skipped(e)
+                continue
+            return _maybe_flip(image, self.flip), self.labels[j]
+        raise UserError(f"none of the {n} images of the dataset can be decoded")
+
+
+_SKIPPED: set[str] = set()  # files reported in this process
+
+
+def _report_skipped(e: BadImageError) -> None:
+    if str(e) not in _SKIPPED:
+        _SKIPPED.add(str(e))
+        print(f"warning: skipped ({e}); --skip-bad uses the next image", file=sys.stderr)
 
 
 class CacheDataset(Dataset):
@@ -161,7 +186,8 @@ def build_dataset(
     in pixels (must equal a cache's size; None takes the cache's). ``flip``: random
     horizontal flips (use for training only). ``hq_labels`` (auto|mask|celeba) picks the
     CelebA-HQ label source; ``ratios`` split custom data without a partition file;
-    ``skip_bad`` ignores labelled-but-missing and unlabelled images instead of raising.
+    ``skip_bad`` ignores labelled-but-missing and unlabelled images instead of raising,
+    and replaces an image that cannot be decoded by the next one (see ``FolderDataset``).
     """
     names = resolve_attrs(attrs)
     if split != "all":
@@ -193,4 +219,5 @@ def build_dataset(
         size,
         flip,
         [src.names[i] for i in rows],
+        skip_bad=skip_bad,
     )

@@ -29,6 +29,7 @@ from intergan.data.formats import SPLITS
 from intergan.data.loader import cpu_count
 from intergan.data.sources import DEFAULT_RATIOS, Source, discover
 from intergan.errors import UserError
+from intergan.files import check_not_an_input
 
 
 def _decode(job: tuple[int, str, int]) -> tuple[int, np.ndarray | None, str]:
@@ -67,27 +68,28 @@ def _write_split(
     w: CacheWriter, src: Source, split: str, workers: int, skip_bad: bool, bad: list[str]
 ) -> int:
     rows = src.indices(split)
-    arr = w.images(split, len(rows))
+    images = w.images(split, len(rows))
     jobs = [(int(i), str(src.paths[i]), w.size) for i in rows]
     kept: list[int] = []
     bar = _progress(len(jobs), split)
-    for i, image, err in decode_many(jobs, workers):
+    try:
+        for i, image, err in decode_many(jobs, workers):
+            if bar is not None:
+                bar.update(1)
+            if image is None:
+                if not skip_bad:
+                    raise UserError(
+                        f"{err}; nothing was written. Run `intergan data check {src.root}` "
+                        "to list every unreadable file, then replace them or pass --skip-bad"
+                    )
+                bad.append(err)
+                continue
+            images.append(image)
+            kept.append(i)
+    finally:
+        images.close()
         if bar is not None:
-            bar.update(1)
-        if image is None:
-            if not skip_bad:
-                raise UserError(
-                    f"{err}; nothing was written. Run `intergan data check {src.root}` to "
-                    "list every unreadable file, then replace them or pass --skip-bad"
-                )
-            bad.append(err)
-            continue
-        arr[len(kept)] = image
-        kept.append(i)
-    if bar is not None:
-        bar.close()
-    w.shrink(split, arr, len(kept))
-    del arr
+            bar.close()
     w.labels(split, src.labels[kept], [src.names[i] for i in kept])
     return len(kept)
 
@@ -108,6 +110,7 @@ def prepare(
     """Build the cache at ``out`` from the dataset at ``data``; returns the manifest."""
     if size < 8:
         raise UserError(f"--size must be at least 8 pixels, got {size}")
+    check_not_an_input(out, {"--data": data})
     src = discover(data, format, hq_labels, ratios)
     if attrs is not None:
         select_columns(src.columns, resolve_attrs(attrs), str(src.label_file))

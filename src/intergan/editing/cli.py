@@ -4,13 +4,18 @@
     intergan edit photos/ --model M --all --out strips/          # every attribute flipped
     intergan edit me.jpg --model M --slide Young --steps 8 --out slide/
 
-Each face found is aligned, edited and pasted back at full resolution. A photo
-with no face is reported and skipped (nothing written) and the exit code is 1.
+Each face found is aligned, edited and pasted back at full resolution. Outputs are
+named after their photo (``me_edited.jpg``, ``me_Young_03.jpg``), never replace an
+input, and each path is printed. A photo that cannot be read or has no face is
+reported and skipped (nothing written for it); the others are edited, and the exit
+code is then 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +24,7 @@ from PIL import Image, ImageDraw
 from intergan.editing.backends import BACKENDS
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
 from intergan.errors import UserError
+from intergan.files import check_writable_folder, remove_empty
 from intergan.models.pretrained import BUNDLED_HELP
 
 KEEP_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
@@ -98,6 +104,10 @@ def parse_set(items: list[str]) -> dict[str, float]:
             sep = ""
         if not sep:
             raise UserError(f"--set {item!r}: expected ATTR=VALUE, e.g. --set Blond_Hair=1")
+        if not math.isfinite(out[name.strip()]):
+            raise UserError(
+                f"--set {item!r}: the intensity must be a finite number, e.g. 1 or -0.5"
+            )
     return out
 
 
@@ -107,7 +117,11 @@ def parse_source(spec: str | None, attrs: list[str]):
         return None
     parts = [s.strip() for s in spec.replace(" ", ",").split(",") if s.strip()]
     if all("=" in p for p in parts):
-        return {k: float(v) for k, v in (p.split("=", 1) for p in parts)}
+        values = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in parts)}
+        bad = [f"{k}={v}" for k, v in values.items() if v not in ("0", "1")]
+        if bad:
+            raise UserError(f"--source-attrs {', '.join(bad)}: each value must be 0 or 1")
+        return {k: float(v) for k, v in values.items()}
     if all(p in ("0", "1") for p in parts):
         if len(parts) != len(attrs):
             raise UserError(
@@ -139,44 +153,64 @@ def _suffix(path: Path) -> str:
     return path.suffix.lower() if path.suffix.lower() in KEEP_SUFFIXES else ".png"
 
 
-def _edit_one(editor, args, path: Path, out: Path, source, kw) -> list[Path]:
+class OutputNames:
+    """Output paths in ``out`` that never name an input nor an earlier output of the run.
+
+    ``NAME.png`` taken becomes ``NAME-2.png``, then ``NAME-3.png``...
+    """
+
+    def __init__(self, out: Path, inputs: list[Path]) -> None:
+        self.out = out
+        self.taken = {p.resolve() for p in inputs}
+
+    def __call__(self, name: str) -> Path:
+        stem, ext = Path(name).stem, Path(name).suffix
+        path, k = self.out / name, 1
+        while path.resolve() in self.taken:
+            k += 1
+            path = self.out / f"{stem}-{k}{ext}"
+        self.taken.add(path.resolve())
+        return path
+
+
+def _edit_one(editor, args, path: Path, source, kw) -> list[tuple[Image.Image, str]]:
+    """The edits of one photo as (image, file name); raises ``UserError`` for a photo
+    that cannot be read or edited (no face, no face N)."""
     photo = load_image(path, args.max_pixels)
     image, stem, ext = photo.to_pil(), path.stem, _suffix(path)
-    written = []
-
-    def save(im: Image.Image, name: str) -> None:
-        save_image(out / name, from_pil(im))
-        written.append(out / name)
-
     if args.set:
-        save(editor.edit(image, parse_set(args.set), source=source, **kw), f"{stem}{ext}")
-    elif args.all:
+        return [
+            (editor.edit(image, parse_set(args.set), source=source, **kw), f"{stem}_edited{ext}")
+        ]
+    if args.all:
         edits = editor.edit_all(image, source=source, **kw)
-        for attr, im in edits.items():
-            save(im, f"{stem}_{attr}{ext}")
-        save(strip([image, *edits.values()], ["input", *edits]), f"{stem}_all.jpg")
-    else:
-        values = np.linspace(*args.range, args.steps)
-        frames = editor.interpolate(image, args.slide, args.steps, tuple(args.range), source, **kw)
-        for k, im in enumerate(frames):
-            save(im, f"{stem}_{args.slide}_{k:02d}{ext}")
-        save(strip(frames, [f"{v:+.2f}" for v in values]), f"{stem}_{args.slide}.jpg")
-    return written
+        out = [(im, f"{stem}_{attr}{ext}") for attr, im in edits.items()]
+        return out + [(strip([image, *edits.values()], ["input", *edits]), f"{stem}_all.jpg")]
+    values = np.linspace(*args.range, args.steps)
+    frames = editor.interpolate(image, args.slide, args.steps, tuple(args.range), source, **kw)
+    out = [(im, f"{stem}_{args.slide}_{k:02d}{ext}") for k, im in enumerate(frames)]
+    return out + [(strip(frames, [f"{v:+.2f}" for v in values]), f"{stem}_{args.slide}.jpg")]
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
     from tqdm import tqdm
 
-    from intergan.editing.editor import Editor, NoFaceError
+    from intergan.editing.editor import Editor
 
     if sum(map(bool, (args.set, args.all, args.slide))) != 1:
         raise UserError("choose exactly one of --set ATTR=VALUE, --all or --slide ATTR")
+    changes = parse_set(args.set)
+    out = Path(args.out)
+    check_writable_folder(out)
     paths = list_images(args.inputs)
     editor = Editor.from_pretrained(
         args.model, device=args.device, backend=args.backend, judge=args.judge, framing=args.framing
     )
-    for name in parse_set(args.set) | ({args.slide: 0} if args.slide else {}):
+    editor.max_pixels = args.max_pixels
+    for name in changes | ({args.slide: 0} if args.slide else {}):
         editor.index(name)  # unknown names fail here, with a suggestion
+    editor.encode_target(torch.zeros(1, len(editor.attrs)), changes)  # conflicts: fail now
     source = parse_source(args.source_attrs, editor.attrs)
     if editor.judge is None:
         if source is None:
@@ -188,22 +222,29 @@ def run(args: argparse.Namespace) -> int:
             assumed = [a for a in editor.attrs if a not in source]
             if assumed:
                 print(f"note: no judge; taking as absent: {', '.join(assumed)}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
+        _ = editor.detector
     kw = {"align": not args.no_align, "face_index": args.face}
+    names, created = OutputNames(out, paths), not out.exists()
     skipped, total = [], 0
-    for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
-        try:
-            for written in _edit_one(editor, args, path, out, source, kw):
-                tqdm.write(str(written))  # each output, as the user will look for it
+    try:
+        for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
+            try:
+                results = _edit_one(editor, args, path, source, kw)
+            except UserError as e:  # this photo only: report it, go on, fail at the end
+                skipped.append(path)
+                tqdm.write(f"skipped {path}: {e}", file=sys.stderr)
+                continue
+            for im, name in results:  # a write error (full disk...) stops the run
+                target = names(name)
+                save_image(target, from_pil(im))
+                tqdm.write(f"{path} -> {target}")
                 total += 1
-        except NoFaceError:
-            skipped.append(path)
-            tqdm.write(
-                f"no face found in {path}: nothing written (try --no-align if it is a face crop)"
-            )
+    finally:
+        if created:
+            remove_empty([out])  # a run that wrote nothing leaves no empty --out
     print(
         f"wrote {total} file(s) to {out}"
-        + (f"; {len(skipped)} photo(s) had no face" if skipped else "")
+        + (f"; skipped {len(skipped)} photo(s), listed above" if skipped else "")
     )
     return 1 if skipped else 0

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from intergan.editing.io import Photo, from_pil
+from intergan.editing.io import DEFAULT_MAX_PIXELS, Photo, check_pixels, from_pil
 from intergan.errors import UserError
 from intergan.images import to_model, to_uint8
 
@@ -97,6 +97,34 @@ def _from_numpy(image: np.ndarray) -> Batch:
         return arr[0] if single else np.stack(arr)
 
     return Batch(photos, None, restore, single)
+
+
+def _sizes(image: object) -> list[tuple[int, int]] | None:
+    """(height, width) of each image in an editor input; None for a type it is not."""
+    if isinstance(image, Image.Image):
+        return [(image.height, image.width)]
+    if isinstance(image, (list, tuple)) and all(isinstance(i, Image.Image) for i in image):
+        return [(i.height, i.width) for i in image]
+    if isinstance(image, np.ndarray) and image.ndim in (2, 3, 4):
+        return [image.shape[:2]] if image.ndim < 4 else [image.shape[1:3]] * image.shape[0]
+    if isinstance(image, torch.Tensor) and image.dim() in (3, 4):
+        hw = tuple(image.shape[-2:])
+        return [hw] if image.dim() == 3 else [hw] * image.shape[0]
+    return None
+
+
+def check_image(image: object, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+    """Refuse an empty input and images above ``max_pixels`` (``None``: no limit) before
+    any work, as ``intergan edit --max-pixels`` does for files."""
+    sizes = _sizes(image)
+    if sizes is None:
+        return  # not an image type: to_batch says what it accepts
+    if not sizes:
+        raise UserError("the input holds no image (an empty batch or list)")
+    for h, w in sizes:
+        if h < 1 or w < 1:
+            raise UserError(f"an image is {w}x{h} pixels: give a non-empty image")
+        check_pixels(w, h, max_pixels, "an image", "Editor.max_pixels")
 
 
 def to_batch(image: object) -> Batch:

@@ -32,8 +32,9 @@ from intergan.editing.align import Framing, framing_for_config, get_framing
 from intergan.editing.convert import to_batch
 from intergan.editing.crops import NoFaceError
 from intergan.editing.faces import Face, FaceDetector, default_detector
+from intergan.editing.io import DEFAULT_MAX_PIXELS
 from intergan.editing.labels import Labels, SourceSpec
-from intergan.editing.session import EditSession
+from intergan.editing.session import EditSession, check_intensities
 from intergan.errors import UserError
 
 if TYPE_CHECKING:
@@ -57,8 +58,11 @@ class Editor:
     attribute classifier (``intergan.evaluation.judge``) that estimates the source
     attributes when they are not given; detector: a ``FaceDetector`` (MTCNN by
     default, built on first use); framing: a ``Framing`` or its name (default:
-    chosen from the training data in ``config``).
+    chosen from the training data in ``config``). ``max_pixels``: the largest image
+    (width x height) the edit methods accept; ``None`` for no limit.
     """
+
+    max_pixels: int | None = DEFAULT_MAX_PIXELS
 
     def __init__(
         self,
@@ -205,6 +209,7 @@ class Editor:
         changes = dict(changes or {})
         for name in changes:
             self.index(name)
+        check_intensities(changes)
         return self.open(image, source, align, face_index).edit(changes)
 
     def interpolate(
@@ -221,6 +226,7 @@ class Editor:
         self.index(attr)
         if steps < 2:
             raise UserError(f"steps must be at least 2, got {steps}")
+        check_intensities({"span start": span[0], "span end": span[1]})
         return self.open(image, source, align, face_index).interpolate(attr, steps, span)
 
     def edit_all(
@@ -233,4 +239,5 @@ class Editor:
     ) -> dict[str, object]:
         """One edit per attribute, each flipped relative to the source (the paper's
         test strip). Returns {attr: edited image} in the model's attribute order."""
+        check_intensities({"intensity": intensity})
         return self.open(image, source, align, face_index).edit_all(intensity)

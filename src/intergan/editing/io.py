@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from intergan.errors import UserError
+from intergan.files import atomic_write, guard
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 megapixels: a large phone photo is ~12-50 MP
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -48,11 +49,13 @@ def from_pil(im: Image.Image, path: Path | None = None) -> Photo:
     return Photo(np.asarray(im.convert("RGB")), None, path)
 
 
-def check_pixels(width: int, height: int, max_pixels: int | None, what: str) -> None:
+def check_pixels(
+    width: int, height: int, max_pixels: int | None, what: str, limit: str = "--max-pixels"
+) -> None:
     if max_pixels and width * height > max_pixels:
         raise UserError(
             f"{what} is {width}x{height} = {width * height:,} pixels, above the limit of "
-            f"{max_pixels:,}; shrink it or raise the limit (--max-pixels)"
+            f"{max_pixels:,}; shrink it or raise the limit ({limit})"
         )
 
 
@@ -90,7 +93,8 @@ def save_image(
     png_level: zlib level 0-9 of a PNG (default Pillow's 6; 1 writes ~3.5x faster
     and ~10% larger files)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with guard(path.parent, "create the folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
     im = photo.to_pil()
     suffix = path.suffix.lower()
     if suffix in (".jpg", ".jpeg") and im.mode == "RGBA":
@@ -98,9 +102,10 @@ def save_image(
     kwargs = {"quality": quality} if suffix in (".jpg", ".jpeg", ".webp") else {}
     if suffix == ".png" and png_level is not None:
         kwargs["compress_level"] = png_level
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}{path.suffix}")
-    im.save(tmp, **kwargs)
-    os.replace(tmp, path)
+    fmt = Image.registered_extensions().get(suffix)
+    if fmt is None:
+        raise UserError(f"cannot save {path}: unknown image type {suffix!r}; use .png or .jpg")
+    atomic_write(path, lambda f: im.save(f, format=fmt, **kwargs))
 
 
 def list_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:

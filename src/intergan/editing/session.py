@@ -18,6 +18,7 @@ afterwards does not change its results.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from intergan.editing.backends import Code, repeat_code, slice_code
-from intergan.editing.convert import to_batch
+from intergan.editing.convert import check_image, to_batch
 from intergan.editing.crops import AlignedFaces, CentreSquares, resize
 from intergan.editing.faces import Face
 from intergan.editing.labels import SourceSpec
@@ -52,6 +53,7 @@ class EditSession:
         face_index: int | None = None,
     ):
         self.editor = editor
+        check_image(image, editor.max_pixels)  # empty or too large: refused before any work
         batch = to_batch(image)
         for p in batch.photos:
             p.rgb = np.array(p.rgb)  # our own copy
@@ -119,6 +121,7 @@ class EditSession:
     def edit(self, changes: Mapping[str, float] | None = None) -> object:
         """``changes`` ({attr: intensity}) applied; the input's type (as ``Editor.edit``)."""
         changes = dict(changes or {})
+        check_intensities(changes)
         return self.render([self.editor.labels.target(self.source, changes)])[0]
 
     def interpolate(
@@ -128,11 +131,20 @@ class EditSession:
         self.editor.index(attr)
         if steps < 2:
             raise UserError(f"steps must be at least 2, got {steps}")
+        check_intensities({"span start": span[0], "span end": span[1]})
         values = np.linspace(span[0], span[1], steps)
         labels = self.editor.labels
         return self.render([labels.target(self.source, {attr: float(v)}) for v in values])
 
     def edit_all(self, intensity: float = 1.0) -> dict[str, object]:
         """One edit per attribute, each flipped relative to the source: {attr: image}."""
+        check_intensities({"intensity": intensity})
         outs = self.render(self.editor.labels.flips(self.source, intensity))
         return dict(zip(self.editor.attrs, outs))
+
+
+def check_intensities(values: Mapping[str, float]) -> None:
+    """Refuse NaN and infinite intensities (they black out the face) before any work."""
+    for name, v in values.items():
+        if not math.isfinite(float(v)):
+            raise UserError(f"{name}: the intensity {v} is not a finite number; use e.g. 1 or -0.5")

@@ -20,6 +20,7 @@ from intergan.evaluation.judge import (
     load_judge,
     train_judge,
 )
+from intergan.files import check_not_an_input, check_output_folder, output_folder
 from intergan.models.pretrained import BUNDLED_HELP
 
 
@@ -38,6 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t.add_argument("--workers", type=int, default=0, help="data loader processes")
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     t.add_argument("--out", required=True, help="folder for judge.safetensors + judge.json")
+    t.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out")
     e = sub.add_parser("eval", help="per-attribute and mean accuracy of a judge")
     e.add_argument(
         "--judge", required=True, help=f"judge folder, an export with one, {BUNDLED_HELP}"
@@ -62,6 +64,8 @@ def _train(args: argparse.Namespace) -> int:
         raise UserError(f"--size {args.size} is too small for the judge; use 16 px or more")
     if args.width < 1 or args.batch_size < 1:
         raise UserError("--width and --batch-size must be positive")
+    check_not_an_input(args.out, {"--data": args.data})
+    check_output_folder(args.out, args.overwrite)  # now, not after training
     device = resolve_device(args.device)
     train_set = open_dataset(args.data, attrs, "train", args.size, flip=True)
     start = time.time()
@@ -85,7 +89,8 @@ def _train(args: argparse.Namespace) -> int:
         result = evaluate_judge(judge, open_dataset(args.data, attrs, args.eval_split, args.size))
         judge.info["accuracy"] = {"split": args.eval_split, **result}
         print(f"{args.eval_split} split, {result['n']} images:\n{accuracy_table(result)}")
-    judge.save(args.out)
+    with output_folder(args.out, args.overwrite) as tmp:  # swapped in whole, at the end
+        judge.save(tmp)
     print(f"saved judge to {args.out}")
     return 0
 

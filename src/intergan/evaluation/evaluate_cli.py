@@ -16,6 +16,7 @@ from intergan.evaluation.evaluate import EvalSettings, check_compatible, evaluat
 from intergan.evaluation.ground_truth import open_ground_truth
 from intergan.evaluation.judge import load_judge
 from intergan.evaluation.report import markdown, write_report
+from intergan.files import check_writable_folder
 from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
 
 
@@ -113,8 +114,9 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_path(args)
     out = Path(args.out) if args.out else default_out(args.model, args.split)
+    check_writable_folder(out)  # before the long evaluation, not after it
+    result = evaluate_path(args)
     json_path, md_path = write_report(result, out)
     print(markdown(result))
     print(f"wrote {json_path} and {md_path}")

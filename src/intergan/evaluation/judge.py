@@ -11,7 +11,6 @@ Saved as a folder with ``judge.safetensors`` (weights) and ``judge.json``
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Callable, Sequence
@@ -25,11 +24,17 @@ from torch import nn
 from tqdm import tqdm
 
 from intergan.attributes import resolve_attrs
-from intergan.config import write_json_atomic
+from intergan.config import check_types, write_json_atomic
 from intergan.errors import UserError
+from intergan.files import (
+    atomic_write,
+    guard,
+    load_safetensors,
+    read_json_object,
+    state_dict_error,
+)
 from intergan.images import to_model
 from intergan.models.pretrained import BUNDLED, resolve_judge
-from intergan.permissions import follow_umask
 
 WEIGHTS_FILE = "judge.safetensors"
 META_FILE = "judge.json"
@@ -137,15 +142,13 @@ class Judge:
 
     def save(self, out: str | os.PathLike) -> Path:
         """Write ``judge.safetensors`` and ``judge.json`` into folder ``out``."""
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        with guard(out, "create the folder"):
+            out.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.net.state_dict().items()}
-        tmp = out / (WEIGHTS_FILE + f".tmp{os.getpid()}")
-        save_file(state, str(tmp))
-        follow_umask(tmp)  # safetensors writes 0600
-        os.replace(tmp, out / WEIGHTS_FILE)
+        atomic_write(out / WEIGHTS_FILE, save(state))
         meta = {
             "version": JUDGE_VERSION,
             "attrs": self.attrs,
@@ -168,8 +171,6 @@ def build_judge(attrs: Sequence[str], img_size: int, arch: JudgeArch | None = No
 def load_judge(path: str | os.PathLike, device: str | torch.device = "cpu") -> Judge:
     """Load a judge folder (or its judge.json / judge.safetensors), or the judge of a
     bundled model by its short name (``"synthfaces-64"``), onto ``device``."""
-    from safetensors.torch import load_file
-
     p = resolve_judge(path)
     folder = p.parent if p.name in (META_FILE, WEIGHTS_FILE) else p
     hint = (
@@ -178,20 +179,42 @@ def load_judge(path: str | os.PathLike, device: str | torch.device = "cpu") -> J
     )
     if not (folder / META_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise UserError(f"--judge {path}: no {META_FILE} and {WEIGHTS_FILE} there; {hint}")
+    meta_path = folder / META_FILE
+    meta = read_json_object(meta_path, "judge file", hint)
     try:
-        meta = json.loads((folder / META_FILE).read_text())
-        attrs = resolve_attrs(meta["attrs"])
-        arch = JudgeArch(**meta.get("arch", {}))
-        judge = build_judge(attrs, int(meta["img_size"]), arch)
-        judge.net.load_state_dict(load_file(str(folder / WEIGHTS_FILE)))
-    except (json.JSONDecodeError, KeyError, TypeError, RuntimeError, OSError) as e:
+        fields = check_types(_JudgeMeta, {k: meta[k] for k in ("attrs", "img_size")}, "judge")
+        arch = JudgeArch(**check_types(JudgeArch, _as_object(meta.get("arch", {})), "arch"))
+        judge = build_judge(resolve_attrs(fields["attrs"]), fields["img_size"], arch)
+    except KeyError as e:
+        raise UserError(f"judge file {meta_path} has no {e} field; {hint}") from None
+    except UserError as e:
+        raise UserError(f"judge file {meta_path}: {e}; {hint}") from None
+    state = load_safetensors(folder / WEIGHTS_FILE, "judge weights", hint)
+    try:
+        judge.net.load_state_dict(state)
+    except RuntimeError as e:
         raise UserError(
-            f"--judge {path}: not a readable judge ({type(e).__name__}: {e}); {hint}"
+            f"--judge {path}: not a readable judge: {WEIGHTS_FILE} does not match "
+            f"{META_FILE} ({state_dict_error(e)}); {hint}"
         ) from None
     judge.info = {
         k: v for k, v in meta.items() if k not in ("version", "attrs", "img_size", "arch")
     }
     return judge.to(device)
+
+
+@dataclass
+class _JudgeMeta:
+    """The typed fields of judge.json (checked by ``intergan.config.check_types``)."""
+
+    attrs: list[str]
+    img_size: int
+
+
+def _as_object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise UserError(f"arch must be an object, not {value!r:.40}")
+    return value
 
 
 def _batches(dataset, batch_size: int, seed: int, num_workers: int):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from intergan.config import write_json_atomic
+from intergan.files import atomic_write, guard
 
 
 def pct(v: float | None) -> str:
@@ -94,12 +95,11 @@ def markdown(r: dict[str, Any]) -> str:
 def write_report(result: dict[str, Any], out: str | os.PathLike) -> tuple[Path, Path]:
     """Write ``metrics.json`` and ``metrics.md`` into folder ``out``; returns both paths."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with guard(out, "create the folder"):
+        out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "metrics.json", out / "metrics.md"
     write_json_atomic(json_path, _json_safe(result))
-    tmp = md_path.with_name(md_path.name + f".tmp{os.getpid()}")
-    tmp.write_text(markdown(result))
-    os.replace(tmp, md_path)
+    atomic_write(md_path, markdown(result))
     return json_path, md_path
 
 

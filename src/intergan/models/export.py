@@ -18,7 +18,6 @@ import contextlib
 import io
 import json
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -26,14 +25,21 @@ import torch
 
 from intergan.config import Config, write_json_atomic
 from intergan.errors import UserError
+from intergan.files import (
+    atomic_write,
+    check_output_folder,
+    load_safetensors,
+    output_folder,
+    state_dict_error,
+)
 from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_judge, resolve_model
-from intergan.permissions import follow_umask
 
 WEIGHTS_FILE = "generator.safetensors"
 CONFIG_FILE = "config.json"
 ONNX_FILE = "generator.onnx"
 JUDGE_FILES = ("judge.json", "judge.safetensors")
 EXPORT_VERSION = 1
+REEXPORT = "export the run again (`intergan export RUN --out DIR --overwrite`)"
 ONNX_OPSET = 18  # [chosen] the torch.export exporter's native opset; ONNX Runtime >= 1.14 runs it
 
 
@@ -57,15 +63,13 @@ def load_export_config(path: str | os.PathLike) -> Config:
         raise UserError(f"model path {path} does not exist")
     if not (d / CONFIG_FILE).is_file():
         raise UserError(f"{d} has no {CONFIG_FILE}; export a run with `intergan export RUN`")
-    return Config.load(d / CONFIG_FILE)
+    return Config.load(d / CONFIG_FILE, fix=REEXPORT)
 
 
 def load_exported(
     path: str | os.PathLike, device: str | torch.device = "cpu"
 ) -> tuple[torch.nn.Module, Config]:
     """Build the generator of an exported folder from safetensors (no pickle), eval mode."""
-    from safetensors.torch import load_model
-
     from intergan.models import build_generator
 
     d = _folder(path)
@@ -73,12 +77,13 @@ def load_exported(
     if not (d / WEIGHTS_FILE).is_file():
         raise UserError(f"{d} has no {WEIGHTS_FILE}; use backend='onnx' or re-export the run")
     G = build_generator(cfg.model)
+    state = load_safetensors(d / WEIGHTS_FILE, "generator weights", REEXPORT)
     try:
-        load_model(G, str(d / WEIGHTS_FILE), strict=True)
-    except (RuntimeError, OSError) as e:
+        G.load_state_dict(state, strict=True)
+    except RuntimeError as e:
         raise UserError(
             f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE} "
-            f"({str(e).splitlines()[0]}); re-export the run"
+            f"({state_dict_error(e)}); re-export the run"
         ) from None
     return G.to(device).eval(), cfg
 
@@ -91,19 +96,15 @@ def save_exported(
     ``half``: store floating-point tensors as float16 (half the size; loading casts
     them back into the float32 model).
     """
-    from safetensors.torch import save_file, save_model
+    from safetensors.torch import save
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".{WEIGHTS_FILE}.tmp{os.getpid()}"
     G = G.cpu().eval()
+    state = G.state_dict()
     if half:
-        state = {k: v.half() if v.is_floating_point() else v for k, v in G.state_dict().items()}
-        save_file({k: v.contiguous() for k, v in state.items()}, str(tmp))
-    else:
-        save_model(G, str(tmp))
-    follow_umask(tmp)  # safetensors writes 0600
-    os.replace(tmp, out / WEIGHTS_FILE)
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    atomic_write(out / WEIGHTS_FILE, save({k: v.contiguous() for k, v in state.items()}))
     record["dtype"] = "float16" if half else "float32"
     write_json_atomic(
         out / CONFIG_FILE, {**cfg.to_dict(), "export": {"version": EXPORT_VERSION, **record}}
@@ -143,23 +144,23 @@ def export_onnx(
     s, n = cfg.model.img_size, cfg.model.n_attrs
     example = (torch.rand(2, 3, s, s) * 2 - 1, torch.zeros(2, n), torch.zeros(2, n))
     batch = torch.export.Dim("batch", min=1, max=4096)
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-        warnings.simplefilter("ignore")  # the exporter's progress notes
-        torch.onnx.export(
-            _OnnxGenerator(G.cpu().eval()),
-            example,
-            str(tmp),
-            dynamo=True,
-            external_data=False,
-            input_names=["images", "target", "source"],
-            output_names=["edited", "reconstructed"],
-            dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
-            opset_version=opset,
-        )
-    os.replace(tmp, path)
-    return path
+
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")  # the exporter's progress notes
+            torch.onnx.export(
+                _OnnxGenerator(G.cpu().eval()),
+                example,
+                str(tmp),
+                dynamo=True,
+                external_data=False,
+                input_names=["images", "target", "source"],
+                output_names=["edited", "reconstructed"],
+                dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
+                opset_version=opset,
+            )
+
+    return atomic_write(path, by_path=write)
 
 
 def training_record(
@@ -228,8 +229,8 @@ def find_judge(path: str | os.PathLike) -> Path | None:
     return d if d.is_dir() and all((d / f).is_file() for f in JUDGE_FILES) else None
 
 
-def copy_judge(judge_dir: str | os.PathLike, out: str | os.PathLike, attrs: list[str]) -> None:
-    """Copy a judge's two files into ``out`` after checking it predicts ``attrs``."""
+def check_judge(judge_dir: str | os.PathLike, attrs: list[str]) -> Path:
+    """The folder of a judge that loads and predicts ``attrs`` (else a ``UserError``)."""
     from intergan.evaluation.judge import load_judge
 
     judge = load_judge(judge_dir)  # validates the files
@@ -240,9 +241,32 @@ def copy_judge(judge_dir: str | os.PathLike, out: str | os.PathLike, attrs: list
             "train a judge on the model's attributes"
         )
     src = resolve_judge(judge_dir)
-    src = src.parent if src.is_file() else src
+    return src.parent if src.is_file() else src
+
+
+def copy_judge(judge_dir: str | os.PathLike, out: str | os.PathLike, attrs: list[str]) -> None:
+    """Copy a judge's two files into ``out`` after checking it predicts ``attrs``."""
+    src = check_judge(judge_dir, attrs)
     for f in JUDGE_FILES:
-        shutil.copyfile(src / f, Path(out) / f)
+        atomic_write(Path(out) / f, (src / f).read_bytes())
+
+
+def check_export_out(run: str | os.PathLike, out: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse an ``--out`` that is the run itself, holds it, or is a training run folder
+    (its loads would then find the export instead of the checkpoints), or that exists
+    and is not empty without ``overwrite``."""
+    from intergan.models.io import CHECKPOINT_DIR
+
+    src, dst = Path(run).resolve(), Path(out).resolve()
+    src_dir = src if src.is_dir() else src.parent
+    if dst == src_dir or dst in src_dir.parents:
+        raise UserError(
+            f"--out {out} is the folder being exported (or holds it); export into a new "
+            f"folder, e.g. --out {Path(run) / 'export' if src.is_dir() else 'DIR'}"
+        )
+    if (dst / CHECKPOINT_DIR).is_dir():
+        raise UserError(f"--out {out} is a training run folder; export into a new folder")
+    check_output_folder(out, overwrite)
 
 
 def export_run(
@@ -254,22 +278,31 @@ def export_run(
     opset: int = ONNX_OPSET,
     half: bool = False,
     note: str | None = None,
+    overwrite: bool = False,
 ) -> Path:
-    """Export a run folder, checkpoint or exported folder to ``out``.
+    """Export a run folder, checkpoint or exported folder to the new folder ``out``.
 
+    ``out`` is checked first (see :func:`check_export_out`; ``overwrite`` replaces an
+    existing one) and written as a temporary folder that replaces it whole at the
+    end: a failed export leaves nothing behind and an old ``out`` as it was.
     ``note``: free text on how the model was trained (hardware, time), kept in
-    config.json's ``export.training`` beside the steps, data and preset."""
+    config.json's ``export.training`` beside the steps, data and preset.
+    """
     from intergan.models.io import load_generator
 
+    check_export_out(run, out, overwrite)
     G, cfg = load_generator(run, device="cpu", ema=ema)
     training = training_record(run, cfg, note)
-    out = Path(out)
     record = {"source": str(run), "ema": ema} | ({"training": training} if training else {})
-    save_exported(G, cfg, out, half=half, **record)
     if judge:
-        copy_judge(judge, out, cfg.model.attrs)
-    if onnx:
-        export_onnx(G, cfg, out / ONNX_FILE, opset)
+        check_judge(judge, cfg.model.attrs)
+    out = Path(out)
+    with output_folder(out, overwrite) as tmp:
+        save_exported(G, cfg, tmp, half=half, **record)
+        if judge:
+            copy_judge(judge, tmp, cfg.model.attrs)
+        if onnx:
+            export_onnx(G, cfg, tmp / ONNX_FILE, opset)
     return out
 
 
@@ -293,6 +326,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="how the model was trained, in words (hardware, time), kept in config.json "
         "next to the steps, data and preset and shown by the demo report",
     )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -305,7 +339,7 @@ def run(args: argparse.Namespace) -> int:
         out = (src if src.is_dir() else src.parent) / "export"
     export_run(
         src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset,
-        half=args.half, note=args.note,
+        half=args.half, note=args.note, overwrite=args.overwrite,
     )  # fmt: skip
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     print(f"exported {src} -> {out}: {', '.join(files)}")

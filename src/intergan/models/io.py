@@ -29,6 +29,7 @@ import torch
 
 from intergan.config import Config
 from intergan.errors import UserError
+from intergan.files import atomic_write, guard, remove_stale_temps
 from intergan.models import build_generator
 from intergan.models.export import is_export, load_exported
 
@@ -52,25 +53,7 @@ def checkpoint_step(path: str | os.PathLike) -> int | None:
 
 def _atomic_torch_save(obj: Any, path: Path) -> None:
     """``torch.save`` to a temporary file in the same folder, fsync, then rename."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_checkpoint(ckpt: dict[str, Any], run_dir: str | os.PathLike, keep_last: int = 3) -> Path:
@@ -79,13 +62,16 @@ def save_checkpoint(ckpt: dict[str, Any], run_dir: str | os.PathLike, keep_last:
     Each file is written to a temporary name and renamed, and the pointer is updated
     only after the file is complete, so a process killed at any moment leaves the
     previous checkpoint (or the new one) intact and ``latest`` naming a whole file.
-    Keeps the newest ``keep_last`` checkpoints (at least the one just written).
+    Keeps the newest ``keep_last`` checkpoints (at least the one just written), and
+    removes the temporary files of earlier processes that were killed mid-write.
     """
     folder = Path(run_dir) / CHECKPOINT_DIR
-    folder.mkdir(parents=True, exist_ok=True)
+    with guard(folder, "create the folder"):
+        folder.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(folder)  # left by a process killed while it wrote
     path = folder / checkpoint_name(int(ckpt["step"]))
     _atomic_torch_save({"version": CHECKPOINT_VERSION, **ckpt}, path)
-    _atomic_write_text(folder / LATEST, path.name + "\n")
+    atomic_write(folder / LATEST, path.name + "\n")
     for _, old in list_checkpoints(folder)[: -max(1, keep_last)]:
         if old != path:
             old.unlink(missing_ok=True)

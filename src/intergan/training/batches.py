@@ -11,11 +11,15 @@ on the batch, from the caller's generator, not inside workers).
 
 from __future__ import annotations
 
+import atexit
 import signal
+import weakref
 from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
+
+from intergan.errors import UserError
 
 
 def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
@@ -57,6 +61,31 @@ def _leave_stop_signals_to_the_main_process(worker_id: int) -> None:
     process before it can write its checkpoint. The main process shuts them down."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+# Streams with loader workers. Their workers ignore SIGTERM, and at exit
+# multiprocessing stops daemon workers with SIGTERM and then joins them, forever:
+# so every stream still open is closed first (atexit runs handlers registered later
+# first, and torch imported multiprocessing before this module).
+_OPEN: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_streams() -> None:
+    for stream in list(_OPEN):
+        stream.close()
+
+
+def from_worker(e: BaseException) -> BaseException:
+    """A ``UserError`` a loader worker raised, with its own message again (the loader
+    re-raises it as ``Caught UserError in DataLoader worker ...`` plus a traceback)."""
+    text = str(e)
+    if not isinstance(e, UserError) or not text.startswith("Caught "):
+        return e
+    marker = f"{type(e).__module__}.{type(e).__qualname__}: "
+    if marker not in text:
+        return e
+    return type(e)(text.rsplit(marker, 1)[1].strip())
 
 
 class BatchStream:
@@ -115,7 +144,21 @@ class BatchStream:
             generator=g,
             worker_init_fn=_leave_stop_signals_to_the_main_process,
         )
+        if self.num_workers > 0:
+            _OPEN.add(self)
         return iter(loader)
+
+    def close(self) -> None:
+        """Stop the loader's worker processes now (the next batch starts new ones)."""
+        it, self._it = self._it, None
+        workers = list(getattr(it, "_workers", []))
+        shutdown = getattr(it, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+        for w in workers:  # one still busy ignores SIGTERM: end it
+            if w.is_alive():
+                w.kill()
+                w.join(timeout=5)
 
     def next(self, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """The next batch (CPU tensors), moving to the next epoch when one ends."""
@@ -127,6 +170,12 @@ class BatchStream:
                 break
             except StopIteration:
                 self.epoch, self.batch, self._it = self.epoch + 1, 0, None
+            except Exception as e:  # a bad file: stop the workers, say it in one line
+                self.close()
+                err = from_worker(e)
+                if err is e:
+                    raise
+                raise err from None
         else:  # pragma: no cover - guarded by the dataset size check before training
             raise RuntimeError("the dataset yields no complete batch")
         self.batch += 1

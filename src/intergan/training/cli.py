@@ -27,6 +27,7 @@ from intergan.config import (
     validate_model,
 )
 from intergan.errors import UserError
+from intergan.files import check_writable_folder, guard
 from intergan.losses import MODES
 from intergan.training.options import AMP_MODES, B_DISTRIBUTIONS
 
@@ -77,6 +78,12 @@ def _data_and_model(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--format", help="dataset format: auto|celeba|celebahq|custom|cache")
     g.add_argument("--workers", type=int, help="data loader processes (-1 = choose)")
     g.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
+    g.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="train past images that cannot be decoded (each is reported and replaced by "
+        "the next readable one) and labelled-but-missing files",
+    )
     g.add_argument("--preset", choices=PRESETS, help="width/depth family (default small)")
     g.add_argument("--size", type=int, help="image side in pixels (default: the preset's)")
     g.add_argument("--variant", choices=VARIANTS, help="generator variant (default intergan)")
@@ -262,12 +269,30 @@ def run(args: argparse.Namespace) -> int:
     if not Path(cfg.data.path).exists():
         raise UserError(f"--data {cfg.data.path} does not exist")
     validate_train(cfg, dist.pick_device(cfg.train.device))
-    result = train(
-        cfg,
-        args.out,
-        resume=path,
-        checkpoint=ckpt,
-        progress=not args.no_progress,
-        command=shlex.join(["intergan", *getattr(args, "argv", sys.argv[1:])]),
-    )
+    check_writable_folder(args.out)
+    data = _skip_bad_data(cfg) if args.skip_bad else {}
+    with guard(args.out, "write in the run folder", exact=False):
+        result = train(
+            cfg,
+            args.out,
+            resume=path,
+            checkpoint=ckpt,
+            progress=not args.no_progress,
+            command=shlex.join(["intergan", *getattr(args, "argv", sys.argv[1:])]),
+            **data,
+        )
     return 0 if not result.stopped else 130
+
+
+def _skip_bad_data(cfg: Config) -> dict[str, Any]:
+    """``--skip-bad``: the training (and sample-grid) data, past bad and missing files."""
+    from intergan.data import build_dataset
+
+    m, d = cfg.model, cfg.data
+    kw = {"format": d.format, "hq_labels": d.hq_labels, "skip_bad": True}
+    data = {"dataset": build_dataset(d.path, m.attrs, "train", m.img_size, **kw)}
+    try:
+        data["sample_data"] = build_dataset(d.path, m.attrs, "valid", m.img_size, **kw)
+    except UserError:  # no validation split: the grid uses training images
+        pass
+    return data

@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch.utils.data import Dataset
 
 from intergan.attributes import encode, encode_test_target, flip_targets
+from intergan.files import atomic_write, guard
 from intergan.images import to_model, to_uint8
 
 
@@ -88,7 +89,6 @@ def column_header(labels: list[str], side: int, pad: int = 2) -> np.ndarray:
 
 def save_grid(path: Path, grid: np.ndarray) -> None:
     """Write a PNG through a temporary file so a reader never sees half an image."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(grid).save(tmp, format="PNG")
-    tmp.replace(path)
+    with guard(path.parent, "create the folder"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda f: Image.fromarray(grid).save(f, format="PNG"))

@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,7 +39,7 @@ from intergan.data.synthfaces.identity import (
 )
 from intergan.data.synthfaces.render import render
 from intergan.errors import UserError
-from intergan.permissions import follow_umask
+from intergan.files import output_folder
 
 IMAGES = "img_align_celeba"
 ATTR_FILE, PARTITION_FILE = "list_attr_celeba.txt", "list_eval_partition.txt"
@@ -92,26 +90,19 @@ def _render_chunk(job: tuple) -> int:
 def _render_all(folder: Path, size: int, items: list, workers: int, progress: bool) -> None:
     chunk = 128
     jobs = [(str(folder), size, items[i : i + chunk]) for i in range(0, len(items), chunk)]
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        bar = tqdm(total=len(items), unit="img", desc="synth")
-    if workers > 1 and len(jobs) > 1:
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        with mp.get_context(method).Pool(workers) as pool:
-            for done in pool.imap_unordered(_render_chunk, jobs):
-                if bar is not None:
+    with tqdm(total=len(items), unit="img", desc="synth", disable=not progress) as bar:
+        if workers > 1 and len(jobs) > 1:
+            method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+            with mp.get_context(method).Pool(workers) as pool:
+                for done in pool.imap_unordered(_render_chunk, jobs):
                     bar.update(done)
-            pool.close()
-            pool.join()
-    else:
-        for job in jobs:
-            done = _render_chunk(job)
-            if bar is not None:
-                bar.update(done)
-    if bar is not None:
-        bar.close()
+                pool.close()
+                pool.join()
+        else:
+            for job in jobs:
+                bar.update(_render_chunk(job))
 
 
 def _write_tables(tmp: Path, names: list[str], records: list, counts: tuple) -> None:
@@ -128,35 +119,6 @@ def _write_tables(tmp: Path, names: list[str], records: list, counts: tuple) -> 
         for name, (ident, labels) in zip(names, records):
             row = {"file": name, "attrs": labels, "identity": ident}
             f.write(json.dumps(row, sort_keys=True, separators=(",", ":")) + "\n")
-
-
-def _prepare_out(out: Path, overwrite: bool) -> Path:
-    """Check ``out`` and make the temporary folder beside it; returns the temp folder."""
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out} is a file; choose a folder path")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UserError(
-            f"--out {out} exists and is not empty; pass --overwrite to replace it "
-            "or choose another folder"
-        )
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-        follow_umask(tmp)  # mkdtemp makes it 0700; it becomes `out`
-        return tmp
-    except OSError as e:
-        raise UserError(f"cannot write the output folder {out}: {e.strerror or e}") from e
-
-
-def _swap_in(tmp: Path, out: Path) -> None:
-    """Rename the finished ``tmp`` to ``out``, replacing an old ``out`` only now."""
-    old = None
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / "set")
-    os.replace(tmp, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def is_synthfaces_data(path: str | os.PathLike) -> bool | None:
@@ -203,8 +165,7 @@ def write_dataset(
             raise UserError(f"SynthFaces cannot vary {a!r}; it renders only {', '.join(ATTRS)}")
     counts = split_counts(n, split)
     out = Path(out)
-    tmp = _prepare_out(out, overwrite)
-    try:
+    with output_folder(out, overwrite) as tmp:
         records = [sample_record(seed, i, balanced, vary) for i in range(n)]
         width = max(6, len(str(n)))
         names = [f"{i + 1:0{width}d}.png" for i in range(n)]
@@ -217,10 +178,6 @@ def write_dataset(
                 "seed": seed, "balanced": balanced, "attrs": vary, "split": list(split),
                 "counts": list(counts)}  # fmt: skip
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        _swap_in(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -19,6 +19,7 @@ from intergan.attributes import apply_conflicts
 from intergan.data.synthfaces.identity import ATTRS
 from intergan.data.synthfaces.render import render
 from intergan.errors import UserError
+from intergan.files import atomic_write, guard
 
 SHORT = {"Bald": "Bald", "Bangs": "Bangs", "Black_Hair": "Black", "Blond_Hair": "Blond",
          "Brown_Hair": "Brown", "Bushy_Eyebrows": "Bushy", "Eyeglasses": "Glasses",
@@ -73,12 +74,6 @@ def write_preview(
     if path.suffix.lower() != ".png":
         raise UserError(f"--preview must name a .png file, got {path}")
     grid, _ = preview_grid(records, size, attrs)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with guard(path, "write --preview"):
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(grid).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"cannot write --preview {path}: {e.strerror or e}") from e
-    return path
+    return atomic_write(path, lambda f: Image.fromarray(grid).save(f, format="PNG"))
