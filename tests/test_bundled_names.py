@@ -107,3 +107,14 @@ def test_a_missing_bundle_or_misspelt_name_names_the_fix(tmp_path, monkeypatch, 
     assert "judge.json, judge.safetensors missing" in err and "pass --judge PATH" in err
     assert main(["evaluate", "--model", "synthfaces64", "--judge", NAME, "--data", "."]) == 2
     assert "did you mean 'synthfaces-64'" in capsys.readouterr().err
+
+
+def test_the_bundled_model_says_it_was_trained_on_synthfaces_only():
+    # `intergan edit` and the web page print SYNTHETIC_NOTE for aligned (real) photos
+    # when this holds; a model whose record does not say so gets no note
+    from intergan.editing.cli import synthetic_only
+    from intergan.models.export import read_training
+
+    assert synthetic_only("synthfaces-64") is True
+    assert read_training(pretrained.resolve_model("synthfaces-64"))["steps"] > 0
+    assert synthetic_only("/no/such/model") is False

@@ -148,6 +148,7 @@ def test_export_records_how_the_model_was_trained(run_dir, tmp_path):
         "planned_steps": cfg.train.steps,
         "batch_size": cfg.train.batch_size,
         "data": cfg.data.path or None,
+        "synthfaces": None,  # trained from in-memory data: cannot be told
         "preset": "tiny",
         "variant": "intergan",
         "img_size": 32,

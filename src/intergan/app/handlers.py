@@ -116,6 +116,19 @@ class Handlers:
         return out
 
     @staticmethod
+    def synthetic_note(opened: Opened, model: str) -> str:
+        """For an aligned photo that is not one of our samples, edited by a model
+        trained on SynthFaces only: the line that says so (else "")."""
+        from intergan.editing.cli import synthetic_only
+
+        sample = Path(opened.path).name.startswith("sample_")
+        if opened.align and not sample and synthetic_only(model):
+            from intergan.models.export import SYNTHETIC_NOTE
+
+            return " · **note:** " + html.escape(SYNTHETIC_NOTE)
+        return ""
+
+    @staticmethod
     def status(opened: Opened, targets: dict[str, float]) -> str:
         """One line: which picture, which face, which edits."""
         h, w = opened.image.shape[:2]
@@ -163,7 +176,7 @@ class Handlers:
             opened,
             *self.view(editor, opened, edited),
             self.save(opened, edited),
-            self.status(opened, {}),
+            self.status(opened, {}) + self.synthetic_note(opened, model),
             face_dd,
             *self.sliders(editor.attrs, opened),
         ]
@@ -182,7 +195,7 @@ class Handlers:
         return [
             *self.view(editor, opened, edited),
             self.save(opened, edited),
-            self.status(opened, targets),
+            self.status(opened, targets) + self.synthetic_note(opened, model),
         ]
 
     def reset(self, opened: Opened | None, model: str) -> list[Any]:

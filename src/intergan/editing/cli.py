@@ -192,6 +192,17 @@ def _edit_one(editor, args, path: Path, source, kw) -> list[tuple[Image.Image, s
     return out + [(strip(frames, [f"{v:+.2f}" for v in values]), f"{stem}_{args.slide}.jpg")]
 
 
+def synthetic_only(model: str) -> bool:
+    """Whether the model ``--model`` names records SynthFaces as its only training data."""
+    from intergan.models.export import trained_on_synthfaces
+    from intergan.models.pretrained import resolve_model
+
+    try:
+        return trained_on_synthfaces(resolve_model(model))
+    except UserError:
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
@@ -225,6 +236,10 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
         _ = editor.detector
     kw = {"align": not args.no_align, "face_index": args.face}
+    if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
+        from intergan.models.export import SYNTHETIC_NOTE
+
+        print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
     names, created = OutputNames(out, paths), not out.exists()
     skipped, total = [], 0
     try:
