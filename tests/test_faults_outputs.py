@@ -240,6 +240,13 @@ def test_a_preview_on_a_full_disk_keeps_the_previous_one(tmp_path):
     assert preview.read_bytes() == b"the previous grid" and temp_leftovers(tmp_path) == []
 
 
+def test_demo_on_a_full_disk_stops_with_one_line(model, tmp_path):
+    out = tmp_path / "demo"
+    res = intergan_cli("demo", "--model", model, "--identities", "1", "--out", out, fsize=2_000)
+    assert res.returncode == 2, res.stderr[-3000:]
+    assert "disk is full" in error_line(res.stderr)
+
+
 # --- every command: an output path it cannot write ------------------------------------
 def _commands(run_dir, model, data, out):
     return {
