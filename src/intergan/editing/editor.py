@@ -36,19 +36,13 @@ from intergan.editing.io import DEFAULT_MAX_PIXELS
 from intergan.editing.labels import Labels, SourceSpec
 from intergan.editing.session import EditSession, check_intensities
 from intergan.errors import UserError
+from intergan.hardware import pick_device  # the one meaning of --device auto
 
 if TYPE_CHECKING:
     from intergan.editing.backends import Backend
     from intergan.evaluation.judge import Judge
 
 __all__ = ["Editor", "NoFaceError", "pick_device"]
-
-
-def pick_device(device: str | torch.device | None) -> torch.device:
-    """``None``/``"auto"``: CUDA when available, else the CPU."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 class Editor:
