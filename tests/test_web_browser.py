@@ -164,7 +164,11 @@ def test_samples_and_a_missing_model_path(page):
     page.locator("#samples button").first.click()
     expect(status(page)).to_contain_text("sample_1", timeout=30_000)
     page.get_by_text("Model", exact=True).click()
-    page.locator("#model-box textarea, #model-box input").first.fill("/no/such/model")
+    box = page.locator("#model-box textarea, #model-box input").first
+    box.fill("/no/such/model")
+    expect(box).to_have_value("/no/such/model")
+    box.blur()  # Gradio syncs a textbox's value on input/blur; click only after it has
+    page.wait_for_timeout(300)
     page.locator("#load-model").click()
     expect(status(page)).to_contain_text("does not exist", timeout=30_000)
     page.locator("#samples button").nth(1).click()  # the old model still serves

@@ -255,9 +255,7 @@ def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, di
 
 
 def run(args: argparse.Namespace) -> int:
-    from intergan.training import distributed as dist
-    from intergan.training.loop import train
-    from intergan.training.options import validate_train
+    from intergan.training.loop import plan_run, run_plan
 
     base, path, ckpt = _load_base(args)
     cfg = resolve_config(args, base)
@@ -268,15 +266,12 @@ def run(args: argparse.Namespace) -> int:
         )
     if not Path(cfg.data.path).exists():
         raise UserError(f"--data {cfg.data.path} does not exist")
-    validate_train(cfg, dist.pick_device(cfg.train.device))
+    plan = plan_run(cfg, args.out, resume=path, checkpoint=ckpt)
     check_writable_folder(args.out)
     data = _skip_bad_data(cfg) if args.skip_bad else {}
     with guard(args.out, "write in the run folder", exact=False):
-        result = train(
-            cfg,
-            args.out,
-            resume=path,
-            checkpoint=ckpt,
+        result = run_plan(
+            plan,
             progress=not args.no_progress,
             command=shlex.join(["intergan", *getattr(args, "argv", sys.argv[1:])]),
             **data,

@@ -1,9 +1,11 @@
-"""The training driver: builds the parts, then only schedules.
+"""The training driver: ``plan_run`` resolves a run once (device, precision, the
+checkpoint to resume) into a ``RunPlan``; ``run_plan`` builds the parts from it, then
+only schedules. ``train`` is the two together.
 
 One *step* is ``n_d`` discriminator updates followed by one generator update, each
-on a fresh batch. The learning rate is divided by 10 from step
-``round(lr_decay_at * steps)`` on: a function of the configured length, so a
-resumed run follows the same schedule as an uninterrupted one.
+on a fresh batch. The learning rate is divided by 10 from step ``lr_decay_step``
+on, fixed as ``round(lr_decay_at * steps)`` when a run starts and kept by every
+resume, so a resumed run follows the same schedule as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -181,46 +183,99 @@ def _no_event(event: str, step: int, t: Trainer) -> None:
     pass
 
 
-def train(
+@dataclass(frozen=True)
+class RunPlan:
+    """A run resolved once (by ``plan_run``); ``run_plan`` trusts it and checks nothing again.
+
+    ``config`` holds the resolved precision and layout (never ``auto``) and, when
+    resuming, the resumed run's learning-rate drop. ``checkpoint`` is the loaded
+    checkpoint to continue from, ``None`` for a new run.
+    """
+
+    config: Config
+    run_dir: Path
+    device: torch.device
+    checkpoint: dict | None
+    precision_why: str  # why this precision: written to log.txt
+
+
+def plan_run(
     cfg: Config,
     run_dir: str | Path,
     *,
     resume: str | Path | None = None,
     checkpoint: dict | None = None,
+) -> RunPlan:
+    """Resolve ``cfg`` for ``run_dir``: the device, the precision and layout, and the
+    checkpoint to resume (``resume``: ``"latest"`` or a path; ``checkpoint``: that
+    checkpoint already loaded, which saves a second read). Every check of the run
+    happens here: a bad value is a ``UserError`` before anything is written."""
+    cfg = copy.deepcopy(cfg)  # resolved fields change; the caller's config stays
+    device = dist.pick_device(cfg.train.device)
+    validate_train(cfg, device)
+    asked = cfg.train.amp
+    cfg.train.amp, why = resolve_amp(asked, device)  # saved resolved
+    cfg.train.channels_last = resolve_channels_last(cfg.train.channels_last, cfg.train.amp, device)
+    ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
+    return RunPlan(cfg, Path(run_dir), device, ckpt, f"--amp {asked}: {why}")
+
+
+def train(
+    cfg: Config,
+    run_dir: str | Path,
+    *,
+    resume: str | Path | None = None,
     dataset: Dataset | None = None,
     sample_data: Dataset | None = None,
     progress: bool = False,
     on_event: EventHook | None = None,
     command: str | None = None,
 ) -> TrainResult:
-    """Train (or resume, ``resume="latest"`` or a checkpoint path) into ``run_dir``.
+    """Train (or resume, ``resume="latest"`` or a checkpoint path) into ``run_dir``:
+    ``run_plan(plan_run(cfg, run_dir, resume=resume), ...)``; see ``run_plan``."""
+    plan = plan_run(cfg, run_dir, resume=resume)
+    return run_plan(
+        plan,
+        dataset=dataset,
+        sample_data=sample_data,
+        progress=progress,
+        on_event=on_event,
+        command=command,
+    )
 
-    ``checkpoint``: the already loaded checkpoint ``resume`` names (saves a second
-    read). ``dataset``/``sample_data`` default to ``cfg.data.path``'s train and valid splits;
-    items are ``(uint8 (3,S,S), float (n_attrs,) in {0,1})``. ``on_event(event,
-    step, trainer)`` is called at ``"after_d"`` (mid-step), ``"checkpoint"`` (after a
-    checkpoint is written) and ``"step"`` (a step is complete). Under torchrun the
-    process group is joined here (and left at the end if this call joined it).
-    ``command``: the command line, appended to ``RUN/cmd.txt``.
+
+def run_plan(
+    plan: RunPlan,
+    *,
+    dataset: Dataset | None = None,
+    sample_data: Dataset | None = None,
+    progress: bool = False,
+    on_event: EventHook | None = None,
+    command: str | None = None,
+) -> TrainResult:
+    """Carry out ``plan``. ``dataset``/``sample_data`` default to the config's data
+    path's train and valid splits; items are ``(uint8 (3,S,S), float (n_attrs,) in
+    {0,1})``. ``on_event(event, step, trainer)`` is called at ``"after_d"`` (mid-step),
+    ``"checkpoint"`` (after a checkpoint is written) and ``"step"`` (a step is
+    complete). Under torchrun the process group is joined here (and left at the end
+    if this call joined it). ``command``: the command line, appended to ``RUN/cmd.txt``.
     """
-    cfg = copy.deepcopy(cfg)  # `steps` may be resolved from `epochs`; the caller's stays
-    device = dist.pick_device(cfg.train.device)
-    validate_train(cfg, device)
-    asked = cfg.train.amp
-    cfg.train.amp, amp_why = resolve_amp(asked, device)  # saved resolved
-    amp_why = f"--amp {asked}: {amp_why}"
-    cfg.train.channels_last = resolve_channels_last(cfg.train.channels_last, cfg.train.amp, device)
     joined = not torch.distributed.is_initialized()
     was_deterministic = torch.are_deterministic_algorithms_enabled()
-    if cfg.train.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
+    if plan.config.train.deterministic:  # CPU runs resume bit-exactly without it; CUDA needs it
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True)
-    dist.init(device)
+    dist.init(plan.device)
     try:
-        ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
-        emit = on_event or _no_event
-        parts = (dataset, sample_data, progress, emit, command, amp_why)
-        return _train(cfg, Path(run_dir), device, ckpt, *parts)
+        data = dataset if dataset is not None else _build_dataset(plan.config, "train")
+        return _train(
+            plan,
+            data,
+            sample_data=sample_data,
+            progress=progress,
+            emit=on_event or _no_event,
+            command=command,
+        )
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         if joined:
@@ -238,7 +293,10 @@ def _load_resume(
                 "continue that run with --resume latest, or choose another --out"
             )
         return None
-    path = io.find_checkpoint(run_dir if str(resume) == "latest" else resume)
+    if ckpt is None or str(resume) == "latest":
+        path = io.find_checkpoint(run_dir if str(resume) == "latest" else resume)
+    else:  # the caller resolved and loaded it
+        path = Path(resume)
     ckpt = ckpt if ckpt is not None else io.load_checkpoint(path)
     saved = Config.from_dict(ckpt["config"])
     io.check_resume_config(saved, cfg, path)
@@ -276,8 +334,17 @@ def _workers(cfg: Config, dataset: Dataset, world: int) -> int:
     return n if n == 0 else max(1, n // world)
 
 
-def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, command, amp_why):
-    dataset = dataset if dataset is not None else _build_dataset(cfg, "train")
+def _train(
+    plan: RunPlan,
+    dataset: Dataset,
+    *,
+    sample_data: Dataset | None,
+    progress: bool,
+    emit: EventHook,
+    command: str | None,
+) -> TrainResult:
+    cfg = copy.deepcopy(plan.config)  # `steps` may be resolved from `epochs` below
+    run_dir, device, ckpt = plan.run_dir, plan.device, plan.checkpoint
     t, world = cfg.train, dist.world_size()
     stream = BatchStream(
         dataset,
@@ -319,7 +386,7 @@ def _train(cfg, run_dir, device, ckpt, dataset, sample_data, progress, emit, com
     )
     precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
     layout = "channels-last" if t.channels_last else "NCHW"
-    logger.message(f"precision: {precision[t.amp]} ({amp_why}), {layout}")
+    logger.message(f"precision: {precision[t.amp]} ({plan.precision_why}), {layout}")
     try:
         with StopFlag() as flag:
             loop = _Loop(trainer, cfg, stream, run_dir, logger, samples, flag, emit)
