@@ -101,6 +101,7 @@ def test_cli_resume_with_a_longer_run_keeps_the_lr_drop(tmp_path):
     cfg = tiny_config(steps=4, lr=1e-3, lr_decay_at=0.5, checkpoint_every=2)
     train(cfg, run, dataset=tiny_data())
     from intergan.training.cli import _load_base, resolve_config
+    from intergan.training.loop import plan_run
 
     def resolved(*extra):
         import argparse
@@ -110,12 +111,14 @@ def test_cli_resume_with_a_longer_run_keeps_the_lr_drop(tmp_path):
         p = argparse.ArgumentParser()
         add_arguments(p)
         args = p.parse_args(["--out", str(run), "--resume", "latest", "--steps", "10", *extra])
-        base, _, _ = _load_base(args)
-        return resolve_config(args, base).train
+        base, path, ckpt = _load_base(args)
+        cfg = resolve_config(args, base)
+        return plan_run(cfg, run, resume=path, checkpoint=ckpt).config.train  # as the run uses it
 
     assert json.loads((run / "config.json").read_text())["train"]["lr_decay_step"] == 2
     assert resolved().lr_decay_step == 2  # --steps alone never moves it
-    assert resolved("--lr-decay-at", "0.5").lr_decay_step is None  # recomputed: 5
+    assert resolved("--lr-decay-at", "0.5").lr_decay_step == 5  # asked again: this length's
+    assert resolved("--lr-decay-at", "0.8").lr_decay_step == 8
 
 
 def test_targets_are_shuffled_batch_labels_with_optional_jitter():

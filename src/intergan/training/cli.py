@@ -217,7 +217,7 @@ def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
     if args.steps is not None:
         cfg.train.epochs = 0.0
     if args.lr_decay_at is not None:  # asked for again: fix the step from this run's length
-        cfg.train.lr_decay_step = None
+        cfg.train.lr_decay_step = _decay_step_asked(args, cfg)
     if args.ema is not None:
         cfg.train.ema = args.ema
     if args.channels_last is not None:
@@ -235,6 +235,19 @@ def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
     _apply_set(cfg, args.set)
     validate_model(cfg.model)
     return cfg
+
+
+def _decay_step_asked(args: argparse.Namespace, cfg: Config) -> int | None:
+    """``--lr-decay-at`` given: the step it names in this run's length (``None``: a new
+    run measured in epochs, whose length is known only once the data is open)."""
+    if cfg.train.epochs > 0:
+        if args.resume:
+            raise UserError(
+                "--lr-decay-at on a resumed run measured in --epochs: give the length as "
+                "--steps, or place the drop with --set train.lr_decay_step=N"
+            )
+        return None
+    return round(args.lr_decay_at * cfg.train.steps)
 
 
 def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, dict | None]:
