@@ -36,6 +36,7 @@ from intergan.training.options import validate_train
 from intergan.training.samples import fixed_batch, sample_grid, save_grid
 from intergan.training.state import make_checkpoint, restore_checkpoint
 from intergan.training.steps import (
+    LOSS_NAMES,
     Trainer,
     d_step,
     ema_decay,
@@ -44,7 +45,6 @@ from intergan.training.steps import (
     make_targets,
 )
 
-LOSS_NAMES = ("d_loss", "d_adv", "d_gp", "d_cls", "g_loss", "g_adv", "g_cls", "g_rec")
 EventHook = Callable[[str, int, Trainer], None]  # (event, step, trainer)
 
 

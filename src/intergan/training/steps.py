@@ -4,7 +4,8 @@ Generator: ``L_adv + 15 * BCE(cls(G(x,t,s)), t) + 100 * |G_rec(x) - x|_1``.
 Discriminator: ``L_adv + 10 * GP + 1 * BCE(cls(x), s)``.
 
 ``d_step`` and ``g_step`` are short and separate; each flips ``requires_grad``
-explicitly so the other network gets no gradients. Mixed precision (``amp``) only
+explicitly so the other network gets no gradients. Each returns its losses, detached,
+under the names ``D_LOSSES`` / ``G_LOSSES``. Mixed precision (``amp``) only
 wraps the forward passes on CUDA; the gradient penalty always runs in float32 with
 autocast off (its squared gradient norm is fragile in half precision), and fp16
 uses a GradScaler per optimizer.
@@ -22,6 +23,14 @@ from torch import nn
 from intergan import losses
 from intergan.attributes import encode
 from intergan.config import TrainConfig
+
+# The losses each step returns (and the run logs), by name: the weighted total the
+# optimizer steps on, then its terms (adversarial, gradient penalty, attribute
+# classification, reconstruction), unweighted.
+D_LOSSES = ("d_loss", "d_adv", "d_gp", "d_cls")  # d_step
+G_LOSSES = ("g_loss", "g_adv", "g_cls", "g_rec")  # g_step
+LOSS_NAMES = D_LOSSES + G_LOSSES  # one logged step, in stats.jsonl order
+BAR_LOSSES = (D_LOSSES[0], G_LOSSES[0], G_LOSSES[3])  # the progress bar's: totals and g_rec
 
 
 @dataclass
@@ -137,12 +146,7 @@ def d_step(
     t.scaler_D.scale(loss).backward()
     t.scaler_D.step(t.opt_D)
     t.scaler_D.update()
-    return {
-        "d_loss": loss.detach(),
-        "d_adv": d_adv.detach(),
-        "d_gp": d_gp.detach(),
-        "d_cls": d_cls.detach(),
-    }
+    return _detached(D_LOSSES, loss, d_adv, d_gp, d_cls)
 
 
 def g_step(
@@ -173,12 +177,12 @@ def g_step(
     t.scaler_G.scale(loss).backward()
     t.scaler_G.step(t.opt_G)
     t.scaler_G.update()
-    return {
-        "g_loss": loss.detach(),
-        "g_adv": g_adv.detach(),
-        "g_cls": g_cls.detach(),
-        "g_rec": g_rec.detach(),
-    }
+    return _detached(G_LOSSES, loss, g_adv, g_cls, g_rec)
+
+
+def _detached(names: tuple[str, ...], *values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``{name: value.detach()}``: one step's losses under their names."""
+    return {name: v.detach() for name, v in zip(names, values, strict=True)}
 
 
 def ema_decay(decay: float, step: int) -> float:
