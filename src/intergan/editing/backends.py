@@ -100,7 +100,7 @@ class TorchBackend:
         generator: torch.nn.Module,
         device: str | torch.device = "cpu",
         precision: str = "float32",
-    ):
+    ) -> None:
         if precision not in ("float32", "bf16"):
             raise UserError(f"unknown precision {precision!r}; choose 'float32' or 'bf16'")
         self.device = torch.device(device)
@@ -144,7 +144,7 @@ class OnnxBackend:
     name = "onnx"
     why = ""  # why this backend was chosen (``load_backend``)
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None):
+    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError:

@@ -37,7 +37,7 @@ SourceSpec = Mapping[str, float] | Sequence | np.ndarray | torch.Tensor | None
 class Labels:
     """The model's attributes and label scales (``thres_int``, ``test_int``)."""
 
-    def __init__(self, attrs: Sequence[str], thres_int: float, test_int: float):
+    def __init__(self, attrs: Sequence[str], thres_int: float, test_int: float) -> None:
         self.attrs = list(attrs)
         self.thres_int, self.test_int = thres_int, test_int
 
@@ -71,7 +71,6 @@ class Labels:
         return Targets(self, flip=float(intensity))
 
     # ------------------------------------------------------------ encoded labels
-
     def encode(self, binary: torch.Tensor) -> torch.Tensor:
         """Binary labels (B, n) -> the generator's encoded labels (B, n)."""
         return encode(binary, self.thres_int)
