@@ -61,11 +61,12 @@ def bench_one(
 ) -> dict:
     size = args.size or PRESET_SIZES[preset]
     cfg = Config(model=model_config(preset, variant, size, **args.model))
-    t = cfg.train
-    t.batch_size, t.n_d, t.seed, t.compile = args.batch_size, args.n_d, 0, args.compile
+    train_cfg = cfg.train
+    train_cfg.batch_size, train_cfg.n_d = args.batch_size, args.n_d
+    train_cfg.seed, train_cfg.compile = 0, args.compile
     validate_train(cfg, device)
-    t.amp = resolve_amp(amp, device)[0]  # as `intergan train` resolves them
-    t.channels_last = resolve_channels_last(args.channels_last, t.amp, device)
+    train_cfg.amp = resolve_amp(amp, device)[0]  # as `intergan train` resolves them
+    train_cfg.channels_last = resolve_channels_last(args.channels_last, train_cfg.amp, device)
     trainer = build_trainer(cfg, device)
     g = torch.Generator().manual_seed(0)
     n = args.batch_size * (args.n_d + 1) * 2
@@ -79,7 +80,7 @@ def bench_one(
         step[0] += 1
 
     src = labels[: args.batch_size]
-    target, target_enc, source_enc = make_targets(src, t, trainer.gen)
+    target, target_enc, source_enc = make_targets(src, train_cfg, trainer.rng)
     real = to_model(images[: args.batch_size]).to(device)
     g_args = (real, target.to(device), target_enc.to(device), source_enc.to(device))
     if device.type == "cuda":
@@ -92,8 +93,8 @@ def bench_one(
         "preset": preset,
         "variant": variant,
         "size": size,
-        "amp": f"{amp} -> {t.amp}",
-        "channels_last": t.channels_last,
+        "amp": f"{amp} -> {train_cfg.amp}",
+        "channels_last": train_cfg.channels_last,
         "batch": args.batch_size,
         "n_d": args.n_d,
         "step_s": round(step_s, 4),

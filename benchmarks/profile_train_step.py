@@ -32,8 +32,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def build(args: argparse.Namespace):
     size = args.size or PRESET_SIZES[args.preset]
     cfg = Config(model=model_config(args.preset, args.variant, size, **args.model))
-    t = cfg.train
-    t.batch_size, t.n_d, t.amp, t.channels_last = args.batch_size, args.n_d, args.amp, args.cl
+    train_cfg = cfg.train
+    train_cfg.batch_size, train_cfg.n_d = args.batch_size, args.n_d
+    train_cfg.amp, train_cfg.channels_last = args.amp, args.cl
     trainer = build_trainer(cfg, torch.device("cpu"))
     g = torch.Generator().manual_seed(0)
     n = args.batch_size * (args.n_d + 1) * 2

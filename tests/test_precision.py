@@ -27,11 +27,12 @@ def _data(n=8, size=32, seed=0):
 
 def _cfg(amp="auto", **train_fields):
     cfg = Config(model=model_config("tiny", "intergan", 32))
-    t = cfg.train
-    t.steps, t.batch_size, t.n_d, t.amp, t.sample_every, t.checkpoint_every = 1, 4, 1, amp, 0, 1
+    train_cfg = cfg.train
+    train_cfg.steps, train_cfg.batch_size, train_cfg.n_d, train_cfg.amp = 1, 4, 1, amp
+    train_cfg.sample_every, train_cfg.checkpoint_every = 0, 1
     cfg.data.num_workers = 0
     for k, v in train_fields.items():
-        setattr(t, k, v)
+        setattr(train_cfg, k, v)
     return cfg
 
 
@@ -62,16 +63,16 @@ def test_fp16_on_the_cpu_is_refused_with_the_alternative():
 
 
 def _one_step(cfg, batch):
-    t = build_trainer(cfg, torch.device("cpu"))
+    trainer = build_trainer(cfg, torch.device("cpu"))
     images, labels = batch
     real = to_model(images)
     target, target_enc, source_enc = make_targets(
         labels, cfg.train, torch.Generator().manual_seed(1)
     )
-    d = d_step(t, real, labels, target_enc, source_enc)
-    d_grads = {n: p.grad.clone() for n, p in t.D.named_parameters() if p.grad is not None}
-    g = g_step(t, real, target, target_enc, source_enc)
-    g_grads = {n: p.grad.clone() for n, p in t.G.named_parameters() if p.grad is not None}
+    d = d_step(trainer, real, labels, target_enc, source_enc)
+    d_grads = {n: p.grad.clone() for n, p in trainer.D.named_parameters() if p.grad is not None}
+    g = g_step(trainer, real, target, target_enc, source_enc)
+    g_grads = {n: p.grad.clone() for n, p in trainer.G.named_parameters() if p.grad is not None}
     return d | g, d_grads, g_grads
 
 

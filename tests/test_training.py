@@ -64,9 +64,9 @@ def test_lr_drops_tenfold_at_the_configured_fraction():
 def test_schedule_in_a_real_run_and_after_resume(tmp_path):
     seen = {}
 
-    def record(event, step, t):
+    def record(event, step, trainer):
         if event == "after_d":
-            seen[step] = t.opt_D.param_groups[0]["lr"], t.opt_G.param_groups[0]["lr"]
+            seen[step] = trainer.opt_D.param_groups[0]["lr"], trainer.opt_G.param_groups[0]["lr"]
 
     cfg = tiny_config(steps=4, lr=1e-3, lr_decay_at=0.5, checkpoint_every=1, keep_last=2)
     r = train(cfg, tmp_path / "run", dataset=tiny_data(), on_event=record)
@@ -206,10 +206,10 @@ def test_sigterm_saves_a_checkpoint_then_stops(tmp_path):
 
 
 def test_nonfinite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
-    def poison(event, step, t):
+    def poison(event, step, trainer):
         if (event, step) == ("step", 2):  # after checkpoint 2 was written
             with torch.no_grad():
-                next(t.G.parameters()).fill_(float("nan"))
+                next(trainer.G.parameters()).fill_(float("nan"))
 
     run = tmp_path / "run"
     with pytest.raises(NonFiniteLossError) as e:

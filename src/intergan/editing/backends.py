@@ -6,7 +6,8 @@ opaque *code* (nothing in it depends on the target attributes), and
 ``decode(code, target, source)`` gives the edited crops ``(B, 3, S, S)`` as CPU
 float32 in [-1, 1] for encoded ``target`` / ``source`` labels ``(B, n_attrs)``.
 ``__call__(images, target, source) -> (edited, reconstructed)`` runs the whole
-generator at once.
+generator at once. ``generate`` is the editor's generate step (many targets for
+the same crops, in batches); ``load_backend`` reads a model for ``Editor.from_pretrained``.
 
 ``choose_backend`` is the rule behind ``backend="auto"`` (measured in
 ``docs/editing.md``): bfloat16 PyTorch where the CPU computes bf16 natively (AMX,
@@ -17,13 +18,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import torch
 
 from intergan.errors import UserError
 from intergan.hardware import cpu_bf16
+
+if TYPE_CHECKING:
+    from intergan.config import Config
 
 ONNX_FILE = "generator.onnx"
 BACKENDS = ("auto", "torch", "torch-bf16", "onnx")
@@ -56,6 +60,30 @@ def slice_code(code: Code, start: int, stop: int) -> Code:
     return [c[start:stop] for c in code]
 
 
+def generate(
+    backend: Backend,
+    code: Code,
+    targets: list[torch.Tensor],
+    source: torch.Tensor,
+    batch_size: int,
+) -> torch.Tensor:
+    """Edited crops (K, F, 3, S, S) in [-1, 1] for K encoded targets (F, n) each.
+
+    ``code``: ``backend.encode`` of the F crops; ``source``: their encoded source
+    labels (F, n). The K * F edits are decoded ``batch_size`` at a time.
+    """
+    k, f = len(targets), source.shape[0]
+    code = repeat_code(code, k) if k > 1 else code
+    target, source = torch.cat(targets), source.repeat(k, 1)
+    step = batch_size
+    outs = [
+        backend.decode(slice_code(code, i, i + step), target[i : i + step], source[i : i + step])
+        for i in range(0, k * f, step)
+    ]
+    out = torch.cat(outs)
+    return out.reshape(k, f, *out.shape[1:])
+
+
 class TorchBackend:
     """A generator ``nn.Module`` on ``device`` (eval mode, no autograd).
 
@@ -65,12 +93,14 @@ class TorchBackend:
     emulated (slow but correct) on other CPUs.
     """
 
+    why = ""  # why this backend was chosen (``load_backend``)
+
     def __init__(
         self,
         generator: torch.nn.Module,
         device: str | torch.device = "cpu",
         precision: str = "float32",
-    ):
+    ) -> None:
         if precision not in ("float32", "bf16"):
             raise UserError(f"unknown precision {precision!r}; choose 'float32' or 'bf16'")
         self.device = torch.device(device)
@@ -112,8 +142,9 @@ class OnnxBackend:
     """
 
     name = "onnx"
+    why = ""  # why this backend was chosen (``load_backend``)
 
-    def __init__(self, path: str | os.PathLike, threads: int | None = None):
+    def __init__(self, path: str | os.PathLike, threads: int | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError:
@@ -170,3 +201,24 @@ def choose_backend(backend: str, device: torch.device) -> tuple[str, str]:
     if fast:
         return "torch-bf16", f"auto: bfloat16 PyTorch ({why})"
     return "torch", f"auto: float32 PyTorch ({why})"
+
+
+def load_backend(
+    path: str | os.PathLike, device: torch.device, backend: str = "auto"
+) -> tuple[Backend, Config]:
+    """The generator at ``path`` (an exported folder, ``generator.onnx`` for
+    ``backend="onnx"``, or a training run / checkpoint) as a backend on ``device``,
+    with its config; ``backend`` as ``choose_backend`` takes it (``.why`` says why)."""
+    from intergan.models.export import load_export_config
+
+    name, why = choose_backend(backend, device)
+    be: TorchBackend | OnnxBackend
+    if name == "onnx":
+        be, cfg = OnnxBackend(path), load_export_config(path)
+    else:
+        from intergan.models.io import load_generator
+
+        G, cfg = load_generator(path, device=device)
+        be = TorchBackend(G, device, "bf16" if name == "torch-bf16" else "float32")
+    be.why = why
+    return be, cfg

@@ -204,7 +204,6 @@ def synthetic_only(model: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    import torch
     from tqdm import tqdm
 
     from intergan.editing.editor import Editor
@@ -219,9 +218,9 @@ def run(args: argparse.Namespace) -> int:
         args.model, device=args.device, backend=args.backend, judge=args.judge, framing=args.framing
     )
     editor.max_pixels = args.max_pixels
-    for name in changes | ({args.slide: 0} if args.slide else {}):
-        editor.index(name)  # unknown names fail here, with a suggestion
-    editor.encode_target(torch.zeros(1, len(editor.attrs)), changes)  # conflicts: fail now
+    editor.labels.edit(changes)  # unknown names (with a suggestion) and conflicts fail now
+    if args.slide:
+        editor.index(args.slide)
     source = parse_source(args.source_attrs, editor.attrs)
     if editor.judge is None:
         if source is None:

@@ -75,7 +75,7 @@ class AlignedFaces:
         size: int,
         face_index: int | None = None,
         feather: float = 0.1,
-    ):
+    ) -> None:
         self.batch = batch
         self.faces = [detector.detect(p.rgb) for p in batch.photos]
         cuts, self.owner, self.edited = [], [], []
@@ -109,7 +109,7 @@ class AlignedFaces:
 class CentreSquares:
     """The centred square of each image, resized to ``size`` px, and put back there."""
 
-    def __init__(self, batch: Batch, size: int):
+    def __init__(self, batch: Batch, size: int) -> None:
         self.batch, self.size = batch, size
         self.owner = list(range(len(batch.photos)))
         self.squares = [_centre_square(*p.rgb.shape[:2]) for p in batch.photos]

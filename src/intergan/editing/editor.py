@@ -14,16 +14,18 @@ on applies the conflict rules of ``intergan.attributes``. With ``align=True``
 every face found is cut out in the model's training framing, edited and pasted
 back at full resolution; ``align=False`` edits the centred square as is.
 
-The editor is a facade over small parts: ``labels`` (source and target labels),
-``crops`` (cutting faces out and putting edits back), ``backends`` (the
-generator), ``paste`` and ``session`` (one photo opened for many edits).
+The editor is a facade over small parts: ``labels`` (what an edit asks for, the
+source labels and the judge), ``backends`` (loading and running the generator)
+and ``session``, the one crop -> generate -> paste pipeline (``crops``,
+``backends.generate``, ``paste``). Every edit method checks its request first
+(``labels``), then opens a session on the image and renders the request there.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -33,9 +35,8 @@ from intergan.editing.convert import to_batch
 from intergan.editing.crops import NoFaceError
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS
-from intergan.editing.labels import Labels, SourceSpec
-from intergan.editing.session import EditSession, check_intensities
-from intergan.errors import UserError
+from intergan.editing.labels import Labels, SourceSpec, check_judge, require_judge
+from intergan.editing.session import EditSession
 from intergan.hardware import pick_device  # the one meaning of --device auto
 
 if TYPE_CHECKING:
@@ -67,17 +68,18 @@ class Editor:
         framing: Framing | str | None = None,
         feather: float = 0.1,
         batch_size: int = 16,
-    ):
+    ) -> None:
         self.backend, self.config = backend, config
         self.labels = Labels(config.model.attrs, config.train.thres_int, config.train.test_int)
         self.attrs: list[str] = self.labels.attrs
         self.size: int = config.model.img_size
         self.thres_int, self.test_int = config.train.thres_int, config.train.test_int
         self._detector = detector
-        self.framing = get_framing(framing) if isinstance(framing, str) else framing
-        self.framing = self.framing or framing_for_config(config)
+        if isinstance(framing, str):
+            framing = get_framing(framing)
+        self.framing: Framing = framing or framing_for_config(config)
         self.feather, self.batch_size = feather, batch_size
-        self.judge = None
+        self.judge: Judge | None = None
         if judge is not None:
             self.set_judge(judge)
 
@@ -88,7 +90,7 @@ class Editor:
         device: str | torch.device | None = None,
         backend: str = "auto",
         judge: str | os.PathLike | Judge | None = None,
-        **kwargs,
+        **kwargs: Any,
     ) -> Editor:
         """Load an exported folder (``generator.safetensors`` + ``config.json``, or
         ``generator.onnx`` with ``backend="onnx"``), a training run / checkpoint, or a
@@ -98,22 +100,13 @@ class Editor:
         PyTorch; ``backends.choose_backend``), ``"torch"`` (float32), ``"torch-bf16"``
         or ``"onnx"``; ``editor.backend.why`` says why. ``judge``: a judge folder or
         object; by default an exported folder's own judge (``judge.json`` beside the
-        generator) is used when present."""
-        from intergan.editing.backends import OnnxBackend, TorchBackend, choose_backend
+        generator) is used when present. ``kwargs`` go to ``Editor``."""
+        from intergan.editing.backends import load_backend
         from intergan.editing.pretrained import resolve_model
-        from intergan.models.export import find_judge, load_export_config
+        from intergan.models.export import find_judge
 
         path = resolve_model(path)
-        dev = pick_device(device)
-        name, why = choose_backend(backend, dev)
-        if name == "onnx":
-            be, cfg = OnnxBackend(path), load_export_config(path)
-        else:
-            from intergan.models.io import load_generator
-
-            G, cfg = load_generator(path, device=dev)
-            be = TorchBackend(G, dev, "bf16" if name == "torch-bf16" else "float32")
-        be.why = why
+        be, cfg = load_backend(path, pick_device(device), backend)
         judge = judge if judge is not None else find_judge(path)
         if isinstance(judge, (str, os.PathLike)):
             from intergan.evaluation.judge import load_judge
@@ -124,20 +117,11 @@ class Editor:
     # ------------------------------------------------------------------ labels
     def set_judge(self, judge: Judge) -> None:
         """Use ``judge`` for source estimates; it must know every model attribute."""
-        missing = [a for a in self.attrs if a not in judge.attrs]
-        if missing:
-            raise UserError(
-                f"the judge classifier does not predict {', '.join(missing)}, which the model "
-                f"edits; use a judge trained on the model's attributes ({', '.join(self.attrs)})"
-            )
-        self.judge = judge
+        self.judge = check_judge(judge, self.attrs)
 
     def require_judge(self) -> None:
-        if self.judge is None:
-            raise UserError(
-                "this editor has no judge classifier to estimate attributes with: pass "
-                "judge=DIR (--judge DIR), or export the model with --judge"
-            )
+        """Raise, saying how to give one, when the editor has no judge."""
+        require_judge(self.judge)
 
     def index(self, name: str) -> int:
         """Position of attribute ``name`` (raises with a suggestion if unknown)."""
@@ -200,11 +184,8 @@ class Editor:
         over ``self.attrs``; ``None`` asks the judge. ``face_index``: edit only that
         face (numbered left to right); ``None`` edits every face found.
         """
-        changes = dict(changes or {})
-        for name in changes:
-            self.index(name)
-        check_intensities(changes)
-        return self.open(image, source, align, face_index).edit(changes)
+        targets = self.labels.edit(changes)  # a bad request is refused before any work
+        return self.open(image, source, align, face_index).render(targets)[0]
 
     def interpolate(
         self,
@@ -215,13 +196,10 @@ class Editor:
         source: SourceSpec = None,
         align: bool = True,
         face_index: int | None = None,
-    ) -> list:
+    ) -> list[object]:
         """``steps`` edits sweeping ``attr`` from ``span[0]`` to ``span[1]`` (a slider)."""
-        self.index(attr)
-        if steps < 2:
-            raise UserError(f"steps must be at least 2, got {steps}")
-        check_intensities({"span start": span[0], "span end": span[1]})
-        return self.open(image, source, align, face_index).interpolate(attr, steps, span)
+        targets = self.labels.sweep(attr, steps, span)
+        return self.open(image, source, align, face_index).render(targets)
 
     def edit_all(
         self,
@@ -233,5 +211,5 @@ class Editor:
     ) -> dict[str, object]:
         """One edit per attribute, each flipped relative to the source (the paper's
         test strip). Returns {attr: edited image} in the model's attribute order."""
-        check_intensities({"intensity": intensity})
-        return self.open(image, source, align, face_index).edit_all(intensity)
+        targets = self.labels.flip_each(intensity)
+        return dict(zip(self.attrs, self.open(image, source, align, face_index).render(targets)))

@@ -5,17 +5,29 @@ Binary labels are 0/1 per model attribute; the generator takes *encoded* labels
 attribute's encoded target to ``v * test_int`` (1 on, -1 off, fractions and values
 beyond +-1 allowed) and keeps every other attribute at its source value, after the
 conflict rules of ``intergan.attributes`` for attributes switched on.
+
+What an edit asks for is checked first, before any image work, into ``Targets``
+(``Labels.edit``, ``sweep``, ``flip_each``); once the source rows of the faces are
+known (``Labels.source_rows``, from ``source=`` and the judge's estimate,
+``judge_probabilities``), ``Targets.encode`` gives the generator's targets.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from intergan.attributes import CONFLICTS, apply_conflicts, check_attr_name, encode
+from intergan.editing.crops import resize
 from intergan.errors import UserError
+
+if TYPE_CHECKING:
+    from intergan.evaluation.judge import Judge
 
 # What ``source=`` accepts: {name: 0/1} (unnamed: judge, else 0), a 0/1 sequence over
 # the attributes (one row, or one row per image), or None (all from the judge).
@@ -25,7 +37,7 @@ SourceSpec = Mapping[str, float] | Sequence | np.ndarray | torch.Tensor | None
 class Labels:
     """The model's attributes and label scales (``thres_int``, ``test_int``)."""
 
-    def __init__(self, attrs: Sequence[str], thres_int: float, test_int: float):
+    def __init__(self, attrs: Sequence[str], thres_int: float, test_int: float) -> None:
         self.attrs = list(attrs)
         self.thres_int, self.test_int = thres_int, test_int
 
@@ -33,6 +45,32 @@ class Labels:
         """Position of attribute ``name`` (raises with a suggestion if unknown)."""
         return self.attrs.index(check_attr_name(name, self.attrs))
 
+    # ------------------------------------------------------------ what is asked
+    def edit(self, changes: Mapping[str, float] | None) -> Targets:
+        """One edit ``{attr: intensity}``, checked: known names, finite values, no two
+        conflicting attributes switched on."""
+        changes = {name: float(v) for name, v in (changes or {}).items()}
+        for name in changes:
+            self.index(name)
+        check_intensities(changes)
+        _check_conflicts(changes)
+        return Targets(self, (changes,))
+
+    def sweep(self, attr: str, steps: int, span: tuple[float, float]) -> Targets:
+        """``steps`` edits sweeping ``attr`` from ``span[0]`` to ``span[1]`` (a slider)."""
+        self.index(attr)
+        if steps < 2:
+            raise UserError(f"steps must be at least 2, got {steps}")
+        check_intensities({"span start": span[0], "span end": span[1]})
+        values = np.linspace(span[0], span[1], steps)
+        return Targets(self, tuple({attr: float(v)} for v in values))
+
+    def flip_each(self, intensity: float) -> Targets:
+        """One edit per attribute, each flipped relative to the source (``flips``)."""
+        check_intensities({"intensity": intensity})
+        return Targets(self, flip=float(intensity))
+
+    # ------------------------------------------------------------ encoded labels
     def encode(self, binary: torch.Tensor) -> torch.Tensor:
         """Binary labels (B, n) -> the generator's encoded labels (B, n)."""
         return encode(binary, self.thres_int)
@@ -45,11 +83,7 @@ class Labels:
         ``(2 * source - 1) * thres_int``.
         """
         idx = {name: self.index(name) for name in changes}
-        on = [n for n, v in changes.items() if float(v) > 0]
-        for a in on:
-            clash = [b for b in on if b in CONFLICTS.get(a, ())]
-            if clash:
-                raise UserError(f"{a} and {clash[0]} cannot both be switched on (conflict rule)")
+        _check_conflicts(changes)
         binary = source.clone().float()
         for name, v in changes.items():
             binary = apply_conflicts(binary, self.attrs, idx[name], 1.0 if float(v) > 0 else 0.0)
@@ -69,6 +103,7 @@ class Labels:
             out.append(torch.cat(rows))
         return out
 
+    # ------------------------------------------------------------ source labels
     def source_rows(
         self,
         source: SourceSpec,
@@ -121,3 +156,66 @@ class Labels:
         if ((rows < 0) | (rows > 1)).any():
             raise UserError("source attributes must be 0 or 1 (absent / present)")
         return rows
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Edits asked for, already checked (``Labels.edit``, ``sweep``, ``flip_each``):
+    ``changes``, one ``{attr: intensity}`` per edit, or ``flip``: one edit per model
+    attribute, flipped relative to the source with that intensity."""
+
+    labels: Labels
+    changes: tuple[dict[str, float], ...] = ()
+    flip: float | None = None
+
+    def encode(self, source: torch.Tensor) -> list[torch.Tensor]:
+        """One encoded target (F, n) per edit, for binary source rows (F, n)."""
+        if self.flip is not None:
+            return self.labels.flips(source, self.flip)
+        return [self.labels.target(source, changes) for changes in self.changes]
+
+
+def check_intensities(values: Mapping[str, float]) -> None:
+    """Refuse NaN and infinite intensities (they black out the face) before any work."""
+    for name, v in values.items():
+        if not math.isfinite(float(v)):
+            raise UserError(f"{name}: the intensity {v} is not a finite number; use e.g. 1 or -0.5")
+
+
+def _check_conflicts(changes: Mapping[str, float]) -> None:
+    """Refuse two attributes switched on (intensity > 0) that a conflict rule excludes."""
+    on = [name for name, v in changes.items() if float(v) > 0]
+    for a in on:
+        clash = [b for b in on if b in CONFLICTS.get(a, ())]
+        if clash:
+            raise UserError(f"{a} and {clash[0]} cannot both be switched on (conflict rule)")
+
+
+# ---------------------------------------------------------------- the judge
+def check_judge(judge: Judge, attrs: Sequence[str]) -> Judge:
+    """``judge``, if it predicts every model attribute in ``attrs``."""
+    missing = [a for a in attrs if a not in judge.attrs]
+    if missing:
+        raise UserError(
+            f"the judge classifier does not predict {', '.join(missing)}, which the model "
+            f"edits; use a judge trained on the model's attributes ({', '.join(attrs)})"
+        )
+    return judge
+
+
+def require_judge(judge: Judge | None) -> Judge:
+    """``judge``, or the error that says how to give one."""
+    if judge is None:
+        raise UserError(
+            "this editor has no judge classifier to estimate attributes with: pass "
+            "judge=DIR (--judge DIR), or export the model with --judge"
+        )
+    return judge
+
+
+def judge_probabilities(judge: Judge, crops: torch.Tensor, attrs: Sequence[str]) -> torch.Tensor:
+    """The judge's probability of each of ``attrs`` (F, n) for crops (F, 3, S, S) in
+    [-1, 1], read at the judge's own size."""
+    s = judge.img_size
+    probs = judge.predict(resize(crops, (s, s)).to(judge.device)).cpu()
+    return probs[:, [judge.attrs.index(a) for a in attrs]]

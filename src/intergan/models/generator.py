@@ -41,8 +41,6 @@ class HFCM(nn.Module):
     Each message is concatenated to the encoder map and mapped back by a 1x1 conv.
     """
 
-    trace_children = True  # `intergan model --shapes` lists its stages
-
     def __init__(self, c: list[int], dim: int, norm: str, rb3_halves: bool = True):
         super().__init__()
         self.dwt = HaarDWT()
@@ -63,12 +61,16 @@ class HFCM(nn.Module):
         return m2, self.down2(m2)
 
     def encode(self, images: torch.Tensor, stem: nn.Module, blocks: nn.ModuleList) -> torch.Tensor:
-        """Run the stem and RB1-RB3 with the messages fused in: the map after RB3."""
+        """Run the whole encoder, ``stem`` then ``blocks``, with the messages fused into
+        the outputs of RB2 and RB3; the blocks after RB3 run as they are."""
         f0 = stem(images)
         f1 = blocks[0](f0)
         m2, m3 = self.messages(images, f0, f1)
         f = self.fuse2(torch.cat([blocks[1](f1), m2], dim=1))
-        return self.fuse3(torch.cat([blocks[2](f), m3], dim=1))
+        f = self.fuse3(torch.cat([blocks[2](f), m3], dim=1))
+        for block in blocks[3:]:
+            f = block(f)
+        return f
 
 
 class CTI(nn.Module):
@@ -79,8 +81,6 @@ class CTI(nn.Module):
     Symmetric by construction: if the two halves of ``f`` and ``cond`` are equal,
     so are the two halves of the output.
     """
-
-    trace_children = True  # `intergan model --shapes` lists its stages
 
     def __init__(self, channels: int, n_attrs: int, style_dim: int, lt_norm: str):
         super().__init__()
@@ -150,12 +150,11 @@ class InterGANGenerator(nn.Module):
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, R, R)`` -> ``Z_s (B, c_n, b, b)`` (``b = cfg.bottleneck_size``)."""
-        blocks = self.encoder["blocks"]
-        if self.hfcm is not None:
-            f, rest = self.hfcm.encode(images, self.encoder["stem"], blocks), blocks[3:]
-        else:
-            f, rest = self.encoder["stem"](images), blocks
-        for block in rest:
+        stem, blocks = self.encoder["stem"], self.encoder["blocks"]
+        if self.hfcm is not None:  # HFCM runs the encoder, fusing its messages in
+            return self.hfcm.encode(images, stem, blocks)
+        f = stem(images)
+        for block in blocks:
             f = block(f)
         return f
 

@@ -17,7 +17,12 @@ from torch import nn
 
 from intergan.config import PRESETS, VARIANTS, ModelConfig, model_config
 from intergan.models import build_discriminator, build_generator
+from intergan.models.generator import CTI, HFCM
 from intergan.models.haar import HaarDWT, HaarIDWT
+
+# Composite modules whose children `--shapes` lists as stages of their own (the
+# paper's HFCM and CTI chains); any other module is one stage.
+OPENED: tuple[type[nn.Module], ...] = (HFCM, CTI)
 
 
 def _layer_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
@@ -107,23 +112,22 @@ def measure(cfg: ModelConfig) -> Report:
 
 
 def _is_stage(model: nn.Module, name: str) -> bool:
-    """Containers are transparent; only composites marked ``trace_children`` are opened."""
+    """Containers are transparent; only composites listed in ``OPENED`` are opened."""
     parts, parent = name.split("."), model
     for part in parts[:-1]:
         parent = (
             getattr(parent, part) if not isinstance(parent, nn.ModuleList) else parent[int(part)]
         )
-        if not isinstance(parent, (nn.ModuleList, nn.ModuleDict)):
-            if not getattr(parent, "trace_children", False):
-                return False
+        if not isinstance(parent, (nn.ModuleList, nn.ModuleDict, *OPENED)):
+            return False
     return True
 
 
 def trace_shapes(model: nn.Module, *inputs: torch.Tensor) -> list[tuple[str, str]]:
     """``(stage name, output shape)`` in call order for one ``model(*inputs)`` call.
 
-    Stages: every module whose ancestors are containers, plus the children of
-    modules marked ``trace_children`` (HFCM, CTI).
+    Stages: every module whose ancestors are containers, plus the children of the
+    modules in ``OPENED`` (HFCM, CTI).
     """
     rows: list[tuple[str, str]] = []
     hooks = []

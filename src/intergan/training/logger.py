@@ -13,6 +13,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from intergan.training.steps import BAR_LOSSES
+
 
 def _tensorboard_writer(folder: Path) -> Any:
     try:
@@ -78,7 +80,7 @@ class RunLogger:
                 self.tb.add_scalar(k, v, step)
         text = " ".join(f"{k}={v:.4g}" for k, v in values.items())
         self.message(f"step {step}/{self.bar.total} {text}")
-        short = {k: f"{values[k]:.3g}" for k in ("d_loss", "g_loss", "g_rec") if k in values}
+        short = {k: f"{values[k]:.3g}" for k in BAR_LOSSES if k in values}
         self.bar.set_postfix(short | {"img/s": f"{values.get('img_per_s', 0):.1f}"})
 
     def close(self) -> None:

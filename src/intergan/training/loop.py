@@ -36,6 +36,7 @@ from intergan.training.options import validate_train
 from intergan.training.samples import fixed_batch, sample_grid, save_grid
 from intergan.training.state import make_checkpoint, restore_checkpoint
 from intergan.training.steps import (
+    LOSS_NAMES,
     Trainer,
     d_step,
     ema_decay,
@@ -44,7 +45,6 @@ from intergan.training.steps import (
     make_targets,
 )
 
-LOSS_NAMES = ("d_loss", "d_adv", "d_gp", "d_cls", "g_loss", "g_adv", "g_cls", "g_rec")
 EventHook = Callable[[str, int, Trainer], None]  # (event, step, trainer)
 
 
@@ -99,59 +99,65 @@ def build_trainer(cfg: Config, device: torch.device) -> Trainer:
     """Fresh G, D (identical on every rank), optimizers, scalers and random streams."""
     from intergan.models import build_discriminator, build_generator
 
-    t = cfg.train
-    torch.manual_seed(t.seed)  # same initial weights on every rank
+    train_cfg = cfg.train
+    torch.manual_seed(train_cfg.seed)  # same initial weights on every rank
     G, D = build_generator(cfg.model).to(device), build_discriminator(cfg.model).to(device)
-    if t.channels_last:
+    if train_cfg.channels_last:
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    G_ema = copy.deepcopy(G).requires_grad_(False) if t.ema > 0 else None
+    G_ema = copy.deepcopy(G).requires_grad_(False) if train_cfg.ema > 0 else None
     G_w, D_w = dist.wrap(G, device), dist.wrap(D, device)
-    seed = dist.rank_seed(t.seed)
+    seed = dist.rank_seed(train_cfg.seed)
     _seed_all(seed)
     return Trainer(
-        cfg=t,
+        cfg=train_cfg,
         device=device,
         G=G,
         D=D,
-        G_run=torch.compile(G_w) if t.compile else G_w,
-        G_fake=torch.compile(G.edit) if t.compile else G.edit,  # no grad: DDP not needed
-        D_run=torch.compile(D_w) if t.compile else D_w,
-        D_gp=D_w,
-        opt_G=torch.optim.Adam(G.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
-        opt_D=torch.optim.Adam(D.parameters(), lr=t.lr, betas=(t.beta1, t.beta2)),
-        scaler_G=torch.amp.GradScaler(device.type, enabled=t.amp == "fp16"),
-        scaler_D=torch.amp.GradScaler(device.type, enabled=t.amp == "fp16"),
-        gen=torch.Generator().manual_seed(seed),
-        gen_dev=torch.Generator(device).manual_seed(seed + 2**32),
+        G_run=torch.compile(G_w) if train_cfg.compile else G_w,
+        G_fake=torch.compile(G.edit) if train_cfg.compile else G.edit,  # no grad: DDP not needed
+        D_run=torch.compile(D_w) if train_cfg.compile else D_w,
+        D_penalty=D_w,
+        opt_G=torch.optim.Adam(
+            G.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2)
+        ),
+        opt_D=torch.optim.Adam(
+            D.parameters(), lr=train_cfg.lr, betas=(train_cfg.beta1, train_cfg.beta2)
+        ),
+        scaler_G=torch.amp.GradScaler(device.type, enabled=train_cfg.amp == "fp16"),
+        scaler_D=torch.amp.GradScaler(device.type, enabled=train_cfg.amp == "fp16"),
+        rng=torch.Generator().manual_seed(seed),
+        rng_device=torch.Generator(device).manual_seed(seed + 2**32),
         G_ema=G_ema,
         joint_d_batch=not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules()),
     )
 
 
-def _batch(t: Trainer, stream: BatchStream):
-    images, labels = stream.next(t.gen)
-    target, target_enc, source_enc = make_targets(labels, t.cfg, t.gen)
-    dev = t.device
-    real = to_model(images.to(dev, non_blocking=True))
-    return real, labels.to(dev), target.to(dev), target_enc.to(dev), source_enc.to(dev)
+def _batch(trainer: Trainer, stream: BatchStream):
+    images, labels = stream.next(trainer.rng)
+    target, target_enc, source_enc = make_targets(labels, trainer.cfg, trainer.rng)
+    device = trainer.device
+    real = to_model(images.to(device, non_blocking=True))
+    return real, labels.to(device), target.to(device), target_enc.to(device), source_enc.to(device)
 
 
-def run_step(t: Trainer, stream: BatchStream, step: int, emit: EventHook) -> dict:
+def run_step(trainer: Trainer, stream: BatchStream, step: int, emit: EventHook) -> dict:
     """Step ``step``: set the lr, n_d D updates, one G update, the EMA. Losses (detached)."""
-    for opt in (t.opt_G, t.opt_D):
+    for opt in (trainer.opt_G, trainer.opt_D):
         for group in opt.param_groups:
-            group["lr"] = lr_at(t.cfg, step)
+            group["lr"] = lr_at(trainer.cfg, step)
     d_logs = []
-    for _ in range(t.cfg.n_d):
-        real, source, _, target_enc, source_enc = _batch(t, stream)
-        d_logs.append(d_step(t, real, source, target_enc, source_enc))
-    emit("after_d", step, t)
-    real, _, target, target_enc, source_enc = _batch(t, stream)
-    logs = g_step(t, real, target, target_enc, source_enc, warmup=step < t.cfg.rec_warmup)
-    dist.average_buffers(t.G)
-    dist.average_buffers(t.D)
-    if t.G_ema is not None:
-        ema_update(t.G_ema, t.G, ema_decay(t.cfg.ema, step))
+    for _ in range(trainer.cfg.n_d):
+        real, source, _, target_enc, source_enc = _batch(trainer, stream)
+        d_logs.append(d_step(trainer, real, source, target_enc, source_enc))
+    emit("after_d", step, trainer)
+    real, _, target, target_enc, source_enc = _batch(trainer, stream)
+    logs = g_step(
+        trainer, real, target, target_enc, source_enc, warmup=step < trainer.cfg.rec_warmup
+    )
+    dist.average_buffers(trainer.G)
+    dist.average_buffers(trainer.D)
+    if trainer.G_ema is not None:
+        ema_update(trainer.G_ema, trainer.G, ema_decay(trainer.cfg.ema, step))
     return {k: torch.stack([d[k] for d in d_logs]).mean() for k in d_logs[0]} | logs
 
 
@@ -179,7 +185,7 @@ class StopFlag:
             signal.signal(s, h)
 
 
-def _no_event(event: str, step: int, t: Trainer) -> None:
+def _no_event(event: str, step: int, trainer: Trainer) -> None:
     pass
 
 
@@ -310,8 +316,15 @@ def _build_dataset(cfg: Config, split: str) -> Dataset:
         raise UserError("no training data: pass --data DIR (a dataset folder or prepared cache)")
     from intergan.data import build_dataset
 
-    m, d = cfg.model, cfg.data
-    return build_dataset(d.path, m.attrs, split, m.img_size, d.format, hq_labels=d.hq_labels)
+    model_cfg, data_cfg = cfg.model, cfg.data
+    return build_dataset(
+        data_cfg.path,
+        model_cfg.attrs,
+        split,
+        model_cfg.img_size,
+        data_cfg.format,
+        hq_labels=data_cfg.hq_labels,
+    )
 
 
 def _sample_batch(cfg: Config, train_data: Dataset, sample_data: Dataset | None):
@@ -345,11 +358,11 @@ def _train(
 ) -> TrainResult:
     cfg = copy.deepcopy(plan.config)  # `steps` may be resolved from `epochs` below
     run_dir, device, ckpt = plan.run_dir, plan.device, plan.checkpoint
-    t, world = cfg.train, dist.world_size()
+    train_cfg, world = cfg.train, dist.world_size()
     stream = BatchStream(
         dataset,
-        t.batch_size,
-        t.seed,
+        train_cfg.batch_size,
+        train_cfg.seed,
         dist.rank(),
         world,
         _workers(cfg, dataset, world),
@@ -359,17 +372,20 @@ def _train(
     if stream.batches_per_epoch < 1:
         raise UserError(
             f"the training data has {stream.n} images, fewer than one batch per process "
-            f"(--batch-size {t.batch_size} x {world} process(es)); lower --batch-size"
+            f"(--batch-size {train_cfg.batch_size} x {world} process(es)); lower --batch-size"
         )
-    if t.epochs > 0:
-        t.steps = steps_for_epochs(t.epochs, stream.batches_per_epoch, t.n_d)
-    t.lr_decay_step = decay_step(t)  # fixed now: saved with the run, kept by resumes
+    if train_cfg.epochs > 0:
+        train_cfg.steps = steps_for_epochs(
+            train_cfg.epochs, stream.batches_per_epoch, train_cfg.n_d
+        )
+    # the lr drop is fixed now: saved with the run, kept by resumes
+    train_cfg.lr_decay_step = decay_step(train_cfg)
     trainer = build_trainer(cfg, device)
     step = restore_checkpoint(trainer, ckpt, stream) if ckpt else 0
     main = dist.is_main()
-    if ckpt and step >= t.steps:  # a finished run: say so, change nothing
+    if ckpt and step >= train_cfg.steps:  # a finished run: say so, change nothing
         if main:
-            print(complete_message(run_dir, step, t.steps), flush=True)
+            print(complete_message(run_dir, step, train_cfg.steps), flush=True)
         return TrainResult(cfg, trainer, step, False, stream)
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -378,15 +394,15 @@ def _train(
             with open(run_dir / "cmd.txt", "a") as f:
                 f.write(command + "\n")
     samples = _sample_batch(cfg, dataset, sample_data) if main else None
-    logger = RunLogger(run_dir if main else None, t.steps, step, progress)
+    logger = RunLogger(run_dir if main else None, train_cfg.steps, step, progress)
     verb = f"resuming at step {step}" if ckpt else "training"
     logger.message(
-        f"{verb}: {t.steps} steps, {world} process(es) on {device}, "
+        f"{verb}: {train_cfg.steps} steps, {world} process(es) on {device}, "
         f"{stream.n} images, {stream.batches_per_epoch} batches per epoch"
     )
     precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
-    layout = "channels-last" if t.channels_last else "NCHW"
-    logger.message(f"precision: {precision[t.amp]} ({plan.precision_why}), {layout}")
+    layout = "channels-last" if train_cfg.channels_last else "NCHW"
+    logger.message(f"precision: {precision[train_cfg.amp]} ({plan.precision_why}), {layout}")
     try:
         with StopFlag() as flag:
             loop = _Loop(trainer, cfg, stream, run_dir, logger, samples, flag, emit)
@@ -399,19 +415,19 @@ def _train(
 class _Loop:
     """The schedule: steps, then (at their intervals) logs, samples and checkpoints."""
 
-    def __init__(self, t, cfg, stream, run_dir, logger, samples, flag, emit) -> None:
-        self.t, self.cfg, self.stream, self.run_dir = t, cfg, stream, run_dir
+    def __init__(self, trainer, cfg, stream, run_dir, logger, samples, flag, emit) -> None:
+        self.trainer, self.cfg, self.stream, self.run_dir = trainer, cfg, stream, run_dir
         self.logger, self.samples, self.flag, self.emit = logger, samples, flag, emit
         self.images_per_step = (cfg.train.n_d + 1) * cfg.train.batch_size * dist.world_size()
         self.sums, self.count = dict.fromkeys(LOSS_NAMES, 0.0), 0
 
     def run(self, step: int) -> int:
-        c = self.cfg.train
+        train_cfg = self.cfg.train
         self.logger.start_counting(step * self.images_per_step)
-        while step < c.steps:
-            logs = run_step(self.t, self.stream, step, self.emit)
+        while step < train_cfg.steps:
+            logs = run_step(self.trainer, self.stream, step, self.emit)
             step += 1
-            flag = torch.tensor([float(self.flag.requested)], device=self.t.device)
+            flag = torch.tensor([float(self.flag.requested)], device=self.trainer.device)
             vec = torch.cat([torch.stack([logs[k].float() for k in LOSS_NAMES]), flag])
             values = dist.mean_over_ranks(vec).tolist()  # one sync per step
             losses, stop = dict(zip(LOSS_NAMES, values[:-1])), values[-1] > 0
@@ -419,12 +435,13 @@ class _Loop:
                 raise NonFiniteLossError(self._nonfinite(step, losses))
             self._record(step, losses, force=stop)
             if dist.is_main() and (
-                step == c.steps or (c.sample_every and step % c.sample_every == 0)
+                step == train_cfg.steps
+                or (train_cfg.sample_every and step % train_cfg.sample_every == 0)
             ):
                 self._write_samples(step)
-            if step % c.checkpoint_every == 0 or step == c.steps or stop:
+            if step % train_cfg.checkpoint_every == 0 or step == train_cfg.steps or stop:
                 self._save(step)
-            self.emit("step", step, self.t)
+            self.emit("step", step, self.trainer)
             if stop:
                 self.logger.message(
                     f"stopped by a signal after step {step}; checkpoint saved, "
@@ -438,11 +455,11 @@ class _Loop:
             self.sums[k] += v
         self.count += 1
         self.logger.advance()
-        c = self.cfg.train
-        if step % c.log_every and step != c.steps and not force:
+        train_cfg = self.cfg.train
+        if step % train_cfg.log_every and step != train_cfg.steps and not force:
             return
         values = {k: v / self.count for k, v in self.sums.items()}
-        values["lr"] = lr_at(c, step - 1)
+        values["lr"] = lr_at(train_cfg, step - 1)
         values["img_per_s"] = self.logger.images_per_second(step * self.images_per_step)
         values["epoch"] = self.stream.epoch
         self.logger.stats(step, values)
@@ -450,24 +467,32 @@ class _Loop:
 
     def _write_samples(self, step: int) -> None:
         images, labels = self.samples
-        G = self.t.G_ema if self.t.G_ema is not None else self.t.G
-        m, c = self.cfg.model, self.cfg.train
-        grid = sample_grid(G, images, labels, m.attrs, c.thres_int, c.test_int, self.t.device)
+        G = self.trainer.G_ema if self.trainer.G_ema is not None else self.trainer.G
+        model_cfg, train_cfg = self.cfg.model, self.cfg.train
+        grid = sample_grid(
+            G,
+            images,
+            labels,
+            model_cfg.attrs,
+            train_cfg.thres_int,
+            train_cfg.test_int,
+            self.trainer.device,
+        )
         save_grid(self.run_dir / "samples" / f"step_{step:07d}.png", grid)
 
     def _save(self, step: int) -> None:
-        for name, module in (("G", self.t.G), ("D", self.t.D)):
+        for name, module in (("G", self.trainer.G), ("D", self.trainer.D)):
             finite = torch.stack([p.detach().isfinite().all() for p in module.parameters()])
             if not bool(finite.all()):
                 raise NonFiniteLossError(
                     f"non-finite weights in {name} after step {step}: not saved. "
                     + self._last_good()
                 )
-        ckpt = make_checkpoint(self.t, self.cfg, step, self.stream)  # collective
+        ckpt = make_checkpoint(self.trainer, self.cfg, step, self.stream)  # collective
         if dist.is_main():
             path = io.save_checkpoint(ckpt, self.run_dir, self.cfg.train.keep_last)
             self.logger.message(f"checkpoint {path}")
-        self.emit("checkpoint", step, self.t)
+        self.emit("checkpoint", step, self.trainer)
 
     def _last_good(self) -> str:
         try:

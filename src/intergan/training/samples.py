@@ -53,9 +53,9 @@ def sample_grid(
         target_enc = encode_test_target(target, i, thres_int, test_int)
         columns.append(G(x, target_enc, source_enc).edited)
     G.train(was_training)
-    grid = torch.stack([to_uint8(c.float()).cpu() for c in columns], dim=1)  # (N,C,3,S,S)
-    n, c, _, s, _ = grid.shape
-    body = grid.permute(0, 3, 1, 4, 2).reshape(n * s, c * s, 3).numpy()
+    grid = torch.stack([to_uint8(col.float()).cpu() for col in columns], dim=1)  # (N,C,3,S,S)
+    n, n_cols, _, s, _ = grid.shape
+    body = grid.permute(0, 3, 1, 4, 2).reshape(n * s, n_cols * s, 3).numpy()
     return np.concatenate([column_header(["input", "recon.", *attrs], s), body])
 
 
@@ -78,9 +78,9 @@ def column_header(labels: list[str], side: int, pad: int = 2) -> np.ndarray:
     otherwise all rotated a quarter turn (reading upwards), as narrow 32 px columns need."""
     font = ImageFont.load_default()
     tiles = [_text(label.replace("_", "\n"), font) for label in labels]
-    if max(t.width for t in tiles) > side - 2 * pad:
+    if max(tile.width for tile in tiles) > side - 2 * pad:
         tiles = [_text(label, font).rotate(90, expand=True) for label in labels]
-    height = max(t.height for t in tiles) + 2 * pad
+    height = max(tile.height for tile in tiles) + 2 * pad
     strip = Image.new("L", (len(labels) * side, height), 255)
     for k, tile in enumerate(tiles):
         strip.paste(tile, (k * side + (side - tile.width) // 2, height - pad - tile.height))

@@ -22,7 +22,7 @@ from intergan.training.batches import BatchStream
 from intergan.training.steps import Trainer
 
 
-def capture_rng(t: Trainer) -> dict[str, Any]:
+def capture_rng(trainer: Trainer) -> dict[str, Any]:
     """This process's random states, as tensors and builtins."""
     _, keys, pos, has_gauss, gauss = np.random.get_state()
     return {
@@ -35,12 +35,13 @@ def capture_rng(t: Trainer) -> dict[str, Any]:
             "gauss": float(gauss),
         },
         "python": random.getstate(),
-        "gen": t.gen.get_state(),
-        "gen_dev": t.gen_dev.get_state(),
+        # the trainer's own streams, under the keys checkpoints have always used
+        "gen": trainer.rng.get_state(),
+        "gen_dev": trainer.rng_device.get_state(),
     }
 
 
-def restore_rng(t: Trainer, state: dict[str, Any]) -> None:
+def restore_rng(trainer: Trainer, state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -49,45 +50,47 @@ def restore_rng(t: Trainer, state: dict[str, Any]) -> None:
     np.random.set_state(("MT19937", keys, n["pos"], n["has_gauss"], n["gauss"]))
     version, internal, gauss_next = state["python"]
     random.setstate((version, tuple(internal), gauss_next))
-    t.gen.set_state(state["gen"])
-    t.gen_dev.set_state(state["gen_dev"])
+    trainer.rng.set_state(state["gen"])
+    trainer.rng_device.set_state(state["gen_dev"])
 
 
-def make_checkpoint(t: Trainer, cfg: Config, step: int, stream: BatchStream) -> dict[str, Any]:
+def make_checkpoint(
+    trainer: Trainer, cfg: Config, step: int, stream: BatchStream
+) -> dict[str, Any]:
     """The checkpoint dict of the current state. Collective: every rank must call it
     (the RNG states of all ranks are gathered); only rank 0's result is saved."""
-    rng = dist.gather_objects(capture_rng(t))
+    rng = dist.gather_objects(capture_rng(trainer))
     return {
         "step": step,
         "config": cfg.to_dict(),
-        "G": t.G.state_dict(),
-        "D": t.D.state_dict(),
-        "G_ema": t.G_ema.state_dict() if t.G_ema is not None else None,
-        "opt_G": t.opt_G.state_dict(),
-        "opt_D": t.opt_D.state_dict(),
-        "scaler": {"G": t.scaler_G.state_dict(), "D": t.scaler_D.state_dict()},
+        "G": trainer.G.state_dict(),
+        "D": trainer.D.state_dict(),
+        "G_ema": trainer.G_ema.state_dict() if trainer.G_ema is not None else None,
+        "opt_G": trainer.opt_G.state_dict(),
+        "opt_D": trainer.opt_D.state_dict(),
+        "scaler": {"G": trainer.scaler_G.state_dict(), "D": trainer.scaler_D.state_dict()},
         "rng": {"world": len(rng), "ranks": rng},
         "data": stream.position(),
     }
 
 
-def restore_checkpoint(t: Trainer, ckpt: dict[str, Any], stream: BatchStream) -> int:
+def restore_checkpoint(trainer: Trainer, ckpt: dict[str, Any], stream: BatchStream) -> int:
     """Load weights, optimizers, scalers, RNG and data position; return the step."""
-    t.G.load_state_dict(ckpt["G"])
-    t.D.load_state_dict(ckpt["D"])
-    if t.G_ema is not None:
-        t.G_ema.load_state_dict(ckpt["G_ema"] if ckpt.get("G_ema") is not None else ckpt["G"])
-    t.opt_G.load_state_dict(ckpt["opt_G"])
-    t.opt_D.load_state_dict(ckpt["opt_D"])
+    trainer.G.load_state_dict(ckpt["G"])
+    trainer.D.load_state_dict(ckpt["D"])
+    if trainer.G_ema is not None:
+        trainer.G_ema.load_state_dict(ckpt["G_ema"] if ckpt.get("G_ema") is not None else ckpt["G"])
+    trainer.opt_G.load_state_dict(ckpt["opt_G"])
+    trainer.opt_D.load_state_dict(ckpt["opt_D"])
     if ckpt.get("scaler"):
-        t.scaler_G.load_state_dict(ckpt["scaler"]["G"])
-        t.scaler_D.load_state_dict(ckpt["scaler"]["D"])
+        trainer.scaler_G.load_state_dict(ckpt["scaler"]["G"])
+        trainer.scaler_D.load_state_dict(ckpt["scaler"]["D"])
     pos, rng = ckpt["data"], ckpt["rng"]
     same_layout = rng["world"] == dist.world_size() and (
         pos.get("batch_size") == stream.batch_size and pos.get("world") == stream.world
     )
     if same_layout:
-        restore_rng(t, rng["ranks"][dist.rank()])
+        restore_rng(trainer, rng["ranks"][dist.rank()])
         stream.set_position(pos)
     else:
         warnings.warn(
@@ -98,7 +101,8 @@ def restore_checkpoint(t: Trainer, ckpt: dict[str, Any], stream: BatchStream) ->
             stacklevel=2,
         )
         stream.set_position({"epoch": int(pos["epoch"]) + 1, "batch": 0})
-        fresh = dist.rank_seed(t.cfg.seed) + 7919 * int(ckpt["step"])  # not a replay of step 0
-        t.gen.manual_seed(fresh)
-        t.gen_dev.manual_seed(fresh + 2**32)
+        # fresh streams, not a replay of step 0
+        fresh = dist.rank_seed(trainer.cfg.seed) + 7919 * int(ckpt["step"])
+        trainer.rng.manual_seed(fresh)
+        trainer.rng_device.manual_seed(fresh + 2**32)
     return int(ckpt["step"])

@@ -4,7 +4,8 @@ Generator: ``L_adv + 15 * BCE(cls(G(x,t,s)), t) + 100 * |G_rec(x) - x|_1``.
 Discriminator: ``L_adv + 10 * GP + 1 * BCE(cls(x), s)``.
 
 ``d_step`` and ``g_step`` are short and separate; each flips ``requires_grad``
-explicitly so the other network gets no gradients. Mixed precision (``amp``) only
+explicitly so the other network gets no gradients. Each returns its losses, detached,
+under the names ``D_LOSSES`` / ``G_LOSSES``. Mixed precision (``amp``) only
 wraps the forward passes on CUDA; the gradient penalty always runs in float32 with
 autocast off (its squared gradient norm is fragile in half precision), and fp16
 uses a GradScaler per optimizer.
@@ -23,12 +24,20 @@ from intergan import losses
 from intergan.attributes import encode
 from intergan.config import TrainConfig
 
+# The losses each step returns (and the run logs), by name: the weighted total the
+# optimizer steps on, then its terms (adversarial, gradient penalty, attribute
+# classification, reconstruction), unweighted.
+D_LOSSES = ("d_loss", "d_adv", "d_gp", "d_cls")  # d_step
+G_LOSSES = ("g_loss", "g_adv", "g_cls", "g_rec")  # g_step
+LOSS_NAMES = D_LOSSES + G_LOSSES  # one logged step, in stats.jsonl order
+BAR_LOSSES = (D_LOSSES[0], G_LOSSES[0], G_LOSSES[3])  # the progress bar's: totals and g_rec
+
 
 @dataclass
 class Trainer:
     """Everything a step touches. ``G``/``D`` are the plain modules (saved and
     EMA-averaged); ``G_run``/``D_run`` the wrapped ones used for forward passes
-    (DistributedDataParallel and/or compiled); ``D_gp`` is ``D`` as wrapped for the
+    (DistributedDataParallel and/or compiled); ``D_penalty`` is ``D`` as wrapped for the
     penalty, never compiled (compiled graphs lack double backward)."""
 
     cfg: TrainConfig
@@ -37,13 +46,13 @@ class Trainer:
     D: nn.Module
     G_run: nn.Module
     D_run: nn.Module
-    D_gp: nn.Module
+    D_penalty: nn.Module
     opt_G: torch.optim.Optimizer
     opt_D: torch.optim.Optimizer
     scaler_G: torch.amp.GradScaler
     scaler_D: torch.amp.GradScaler
-    gen: torch.Generator  # CPU: flips, target shuffles and jitter
-    gen_dev: torch.Generator  # on `device`: penalty interpolation and DRAGAN noise
+    rng: torch.Generator  # CPU: flips, target shuffles and jitter
+    rng_device: torch.Generator  # on `device`: penalty interpolation and DRAGAN noise
     G_fake: Callable[..., torch.Tensor] | None = None  # (real, t_enc, s_enc) -> edited
     G_ema: nn.Module | None = None
     joint_d_batch: bool = True  # real and fake through D as one 2B batch (False with batch norm)
@@ -69,7 +78,7 @@ def set_requires_grad(module: nn.Module, flag: bool) -> None:
 
 
 def make_targets(
-    source: torch.Tensor, cfg: TrainConfig, gen: torch.Generator
+    source: torch.Tensor, cfg: TrainConfig, rng: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Targets for one batch: the batch's labels shuffled, then encoded.
 
@@ -78,29 +87,29 @@ def make_targets(
     inputs, ``(2a-1) * thres_int``; ``b_distribution`` jitters the target's magnitude
     in (0, 2*thres_int) as AttGAN does (uniform, or a truncated normal around it).
     """
-    target = source[torch.randperm(source.shape[0], generator=gen)]
+    target = source[torch.randperm(source.shape[0], generator=rng)]
     sign = target * 2 - 1
     scale = 2 * cfg.thres_int
     if cfg.b_distribution == "none":
         target_enc = encode(target, cfg.thres_int)
     elif cfg.b_distribution == "uniform":
-        target_enc = sign * torch.rand(target.shape, generator=gen) * scale
+        target_enc = sign * torch.rand(target.shape, generator=rng) * scale
     elif cfg.b_distribution == "truncated_normal":
-        noise = torch.fmod(torch.randn(target.shape, generator=gen), 2)  # in (-2, 2)
+        noise = torch.fmod(torch.randn(target.shape, generator=rng), 2)  # in (-2, 2)
         target_enc = sign * (noise + 2) / 4.0 * scale
     else:
         raise ValueError(f"unknown b_distribution {cfg.b_distribution!r}")
     return target, target_enc, encode(source, cfg.thres_int)
 
 
-def _prepare(t: Trainer, real: torch.Tensor) -> torch.Tensor:
-    if t.cfg.channels_last:
+def _prepare(trainer: Trainer, real: torch.Tensor) -> torch.Tensor:
+    if trainer.cfg.channels_last:
         return real.contiguous(memory_format=torch.channels_last)
     return real
 
 
 def d_step(
-    t: Trainer,
+    trainer: Trainer,
     real: torch.Tensor,
     source: torch.Tensor,
     target_enc: torch.Tensor,
@@ -108,45 +117,42 @@ def d_step(
 ) -> dict[str, torch.Tensor]:
     """One D update. ``real``: (B,3,S,S) in [-1,1]; ``source``: (B,n) {0,1};
     ``target_enc``/``source_enc``: encoded labels. Returns detached losses."""
-    c = t.cfg
-    set_requires_grad(t.G, False)
-    set_requires_grad(t.D, True)
-    real = _prepare(t, real)
-    with torch.no_grad(), t.autocast():
-        fake = t.G_fake(real, target_enc, source_enc)  # only the edited stream is needed
+    cfg = trainer.cfg
+    set_requires_grad(trainer.G, False)
+    set_requires_grad(trainer.D, True)
+    real = _prepare(trainer, real)
+    with torch.no_grad(), trainer.autocast():
+        fake = trainer.G_fake(real, target_enc, source_enc)  # only the edited stream is needed
     b = real.shape[0]
-    with t.autocast():
-        if t.joint_d_batch:  # one pass of 2B: same result with per-sample (instance) norms
-            adv, cls = t.D_run(torch.cat([real, fake.to(real.dtype)]))
+    with trainer.autocast():
+        if trainer.joint_d_batch:  # one pass of 2B: same result with per-sample (instance) norms
+            adv, cls = trainer.D_run(torch.cat([real, fake.to(real.dtype)]))
             adv_real, adv_fake, cls_real = adv[:b], adv[b:], cls[:b]
         else:  # batch statistics must not mix real and fake images
-            adv_real, cls_real = t.D_run(real)
-            adv_fake, _ = t.D_run(fake)
-    d_adv = losses.d_adv_loss(c.mode, adv_real.float(), adv_fake.float())
+            adv_real, cls_real = trainer.D_run(real)
+            adv_fake, _ = trainer.D_run(fake)
+    d_adv = losses.d_adv_loss(cfg.mode, adv_real.float(), adv_fake.float())
     d_cls = losses.attr_bce(cls_real.float(), source)
-    alpha = torch.rand(b, 1, 1, 1, device=t.device, generator=t.gen_dev)
-    with t.full_precision():
-        if c.mode == "wgan":  # interpolates between real and edited images
+    alpha = torch.rand(b, 1, 1, 1, device=trainer.device, generator=trainer.rng_device)
+    with trainer.full_precision():
+        if cfg.mode == "wgan":  # interpolates between real and edited images
             other = fake.float()
         else:  # DRAGAN: around the real samples
-            noise = torch.rand(real.shape, device=t.device, generator=t.gen_dev)
+            noise = torch.rand(real.shape, device=trainer.device, generator=trainer.rng_device)
             other = losses.perturb_real(real.float(), noise)
-        d_gp = losses.gradient_penalty(lambda x: t.D_gp(x)[0], real.float(), other, alpha)
-    loss = c.lambda_adv * d_adv + c.lambda_gp * d_gp + c.lambda_cls_d * d_cls
-    t.opt_D.zero_grad(set_to_none=True)
-    t.scaler_D.scale(loss).backward()
-    t.scaler_D.step(t.opt_D)
-    t.scaler_D.update()
-    return {
-        "d_loss": loss.detach(),
-        "d_adv": d_adv.detach(),
-        "d_gp": d_gp.detach(),
-        "d_cls": d_cls.detach(),
-    }
+        d_gp = losses.gradient_penalty(
+            lambda x: trainer.D_penalty(x)[0], real.float(), other, alpha
+        )
+    loss = cfg.lambda_adv * d_adv + cfg.lambda_gp * d_gp + cfg.lambda_cls_d * d_cls
+    trainer.opt_D.zero_grad(set_to_none=True)
+    trainer.scaler_D.scale(loss).backward()
+    trainer.scaler_D.step(trainer.opt_D)
+    trainer.scaler_D.update()
+    return _detached(D_LOSSES, loss, d_adv, d_gp, d_cls)
 
 
 def g_step(
-    t: Trainer,
+    trainer: Trainer,
     real: torch.Tensor,
     target: torch.Tensor,
     target_enc: torch.Tensor,
@@ -156,29 +162,29 @@ def g_step(
     """One G update (editing and reconstruction together). ``target``: (B,n) {0,1}
     shuffled labels the edit must show; ``warmup``: optimise reconstruction only.
     Returns detached losses."""
-    c = t.cfg
-    set_requires_grad(t.G, True)
-    set_requires_grad(t.D, False)
-    real = _prepare(t, real)
-    with t.autocast():
-        out = t.G_run(real, target_enc, source_enc)
-        adv, cls = t.D_run(out.edited)
-    g_adv = losses.g_adv_loss(c.mode, adv.float())
+    cfg = trainer.cfg
+    set_requires_grad(trainer.G, True)
+    set_requires_grad(trainer.D, False)
+    real = _prepare(trainer, real)
+    with trainer.autocast():
+        out = trainer.G_run(real, target_enc, source_enc)
+        adv, cls = trainer.D_run(out.edited)
+    g_adv = losses.g_adv_loss(cfg.mode, adv.float())
     g_cls = losses.attr_bce(cls.float(), target)
     g_rec = losses.reconstruction_l1(out.reconstructed.float(), real.float())
-    loss = c.lambda_rec * g_rec
+    loss = cfg.lambda_rec * g_rec
     if not warmup:  # reconstruction warm-up: the edit terms join after `rec_warmup` steps
-        loss = loss + c.lambda_adv * g_adv + c.lambda_cls_g * g_cls
-    t.opt_G.zero_grad(set_to_none=True)
-    t.scaler_G.scale(loss).backward()
-    t.scaler_G.step(t.opt_G)
-    t.scaler_G.update()
-    return {
-        "g_loss": loss.detach(),
-        "g_adv": g_adv.detach(),
-        "g_cls": g_cls.detach(),
-        "g_rec": g_rec.detach(),
-    }
+        loss = loss + cfg.lambda_adv * g_adv + cfg.lambda_cls_g * g_cls
+    trainer.opt_G.zero_grad(set_to_none=True)
+    trainer.scaler_G.scale(loss).backward()
+    trainer.scaler_G.step(trainer.opt_G)
+    trainer.scaler_G.update()
+    return _detached(G_LOSSES, loss, g_adv, g_cls, g_rec)
+
+
+def _detached(names: tuple[str, ...], *values: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``{name: value.detach()}``: one step's losses under their names."""
+    return {name: v.detach() for name, v in zip(names, values, strict=True)}
 
 
 def ema_decay(decay: float, step: int) -> float:
