@@ -158,9 +158,9 @@ def main() -> None:
     from intergan.config import Config, model_config
     from intergan.editing.backends import choose_backend
     from intergan.editing.editor import Editor
-    from intergan.evaluation.judge import build_judge
     from intergan.hardware import cpu_bf16
     from intergan.models import build_generator
+    from intergan.models.judge import build_judge
 
     cfg = Config(model=model_config(args.preset, img_size=args.size))
     work = Path(tempfile.mkdtemp(prefix="bench_edit_"))

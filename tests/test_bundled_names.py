@@ -12,8 +12,8 @@ import pytest
 from app_helpers import export_tiny
 from intergan.cli import build_parser, main
 from intergan.data.synthfaces.export import write_dataset
-from intergan.evaluation.judge import load_judge
 from intergan.models import pretrained
+from intergan.models.judge import load_judge
 
 NAME = "synthfaces-64"
 

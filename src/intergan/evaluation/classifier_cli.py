@@ -14,13 +14,9 @@ from intergan.attributes import resolve_attrs
 from intergan.config import PRESET_SIZES
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
-from intergan.evaluation.judge import (
-    JudgeArch,
-    evaluate_judge,
-    load_judge,
-    train_judge,
-)
+from intergan.evaluation.judge import evaluate_judge, train_judge
 from intergan.files import check_not_an_input, check_output_folder, output_folder
+from intergan.models.judge import JudgeArch, load_judge
 from intergan.models.pretrained import BUNDLED_HELP
 
 

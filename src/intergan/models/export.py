@@ -231,7 +231,7 @@ def find_judge(path: str | os.PathLike) -> Path | None:
 
 def check_judge(judge_dir: str | os.PathLike, attrs: list[str]) -> Path:
     """The folder of a judge that loads and predicts ``attrs`` (else a ``UserError``)."""
-    from intergan.evaluation.judge import load_judge
+    from intergan.models.judge import load_judge
 
     judge = load_judge(judge_dir)  # validates the files
     missing = [a for a in attrs if a not in judge.attrs]
