@@ -85,7 +85,8 @@ def autocast_backend(G):
 def make_backends(names: list[str], cfg, work: Path, threads: int) -> tuple[dict, float]:
     from intergan.editing.backends import OnnxBackend, TorchBackend
     from intergan.models import build_generator
-    from intergan.models.export import ONNX_FILE, export_onnx
+    from intergan.models.export import export_onnx
+    from intergan.models.io import ONNX_FILE
 
     def fresh():
         torch.manual_seed(0)

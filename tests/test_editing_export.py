@@ -13,8 +13,8 @@ from intergan.config import Config, model_config
 from intergan.editing.editor import Editor
 from intergan.errors import UserError
 from intergan.models import build_generator
-from intergan.models.export import export_run, load_exported, save_exported
-from intergan.models.io import load_generator, save_checkpoint
+from intergan.models.export import export_run, save_exported
+from intergan.models.io import load_exported, load_generator, save_checkpoint
 
 
 @pytest.fixture(scope="module")
