@@ -1,7 +1,8 @@
 """Training and testing the judge classifier (the network lives in ``intergan.models.judge``).
 
 ``train_judge`` fits a judge on a dataset's real images; ``evaluate_judge`` measures
-its accuracy on a split. ``intergan classifier train|test`` runs them.
+its accuracy on a split and ``accuracy_table`` prints that. ``intergan classifier
+train|test`` (``classifier_cli.py``) runs them.
 """
 
 from __future__ import annotations
@@ -111,3 +112,11 @@ def evaluate_judge(
     acc = (correct / n).tolist()
     per_attr = dict(zip(judge.attrs, acc))
     return {"per_attr": per_attr, "mean": sum(acc) / len(acc), "n": n}
+
+
+def accuracy_table(result: dict[str, Any]) -> str:
+    """Markdown table of ``evaluate_judge``'s result."""
+    lines = ["| attribute | accuracy |", "| --- | ---: |"]
+    lines += [f"| {a} | {100 * v:.2f}% |" for a, v in result["per_attr"].items()]
+    lines.append(f"| **mean** | **{100 * result['mean']:.2f}%** |")
+    return "\n".join(lines)

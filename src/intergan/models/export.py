@@ -44,7 +44,7 @@ from intergan.models.io import (
 )
 from intergan.models.io import load_export_config as load_export_config  # editing/editor.py
 from intergan.models.judge import load_judge
-from intergan.models.pretrained import JUDGE_FILES, resolve_judge
+from intergan.models.pretrained import JUDGE_FILES, resolve_judge, resolve_model
 
 EXPORT_VERSION = 1
 ONNX_OPSET = 18  # [chosen] the torch.export exporter's native opset; ONNX Runtime >= 1.14 runs it
@@ -166,6 +166,15 @@ def trained_on_synthfaces(path: str | os.PathLike) -> bool:
     """True when the model at ``path`` records that it saw SynthFaces only."""
     record = read_training(path)
     return bool(record and record.get("synthfaces"))
+
+
+def synthetic_only(model: str) -> bool:
+    """Whether the model a ``--model`` value names (a path or a bundled name) records
+    SynthFaces as its only training data; False when that cannot be told."""
+    try:
+        return trained_on_synthfaces(resolve_model(model))
+    except UserError:
+        return False
 
 
 SYNTHETIC_NOTE = (
