@@ -25,11 +25,7 @@ import torch
 
 from intergan.config import Config, write_json_atomic
 from intergan.errors import UserError
-from intergan.files import (
-    atomic_write,
-    check_output_folder,
-    output_folder,
-)
+from intergan.files import atomic_write, check_output_folder, output_folder
 from intergan.models.io import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
