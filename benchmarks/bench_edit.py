@@ -85,7 +85,8 @@ def autocast_backend(G):
 def make_backends(names: list[str], cfg, work: Path, threads: int) -> tuple[dict, float]:
     from intergan.editing.backends import OnnxBackend, TorchBackend
     from intergan.models import build_generator
-    from intergan.models.export import ONNX_FILE, export_onnx
+    from intergan.models.export import export_onnx
+    from intergan.models.io import ONNX_FILE
 
     def fresh():
         torch.manual_seed(0)
@@ -158,9 +159,9 @@ def main() -> None:
     from intergan.config import Config, model_config
     from intergan.editing.backends import choose_backend
     from intergan.editing.editor import Editor
-    from intergan.evaluation.judge import build_judge
     from intergan.hardware import cpu_bf16
     from intergan.models import build_generator
+    from intergan.models.judge import build_judge
 
     cfg = Config(model=model_config(args.preset, img_size=args.size))
     work = Path(tempfile.mkdtemp(prefix="bench_edit_"))

@@ -28,13 +28,19 @@ from pathlib import Path
 import torch
 from torch.utils.data import TensorDataset
 
-from intergan.config import PRESET_SIZES, PRESETS, VARIANTS, Config, model_config
+from intergan.config import (
+    PRESET_SIZES,
+    PRESETS,
+    VARIANTS,
+    Config,
+    model_config,
+    validate_train,
+)
 from intergan.hardware import cpu_bf16, resolve_amp, resolve_channels_last
 from intergan.images import to_model
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
 from intergan.training.loop import build_trainer, run_step
-from intergan.training.options import validate_train
 from intergan.training.steps import g_step, make_targets
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -14,9 +14,9 @@ import torch
 from PIL import Image
 
 from intergan.config import Config, model_config
-from intergan.evaluation.judge import JudgeArch, build_judge
 from intergan.models import build_generator
 from intergan.models.export import save_exported
+from intergan.models.judge import JudgeArch, build_judge
 
 SIZE = 32
 

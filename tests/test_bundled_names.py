@@ -12,8 +12,8 @@ import pytest
 from app_helpers import export_tiny
 from intergan.cli import build_parser, main
 from intergan.data.synthfaces.export import write_dataset
-from intergan.evaluation.judge import load_judge
 from intergan.models import pretrained
+from intergan.models.judge import load_judge
 
 NAME = "synthfaces-64"
 
@@ -112,8 +112,7 @@ def test_a_missing_bundle_or_misspelt_name_names_the_fix(tmp_path, monkeypatch, 
 def test_the_bundled_model_says_it_was_trained_on_synthfaces_only():
     # `intergan edit` and the web page print SYNTHETIC_NOTE for aligned (real) photos
     # when this holds; a model whose record does not say so gets no note
-    from intergan.editing.cli import synthetic_only
-    from intergan.models.export import read_training
+    from intergan.models.export import read_training, synthetic_only
 
     assert synthetic_only("synthfaces-64") is True
     assert read_training(pretrained.resolve_model("synthfaces-64"))["steps"] > 0

@@ -11,7 +11,8 @@ from data_fixtures import make_celeba, make_celebahq, make_synth_export, truncat
 from intergan.cli import main
 from intergan.data import build_dataset, make_loader
 from intergan.data.datasets import CacheDataset
-from intergan.data.prepare import decode_many, prepare
+from intergan.data.decode import decode_many
+from intergan.data.prepare import prepare
 from intergan.errors import UserError
 
 SPLITS = ("train", "valid", "test")

@@ -58,7 +58,7 @@ def test_edit_targets_from_dataset_labels_use_the_shared_conflict_rules(tmp_path
     ds = build_dataset(tmp_path, ["Young", "Bangs", "Bald"], "all", 32)
     labels = torch.stack([ds[i][1] for i in range(len(ds))])
     targets = flip_targets(labels, ds.attrs)
-    switched_on = labels[:, 1] == 0  # Bangs turned on -> Bald must be off (design note)
+    switched_on = labels[:, 1] == 0  # Bangs turned on -> Bald must be off (docs/design.md 1)
     assert switched_on.any()
     assert (targets[1][switched_on, 2] == 0).all()
     assert (targets[1][switched_on, 1] == 1).all()

@@ -140,7 +140,7 @@ def test_no_source_and_no_judge_is_an_error(editor):
 
 
 def test_judge_estimates_the_source_and_must_know_the_models_attributes(gen):
-    from intergan.evaluation.judge import build_judge
+    from intergan.models.judge import build_judge
 
     G, cfg = gen
     with pytest.raises(UserError, match="does not predict Young"):

@@ -13,8 +13,8 @@ from intergan.config import Config, model_config
 from intergan.editing.editor import Editor
 from intergan.errors import UserError
 from intergan.models import build_generator
-from intergan.models.export import export_run, load_exported, save_exported
-from intergan.models.io import load_generator, save_checkpoint
+from intergan.models.export import export_run, save_exported
+from intergan.models.io import load_exported, load_generator, save_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path):
 
 
 def test_judge_is_bundled_and_used_by_default(run_dir, tmp_path):
-    from intergan.evaluation.judge import build_judge
+    from intergan.models.judge import build_judge
 
     build_judge(list(Config().model.attrs), 32).save(tmp_path / "judge")
     out = export_run(run_dir, tmp_path / "exp", judge=str(tmp_path / "judge"))
@@ -93,7 +93,7 @@ def test_judge_is_bundled_and_used_by_default(run_dir, tmp_path):
 
 
 def test_model_and_judge_attribute_mismatch_is_refused(run_dir, tmp_path):
-    from intergan.evaluation.judge import build_judge
+    from intergan.models.judge import build_judge
 
     build_judge(["Male", "Young"], 32).save(tmp_path / "judge")
     with pytest.raises(UserError, match="does not predict Bald"):

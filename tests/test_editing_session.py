@@ -20,9 +20,9 @@ from intergan.editing.backends import TorchBackend, choose_backend
 from intergan.editing.editor import Editor
 from intergan.editing.faces import Face
 from intergan.errors import UserError
-from intergan.evaluation.judge import JudgeArch, build_judge
 from intergan.images import to_model
 from intergan.models import build_generator
+from intergan.models.judge import JudgeArch, build_judge
 
 ATTRS = list(DEFAULT_ATTRS)
 SOURCE = {a: int(a in ("Male", "Young")) for a in ATTRS}

@@ -22,9 +22,9 @@ from intergan.evaluation.evaluate import (
     evaluate_generator,
 )
 from intergan.evaluation.ground_truth import open_ground_truth
-from intergan.evaluation.judge import JudgeArch, build_judge
 from intergan.evaluation.report import markdown, write_report
 from intergan.models import build_generator
+from intergan.models.judge import JudgeArch, build_judge
 
 SIZE = 32
 

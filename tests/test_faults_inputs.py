@@ -19,8 +19,8 @@ from intergan.cli import main
 from intergan.editing.editor import Editor
 from intergan.editing.io import DEFAULT_MAX_PIXELS
 from intergan.errors import UserError
-from intergan.evaluation.judge import load_judge
-from intergan.models.export import load_export_config, load_exported
+from intergan.models.io import load_export_config, load_exported
+from intergan.models.judge import load_judge
 
 SOURCE = {"Male": 1, "Young": 1}
 

@@ -18,9 +18,9 @@ from data_fixtures import make_synth_export
 from fault_helpers import error_line, intergan_cli, read_only_folder, temp_leftovers
 from intergan.cli import main
 from intergan.config import Config, model_config
-from intergan.evaluation.judge import JudgeArch, build_judge
 from intergan.models import build_generator
 from intergan.models.io import load_checkpoint, load_generator, save_checkpoint
+from intergan.models.judge import JudgeArch, build_judge
 
 SOURCE = ("--source-attrs", "Male=1,Young=1")
 EDIT = ("--set", "Young=1", "--no-align", *SOURCE)

@@ -56,7 +56,7 @@ def test_only_temporaries_of_dead_processes_are_removed(tmp_path):
 
 
 def test_the_cli_turns_any_io_fault_into_one_line(monkeypatch, capsys):
-    from intergan.models import summary
+    from intergan import model_cli
 
     def full(args):
         try:
@@ -64,7 +64,7 @@ def test_the_cli_turns_any_io_fault_into_one_line(monkeypatch, capsys):
         except OSError:  # as torch.save reports a failed write
             raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from None
 
-    monkeypatch.setattr(summary, "run", full)
+    monkeypatch.setattr(model_cli, "run", full)
     assert cli.main(["model"]) == 2
     err = capsys.readouterr().err
     assert (
@@ -75,7 +75,7 @@ def test_the_cli_turns_any_io_fault_into_one_line(monkeypatch, capsys):
     def denied(args):
         raise PermissionError(errno.EACCES, "Permission denied", "/srv/out/x.png")
 
-    monkeypatch.setattr(summary, "run", denied)
+    monkeypatch.setattr(model_cli, "run", denied)
     assert cli.main(["model"]) == 2
     assert "error: /srv/out/x.png: Permission denied; choose a folder you can write to" in (
         capsys.readouterr().err
@@ -84,6 +84,6 @@ def test_the_cli_turns_any_io_fault_into_one_line(monkeypatch, capsys):
     def bug(args):
         raise KeyError("a bug keeps its traceback")
 
-    monkeypatch.setattr(summary, "run", bug)
+    monkeypatch.setattr(model_cli, "run", bug)
     with pytest.raises(KeyError):
         cli.main(["model"])

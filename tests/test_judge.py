@@ -10,15 +10,8 @@ import torch
 from intergan.attributes import DEFAULT_ATTRS
 from intergan.cli import main
 from intergan.errors import UserError
-from intergan.evaluation.judge import (
-    META_FILE,
-    WEIGHTS_FILE,
-    JudgeArch,
-    build_judge,
-    evaluate_judge,
-    load_judge,
-    train_judge,
-)
+from intergan.evaluation.judge import evaluate_judge, train_judge
+from intergan.models.judge import META_FILE, WEIGHTS_FILE, JudgeArch, build_judge, load_judge
 
 ATTRS = ["Bald", "Male"]
 

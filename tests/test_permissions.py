@@ -12,9 +12,9 @@ import pytest
 from intergan.cli import main
 from intergan.config import Config, model_config
 from intergan.data.synthfaces.export import write_dataset
-from intergan.evaluation.judge import JudgeArch, build_judge
 from intergan.models import build_generator
 from intergan.models.io import save_checkpoint
+from intergan.models.judge import JudgeArch, build_judge
 from intergan.permissions import current_umask
 
 

@@ -9,13 +9,12 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from intergan.config import Config, model_config
+from intergan.config import Config, model_config, validate_train
 from intergan.errors import UserError
 from intergan.hardware import ENV_OVERRIDE, resolve_amp
 from intergan.images import to_model
 from intergan.training import train
 from intergan.training.loop import build_trainer
-from intergan.training.options import validate_train
 from intergan.training.steps import d_step, g_step, make_targets
 
 

@@ -1,7 +1,10 @@
 """The ``intergan`` command line: a thin dispatcher over subcommand modules.
 
-Each subcommand lives next to the code it drives and exposes
-``add_arguments(parser)`` and ``run(args) -> int``. Register it in ``COMMANDS``.
+Each subcommand lives next to the code it drives (``training/cli.py``,
+``evaluation/*_cli.py``, ...; the commands over ``models/``, ``export`` and ``model``,
+in ``export_cli.py`` and ``model_cli.py`` here, since ``models/`` holds no command
+line) and exposes ``add_arguments(parser)`` and ``run(args) -> int``. Register it in
+``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -31,13 +34,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
     "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
-    "model": ("intergan.models.summary", "parameters and multiply-accumulates of G and D"),
+    "model": ("intergan.model_cli", "parameters and multiply-accumulates of G and D"),
     "train": ("intergan.training.cli", "train a model (or resume a run); see docs/training.md"),
     "edit": (
         "intergan.editing.cli",
         "edit the faces in photos: --set ATTR=VALUE, --all or --slide",
     ),
-    "export": ("intergan.models.export", "export a run as safetensors + config.json (and ONNX)"),
+    "export": ("intergan.export_cli", "export a run as safetensors + config.json (and ONNX)"),
     "demo": (
         "intergan.app.demo",
         "edit SynthFaces with the bundled model into an HTML report; --serve: web editor",

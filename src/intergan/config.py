@@ -1,8 +1,11 @@
-"""The one typed, nested configuration of a run.
+"""The one typed, nested configuration of a run, its allowed values and their checks.
 
 Defaults live here once; the CLI only overrides them. A resolved ``Config`` is
 written as JSON next to every run and inside every checkpoint (plain data).
 Decisions the paper does not state are marked ``[chosen]`` in the field comments.
+The allowed values (``VARIANTS``, ``MODES``, ``AMP_MODES``, ...) and the checks
+that use them (``validate_model``, ``validate_train``) live here too: each failure
+is a ``UserError`` naming the config field (and, for training, its flag).
 """
 
 from __future__ import annotations
@@ -12,15 +15,21 @@ import math
 import os
 import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from intergan.attributes import DEFAULT_ATTRS, resolve_attrs
 from intergan.errors import UserError
 from intergan.files import read_json_object, write_json
 
+if TYPE_CHECKING:
+    import torch
+
 VARIANTS = ("intergan", "no_hfcm", "no_cti", "attgan")
 NORMS = ("instance", "batch", "none")
 PRESETS = ("tiny", "small", "base")
+MODES = ("wgan", "lsgan", "dcgan")  # adversarial losses (intergan.losses)
+B_DISTRIBUTIONS = ("none", "uniform", "truncated_normal")  # target jitter
+AMP_MODES = ("auto", "none", "bf16", "fp16")  # mixed precision (--amp)
 
 
 @dataclass
@@ -34,12 +43,12 @@ class ModelConfig:
     enc_dim: int = 32  # channels of the first 3x3 conv; doubled by each down-sampling block
     max_dim: int = 512  # cap on any feature map's channels (G and D)
     n_down: int = 4  # encoder residual blocks RB1..RBn (AttGAN: its conv layers)
-    # [chosen, by measurement: docs/recipe.md] side of the bottleneck Z_s in pixels: the
-    # first log2(img_size / bottleneck) blocks halve, the rest keep the resolution.
-    # 0 = the per-size default (BOTTLENECK_BY_SIZE). AttGAN ignores it (R / 2**n_down).
+    # Side of the bottleneck Z_s in pixels [chosen, by measurement: docs/recipe.md]. The
+    # first log2(img_size / bottleneck) encoder blocks halve the resolution and the rest
+    # keep it; 0 means the per-size default (BOTTLENECK_BY_SIZE). AttGAN ignores it: its
+    # bottleneck side is img_size / 2**n_down.
     bottleneck: int = 0
-    # [chosen] norm of G's residual and HFCM blocks: instance | batch | none
-    norm: str = "instance"
+    norm: str = "instance"  # [chosen] G's residual and HFCM blocks: instance | batch | none
     head_norm: str = "none"  # [chosen, measured] norm in the output head (was `norm`)
     cti_start: int = 0  # first CTI's decoder level: 0 = on the bottleneck codes (figure)
     hfcm_dim: int = 32  # [chosen] width of every conv in the HFCM fusion chain (R/2, R/4, R/8)
@@ -116,11 +125,11 @@ class TrainConfig:
     beta2: float = 0.999
     n_d: int = 4  # discriminator steps per generator step, each on a fresh batch
     lr_decay_at: float = 0.5  # fraction of `steps` after which lr is divided by 10
-    # the step (0-based) from which lr is divided by 10: fixed when a run starts, as
-    # round(lr_decay_at * steps), and kept by every resume (also with a longer --steps)
+    # The step (0-based) from which lr is divided by 10. It is fixed when a run starts,
+    # as round(lr_decay_at * steps), and every resume keeps it (also with a longer --steps).
     lr_decay_step: int | None = None
     rec_warmup: int = 0  # first N G steps optimise reconstruction only (0 = off)
-    mode: str = "wgan"  # wgan (WGAN-GP) | lsgan | dcgan (the last two: DRAGAN-style penalty)
+    mode: str = "wgan"  # MODES: wgan (WGAN-GP) | lsgan | dcgan (the last two: DRAGAN penalty)
     lambda_adv: float = 1.0  # adversarial term, both G and D
     lambda_cls_g: float = 15.0  # attribute BCE on the edited image (G)
     lambda_rec: float = 100.0  # L1 reconstruction (G)
@@ -128,14 +137,15 @@ class TrainConfig:
     lambda_cls_d: float = 1.0  # attribute BCE on real images (D)
     thres_int: float = 0.5  # label scale: (2a - 1) * thres_int
     test_int: float = 1.0  # edited entry at test time: +-test_int
-    b_distribution: str = "none"  # none | uniform | truncated_normal (target jitter)
+    b_distribution: str = "none"  # B_DISTRIBUTIONS: none | uniform | truncated_normal
     ema: float = 0.0  # EMA decay of G's weights (e.g. 0.999); 0 = off (off until measured)
-    # auto: bf16 on a CPU with AMX / AVX-512-BF16, else float32 (CUDA: float32 + TF32);
-    # none | bf16 (CPU or CUDA) | fp16 (CUDA). The penalty always runs in float32.
-    # A run's saved config holds the resolved mode, never "auto".
+    # Mixed precision (AMP_MODES): auto is bf16 on a CPU with AMX / AVX-512-BF16, else
+    # float32 (on CUDA: float32 + TF32); none; bf16 (CPU or CUDA); fp16 (CUDA only). The
+    # penalty always runs in float32. A run's saved config holds the resolved mode, never
+    # "auto".
     amp: str = "auto"
-    # NHWC memory format for G, D and batches; None = auto: on with bf16 on a CPU (the
-    # oneDNN bf16 kernels' native layout), off otherwise. Saved resolved.
+    # NHWC memory format for G, D and batches. None means auto: on with bf16 on a CPU
+    # (the native layout of oneDNN's bf16 kernels), off otherwise. Saved resolved.
     channels_last: bool | None = None
     compile: bool = False  # torch.compile G and D (the penalty's double backward runs eager)
     deterministic: bool = False  # torch.use_deterministic_algorithms also on GPU (slower)
@@ -341,6 +351,80 @@ def validate_model(cfg: ModelConfig) -> None:
         if not 0 <= getattr(cfg, name) < cfg.n_down:
             raise UserError(f"model.{name} must be between 0 and n_down - 1 ({cfg.n_down - 1})")
     resolve_attrs(cfg.attrs)
+
+
+def _field(name: str) -> str:
+    return f"train.{name} (--{name.replace('_', '-')})"
+
+
+def _check(ok: bool, name: str, value: object, need: str) -> None:
+    if not ok:
+        raise UserError(f"{_field(name)} is {value!r}: {need}")
+
+
+def validate_train(cfg: Config, device: str | torch.device) -> None:
+    """Raise a ``UserError`` for the first option that cannot work on ``device``."""
+    validate_model(cfg.model)
+    t = cfg.train
+    ints_at_least = {
+        "batch_size": 1,
+        "n_d": 1,
+        "log_every": 1,
+        "sample_every": 0,
+        "sample_count": 1,
+        "checkpoint_every": 1,
+        "keep_last": 1,
+        "rec_warmup": 0,
+    }
+    for name, low in ints_at_least.items():
+        v = getattr(t, name)
+        _check(isinstance(v, int) and v >= low, name, v, f"use an integer >= {low}")
+    _check(
+        isinstance(t.steps, int) and (t.steps >= 1 or t.epochs > 0),
+        "steps",
+        t.steps,
+        "train for at least 1 step (or give --epochs)",
+    )
+    _check(t.epochs >= 0 and math.isfinite(t.epochs), "epochs", t.epochs, "use a number >= 0")
+    _check(t.lr > 0 and math.isfinite(t.lr), "lr", t.lr, "use a positive learning rate")
+    for name in ("beta1", "beta2", "ema"):
+        v = getattr(t, name)
+        _check(0 <= v < 1, name, v, "use a value in [0, 1)")
+    _check(0 <= t.lr_decay_at <= 1, "lr_decay_at", t.lr_decay_at, "use a fraction in [0, 1]")
+    _check(
+        t.lr_decay_step is None or (isinstance(t.lr_decay_step, int) and t.lr_decay_step >= 0),
+        "lr_decay_step",
+        t.lr_decay_step,
+        "use a step >= 0 (or leave it unset: lr_decay_at * steps)",
+    )
+    for name in ("lambda_adv", "lambda_cls_g", "lambda_rec", "lambda_gp", "lambda_cls_d"):
+        v = getattr(t, name)
+        _check(v >= 0 and math.isfinite(v), name, v, "use a weight >= 0")
+    _check(t.thres_int > 0, "thres_int", t.thres_int, "use a positive label scale")
+    _check(t.test_int > 0, "test_int", t.test_int, "use a positive test intensity")
+    _check(t.mode in MODES, "mode", t.mode, f"choose one of {', '.join(MODES)}")
+    _check(
+        t.b_distribution in B_DISTRIBUTIONS,
+        "b_distribution",
+        t.b_distribution,
+        f"choose one of {', '.join(B_DISTRIBUTIONS)}",
+    )
+    _check(t.amp in AMP_MODES, "amp", t.amp, f"choose one of {', '.join(AMP_MODES)}")
+    kind = str(device).split(":")[0]  # "cuda:1" -> "cuda"; torch.device or its name
+    if t.amp == "fp16" and kind != "cuda":
+        raise UserError(
+            f"--amp fp16 needs a CUDA device (this run uses {device}); "
+            "use --amp bf16 or --amp auto on a CPU"
+        )
+    if t.amp == "bf16" and kind == "mps":
+        raise UserError("--amp bf16 is not supported on MPS; use --amp none")
+    if t.amp == "bf16" and kind == "cuda":
+        import torch  # only for a CUDA run, which has loaded it already
+
+        if not torch.cuda.is_bf16_supported():
+            raise UserError("--amp bf16: this GPU has no bfloat16 support; use --amp fp16")
+    if cfg.data.num_workers < -1:
+        raise UserError(f"data.num_workers (--workers) is {cfg.data.num_workers}: use -1 or >= 0")
 
 
 def dis_layers(cfg: ModelConfig) -> int:

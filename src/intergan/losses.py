@@ -5,8 +5,8 @@ loss weights (15, 100, 10, ...) and schedules live in ``training/steps.py``.
 
 Shapes: ``adv`` scores are (B, 1) raw critic outputs (no sigmoid); attribute
 ``logits`` and binary ``labels`` are (B, n_attrs); images are (B, 3, H, W).
-Adversarial modes: ``wgan`` (WGAN-GP), ``lsgan``, ``dcgan`` (with a DRAGAN-style
-penalty around real samples).
+Adversarial modes (``intergan.config.MODES``, the values ``--mode`` allows): ``wgan``
+(WGAN-GP), ``lsgan``, ``dcgan`` (with a DRAGAN-style penalty around real samples).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
-MODES = ("wgan", "lsgan", "dcgan")
 
 
 # --- WGAN-GP -------------------------------------------------------------------------
@@ -61,12 +59,12 @@ _G_LOSSES = {"wgan": wgan_g_loss, "lsgan": lsgan_g_loss, "dcgan": dcgan_g_loss}
 
 
 def d_adv_loss(mode: str, real_adv: torch.Tensor, fake_adv: torch.Tensor) -> torch.Tensor:
-    """The discriminator's adversarial loss for ``mode`` (one of ``MODES``)."""
+    """The discriminator's adversarial loss for ``mode`` (one of ``intergan.config.MODES``)."""
     return _D_LOSSES[mode](real_adv, fake_adv)
 
 
 def g_adv_loss(mode: str, fake_adv: torch.Tensor) -> torch.Tensor:
-    """The generator's adversarial loss for ``mode`` (one of ``MODES``)."""
+    """The generator's adversarial loss for ``mode`` (one of ``intergan.config.MODES``)."""
     return _G_LOSSES[mode](fake_adv)
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from intergan.app.demo_page import IdentityResult, write_page
 from intergan.attributes import DEFAULT_ATTRS, apply_conflicts, flip_targets
 from intergan.editing.editor import Editor
 from intergan.editing.pretrained import resolve_model
@@ -31,24 +31,6 @@ DEFAULT_MODEL = "synthfaces-64"
 MULTI = ("Blond_Hair", "Eyeglasses", "Young")  # flipped together in the multi-attribute edit
 SLIDE = "Blond_Hair"  # the attribute of the intensity sweep
 SLIDE_VALUES = (-1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5)  # +-1: the paper's test edit
-
-
-@dataclass
-class IdentityResult:
-    """Everything the demo made for one identity; images are (S, S, 3) uint8."""
-
-    index: int
-    source: dict[str, int]
-    image: np.ndarray
-    recon: np.ndarray
-    edits: dict[str, np.ndarray]
-    truths: dict[str, np.ndarray]
-    multi_changes: dict[str, float]
-    multi: np.ndarray
-    multi_truth: np.ndarray
-    slide: list[np.ndarray]
-    slide_truth: tuple[np.ndarray, np.ndarray]  # SLIDE off, on
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def _t(images: list[np.ndarray] | np.ndarray) -> torch.Tensor:
@@ -177,9 +159,7 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
     write_json(out / "metrics.json", {"info": info, "summary": summary,
                                       "sources": [r.source for r in results],
                                       "per_identity": [r.metrics for r in results]})  # fmt: skip
-    from intergan.app.demo_page import write_page
-
-    return write_page(out, info, results, summary)
+    return write_page(out, info, results, summary, SLIDE, SLIDE_VALUES)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -3,24 +3,41 @@
 ``overview.png`` (one picture with labels, for the README) shows each identity's
 input, reconstruction and every single-attribute edit, with the exact ground
 truth under each edit. The page shows the same at higher zoom plus the
-multi-attribute edits, the intensity sweeps and the measured numbers.
+multi-attribute edits, the intensity sweeps and the measured numbers. The demo
+(``intergan.app.demo``) hands each identity's pictures over as an ``IdentityResult``.
 """
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from intergan.app.report import Cell, image_grid, metrics_table, save_png, write_html
 
-if TYPE_CHECKING:
-    from intergan.app.demo import IdentityResult
-
 SHORT = {"Mouth_Slightly_Open": "Mouth open", "Bushy_Eyebrows": "Bushy brows"}
+
+
+@dataclass
+class IdentityResult:
+    """Everything the demo made for one identity; images are (S, S, 3) uint8."""
+
+    index: int
+    source: dict[str, int]
+    image: np.ndarray
+    recon: np.ndarray
+    edits: dict[str, np.ndarray]
+    truths: dict[str, np.ndarray]
+    multi_changes: dict[str, float]
+    multi: np.ndarray
+    multi_truth: np.ndarray
+    slide: list[np.ndarray]
+    slide_truth: tuple[np.ndarray, np.ndarray]  # the swept attribute off, on
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def short(attr: str) -> str:
@@ -136,10 +153,18 @@ def _summary(summary: dict) -> str:
     return metrics_table(header, rows)
 
 
-def write_page(out: Path, info: dict, results: list[IdentityResult], summary: dict) -> Path:
-    """Write every picture and ``report.html`` into ``out``; returns the page's path."""
-    from intergan.app.demo import SLIDE, SLIDE_VALUES
+def write_page(
+    out: Path,
+    info: dict,
+    results: list[IdentityResult],
+    summary: dict,
+    slide_attr: str,
+    slide_values: Sequence[float],
+) -> Path:
+    """Write every picture and ``report.html`` into ``out``; returns the page's path.
 
+    ``slide_attr`` / ``slide_values``: the attribute and intensities of the sweep.
+    """
     overview_png(results, out / "overview.png")
     e = html.escape
     parts = [
@@ -171,6 +196,6 @@ def write_page(out: Path, info: dict, results: list[IdentityResult], summary: di
         parts.append(f"<details{' open' if r.index == 0 else ''}>")
         parts.append(f"<summary>Identity {r.index + 1}</summary>")
         parts.append(_flip_grid(out, r))
-        parts.append(_multi_and_slide(out, r, SLIDE, SLIDE_VALUES))
+        parts.append(_multi_and_slide(out, r, slide_attr, slide_values))
         parts.append("</details>")
     return write_html(out / "report.html", "InterGAN demo", "\n".join(parts))

@@ -119,12 +119,10 @@ class Handlers:
     def synthetic_note(opened: Opened, model: str) -> str:
         """For an aligned photo that is not one of our samples, edited by a model
         trained on SynthFaces only: the line that says so (else "")."""
-        from intergan.editing.cli import synthetic_only
+        from intergan.models.export import SYNTHETIC_NOTE, synthetic_only
 
         sample = Path(opened.path).name.startswith("sample_")
         if opened.align and not sample and synthetic_only(model):
-            from intergan.models.export import SYNTHETIC_NOTE
-
             return " · **note:** " + html.escape(SYNTHETIC_NOTE)
         return ""
 

@@ -176,8 +176,8 @@ def train_variant(opts: AblationOptions, variant: str, state: _State, budget: _B
 
 def get_judge(opts: AblationOptions, device):
     """The shared judge: ``--judge``, else OUT/judge if present, else trained there now."""
-    from intergan.evaluation.classifier_cli import accuracy_table
-    from intergan.evaluation.judge import META_FILE, evaluate_judge, load_judge, train_judge
+    from intergan.evaluation.judge import accuracy_table, evaluate_judge, train_judge
+    from intergan.models.judge import META_FILE, load_judge
 
     folder = Path(opts.judge) if opts.judge else Path(opts.out) / "judge"
     if opts.judge or (folder / META_FILE).is_file():

@@ -10,30 +10,19 @@ Works on image folders and on prepared caches.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
-
-import numpy as np
-import torch
+from collections.abc import Sequence
 
 from intergan.attributes import DEFAULT_ATTRS
 from intergan.data import cache as C
 from intergan.data.datasets import CacheDataset, select_columns
+from intergan.data.decode import decode_many
 from intergan.data.formats import SPLITS
+from intergan.data.layout import Source
 from intergan.data.loader import cpu_count
-from intergan.data.sources import DEFAULT_RATIOS, Source, detect_format, discover
+from intergan.data.prepare import attrs_arg, print_marginals
+from intergan.data.sources import DEFAULT_RATIOS, detect_format, discover
 
 SHOW = 10  # problems listed per kind
-
-
-def print_marginals(labels: Mapping[str, torch.Tensor | np.ndarray], attrs: Sequence[str]) -> None:
-    """A table: per attribute, the fraction of positives in each split."""
-    splits = [s for s in labels if len(labels[s])]
-    width = max(len(a) for a in attrs)
-    print("attribute marginals (fraction with the attribute):")
-    print("  " + " " * width + "".join(f"{s:>8}" for s in splits))
-    means = {s: np.asarray(labels[s], dtype=np.float64).mean(axis=0) for s in splits}
-    for j, a in enumerate(attrs):
-        print(f"  {a:<{width}}" + "".join(f"{means[s][j]:8.3f}" for s in splits))
 
 
 def _list(title: str, items: Sequence[str]) -> None:
@@ -46,8 +35,6 @@ def _list(title: str, items: Sequence[str]) -> None:
 
 def unreadable(src: Source, workers: int) -> list[str]:
     """Decode every present image (at a small size); the error of each that fails."""
-    from intergan.data.prepare import decode_many
-
     rows = src.indices("all")
     jobs = [(int(i), str(src.paths[i]), 8) for i in rows]
     return [err for _, image, err in decode_many(jobs, workers) if image is None]
@@ -109,8 +96,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from intergan.data.prepare import attrs_arg
-
     attrs = attrs_arg(args.attrs) or list(DEFAULT_ATTRS)
     fmt = args.format
     if fmt == "cache" or (fmt == "auto" and detect_format(args.dir) == "cache"):

@@ -20,7 +20,8 @@ from intergan.attributes import resolve_attrs
 from intergan.data import cache as C
 from intergan.data.decode import BadImageError, load_image
 from intergan.data.formats import SPLITS
-from intergan.data.sources import DEFAULT_RATIOS, FORMATS, detect_format, discover, split_id
+from intergan.data.layout import split_id
+from intergan.data.sources import DEFAULT_RATIOS, FORMATS, detect_format, discover
 from intergan.errors import UserError
 
 

@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from intergan.data import formats as F
-from intergan.data import sources as S
-from intergan.data.sources import ATTR_FILE, HQ_ANNO, HQ_LIST, Source
+from intergan.data.layout import ATTR_FILE, Source, find_first, find_image_dir, list_images
 from intergan.errors import UserError
 
+HQ_ANNO, HQ_LIST = "CelebAMask-HQ-attribute-anno.txt", "image_list.txt"
+HQ_BOUNDS, HQ_FULL = (28_000, 28_500), 30_000
 HQ_IMAGE_DIRS = ("CelebA-HQ-img", "CelebAMask-HQ/CelebA-HQ-img", "images", "img", "celeba-hq")
 HQ_LABEL_SOURCES = ("auto", "mask", "celeba")
 
@@ -67,9 +68,9 @@ def celebahq(root: Path, hq_labels: str = "auto") -> Source:
     """Read a CelebA-HQ folder into a :class:`Source` ordered by CelebA-HQ index."""
     if hq_labels not in HQ_LABEL_SOURCES:
         raise UserError(f"unknown --hq-labels {hq_labels!r}; use auto, mask or celeba")
-    anno = S.find_first(root, (HQ_ANNO, f"CelebAMask-HQ/{HQ_ANNO}"), False)
-    image_list = S.find_first(root, (HQ_LIST,), False)
-    attr = S.find_first(root, (ATTR_FILE, f"Anno/{ATTR_FILE}"), False)
+    anno = find_first(root, (HQ_ANNO, f"CelebAMask-HQ/{HQ_ANNO}"), False)
+    image_list = find_first(root, (HQ_LIST,), False)
+    attr = find_first(root, (ATTR_FILE, f"Anno/{ATTR_FILE}"), False)
     orig = F.read_image_list(image_list) if image_list else {}
     if hq_labels == "auto":
         hq_labels = "mask" if anno else "celeba"
@@ -84,11 +85,11 @@ def celebahq(root: Path, hq_labels: str = "auto") -> Source:
     order = np.argsort(idx, kind="stable")
     idx = [idx[k] for k in order]
     labels = labels[order]
-    image_dir = S.find_image_dir(root, HQ_IMAGE_DIRS)
-    paths, unlabelled = _resolve(idx, orig, S.list_images(image_dir), image_dir, image_list)
+    image_dir = find_image_dir(root, HQ_IMAGE_DIRS)
+    paths, unlabelled = _resolve(idx, orig, list_images(image_dir), image_dir, image_list)
     return Source(
         "celebahq", root, image_dir, label_file, table.columns, [f"{i}.jpg" for i in idx],
-        paths, labels, F.index_splits(len(idx), S.HQ_BOUNDS, S.HQ_FULL),
+        paths, labels, F.index_splits(len(idx), HQ_BOUNDS, HQ_FULL),
         "by CelebA-HQ index: train [0,28000), valid [28000,28500), test the rest", unlabelled,
     )  # fmt: skip
 

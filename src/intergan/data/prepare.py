@@ -12,47 +12,26 @@ renamed). An unreadable image stops the run before anything is written, unless
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from intergan.attributes import DEFAULT_ATTRS, resolve_attrs
 from intergan.data.cache import CacheWriter
-from intergan.data.datasets import select_columns
-from intergan.data.decode import BadImageError, load_image
+from intergan.data.datasets import CacheDataset, select_columns
+from intergan.data.decode import decode_many
 from intergan.data.formats import SPLITS
+from intergan.data.layout import Source
 from intergan.data.loader import cpu_count
-from intergan.data.sources import DEFAULT_RATIOS, Source, discover
+from intergan.data.sources import DEFAULT_RATIOS, discover
 from intergan.errors import UserError
 from intergan.files import check_not_an_input
 
-
-def _decode(job: tuple[int, str, int]) -> tuple[int, np.ndarray | None, str]:
-    i, path, size = job
-    try:
-        return i, load_image(path, size), ""
-    except BadImageError as e:
-        return i, None, str(e)
-
-
-def decode_many(
-    jobs: Sequence[tuple[int, str, int]], workers: int, min_parallel: int = 64
-) -> Iterator[tuple[int, np.ndarray | None, str]]:
-    """``_decode`` over ``jobs`` in order, in ``workers`` processes.
-
-    In-process when ``workers`` is 0 or 1 or there are fewer than ``min_parallel`` jobs.
-    """
-    if workers <= 1 or len(jobs) < min_parallel:
-        yield from map(_decode, jobs)
-        return
-    ctx = mp.get_context("fork" if sys.platform.startswith("linux") else None)
-    with ctx.Pool(workers) as pool:
-        yield from pool.imap(_decode, jobs, chunksize=32)
+if TYPE_CHECKING:
+    import torch
 
 
 def _progress(total: int, label: str):
@@ -171,6 +150,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
+def print_marginals(labels: Mapping[str, torch.Tensor | np.ndarray], attrs: Sequence[str]) -> None:
+    """A table: per attribute, the fraction of positives in each split."""
+    splits = [s for s in labels if len(labels[s])]
+    width = max(len(a) for a in attrs)
+    print("attribute marginals (fraction with the attribute):")
+    print("  " + " " * width + "".join(f"{s:>8}" for s in splits))
+    means = {s: np.asarray(labels[s], dtype=np.float64).mean(axis=0) for s in splits}
+    for j, a in enumerate(attrs):
+        print(f"  {a:<{width}}" + "".join(f"{means[s][j]:8.3f}" for s in splits))
+
+
 def attrs_arg(values: Sequence[str] | None) -> list[str] | None:
     """``--attrs A B`` or ``--attrs A,B`` or ``--attrs paper11`` -> names (None if absent)."""
     if values is None:
@@ -184,9 +174,6 @@ def run(args: argparse.Namespace) -> int:
         args.data, args.out, args.size, args.format, attrs, args.skip_bad, args.hq_labels,
         args.split_ratios, args.workers, args.overwrite,
     )  # fmt: skip
-    from intergan.data.check import print_marginals
-    from intergan.data.datasets import CacheDataset
-
     shown = attrs or [a for a in DEFAULT_ATTRS if a in manifest["columns"]]
     if shown:
         print_marginals({s: CacheDataset(args.out, [s], shown).labels for s in SPLITS}, shown)

@@ -1,8 +1,9 @@
 """Find a dataset's files on disk, detect its format, and assign splits.
 
-A :class:`Source` is the format-independent result: one row per labelled image
-(file path, 0/1 labels over the label file's columns, split id), plus the
-mismatches between the label file and the image folder. Layouts accepted:
+The result is a :class:`intergan.data.layout.Source`, the same for every format: one
+row per labelled image (file path, 0/1 labels over the label file's columns, split
+id), plus the mismatches between the label file and the image folder. CelebA-HQ is
+read by ``intergan.data.hq``. Layouts accepted:
 
 - ``celeba``: ``img_align_celeba/`` (or ``Img/img_align_celeba/``) and
   ``list_attr_celeba.txt`` (or ``Anno/...``), optional ``list_eval_partition.txt``
@@ -18,93 +19,21 @@ mismatches between the label file and the image folder. Layouts accepted:
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from intergan.data import formats as F
+from intergan.data.hq import HQ_ANNO, HQ_LIST, celebahq
+from intergan.data.layout import ATTR_FILE, Source, find_first, find_image_dir, list_images
 from intergan.errors import UserError
 
 FORMATS: tuple[str, ...] = ("auto", "celeba", "celebahq", "custom", "cache")
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 CELEBA_BOUNDS, CELEBA_FULL = (182_000, 182_637), 202_599
-HQ_BOUNDS, HQ_FULL = (28_000, 28_500), 30_000
 DEFAULT_RATIOS = (0.9, 0.05, 0.05)
 
-ATTR_FILE, PARTITION_FILE = "list_attr_celeba.txt", "list_eval_partition.txt"
-HQ_ANNO, HQ_LIST = "CelebAMask-HQ-attribute-anno.txt", "image_list.txt"
+PARTITION_FILE = "list_eval_partition.txt"
 MANIFEST, IDENTITIES = "manifest.json", "identities.jsonl"
-
-
-@dataclass
-class Source:
-    """A labelled image folder, whatever its format."""
-
-    format: str  # celeba | celebahq | custom
-    root: Path
-    image_dir: Path
-    label_file: Path
-    columns: list[str]  # the label file's attribute names
-    names: list[str]  # per row: the label file's name for the image
-    paths: list[Path | None]  # per row: the image file, None when missing
-    labels: np.ndarray  # (N, C) uint8 in {0, 1}
-    split: np.ndarray  # (N,) int8: 0 train, 1 valid, 2 test
-    split_rule: str  # how the split was made, for messages
-    unlabelled: list[str] = field(default_factory=list)  # image files with no label row
-    synthfaces: bool = False
-
-    @property
-    def missing(self) -> list[str]:
-        """Labelled names whose image file does not exist."""
-        return [n for n, p in zip(self.names, self.paths) if p is None]
-
-    def indices(self, split: str) -> np.ndarray:
-        """Row indices of the present images in ``split`` (train|valid|test|all)."""
-        present = np.array([p is not None for p in self.paths], dtype=bool)
-        if split == "all":
-            return np.nonzero(present)[0]
-        return np.nonzero(present & (self.split == split_id(split)))[0]
-
-    def require_match(self) -> None:
-        """Raise if the label file and the image folder disagree."""
-        missing = self.missing
-        if missing:
-            raise UserError(
-                f"{len(missing)} image(s) listed in {self.label_file} are not in "
-                f"{self.image_dir}, e.g. {', '.join(missing[:3])}; point --data at the "
-                "complete folder, or pass --skip-bad to skip them"
-            )
-        if self.unlabelled:
-            raise UserError(
-                f"{len(self.unlabelled)} image(s) in {self.image_dir} have no row in "
-                f"{self.label_file}, e.g. {', '.join(self.unlabelled[:3])}; add their rows, "
-                "move them out, or pass --skip-bad to ignore them"
-            )
-
-
-def split_id(split: str) -> int:
-    if split not in F.SPLITS:
-        raise UserError(f"unknown split {split!r}; use train, valid, test or all")
-    return F.SPLITS.index(split)
-
-
-def find_first(root: Path, candidates: tuple[str, ...], want_dir: bool) -> Path | None:
-    for c in candidates:
-        p = root / c
-        if p.is_dir() if want_dir else p.is_file():
-            return p
-    return None
-
-
-def list_images(folder: Path) -> dict[str, Path]:
-    """Image files directly inside ``folder``: name -> path."""
-    with os.scandir(folder) as it:
-        return {
-            e.name: Path(e.path)
-            for e in it
-            if e.is_file() and os.path.splitext(e.name)[1].lower() in IMAGE_EXTS
-        }
 
 
 def _celeba_files(root: Path) -> tuple[Path | None, Path | None, Path | None]:
@@ -146,17 +75,6 @@ def detect_format(path: str | Path) -> str:
 
 def _custom_label_file(root: Path) -> Path | None:
     return find_first(root, ("attributes.txt", ATTR_FILE), False)
-
-
-def find_image_dir(root: Path, candidates: tuple[str, ...]) -> Path:
-    found = find_first(root, candidates, True)
-    folder = found or root
-    if not list_images(folder):
-        raise UserError(
-            f"no images (*.jpg, *.png, ...) in {folder}; put the images there or in "
-            f"one of {', '.join(c + '/' for c in candidates)}"
-        )
-    return folder
 
 
 def _match(names: list[str], images: dict[str, Path]) -> tuple[list[Path | None], list[str]]:
@@ -244,8 +162,6 @@ def discover(
     if format == "cache" or detected == "cache":
         raise UserError(f"{root} is a prepared cache; read it with build_dataset, not discover")
     if format == "celebahq":
-        from intergan.data.hq import celebahq
-
         if detected != "celebahq":
             raise UserError(
                 f"{root} does not look like CelebA-HQ (no {HQ_ANNO} or {HQ_LIST}); "

@@ -192,21 +192,11 @@ def _edit_one(editor, args, path: Path, source, kw) -> list[tuple[Image.Image, s
     return out + [(strip(frames, [f"{v:+.2f}" for v in values]), f"{stem}_{args.slide}.jpg")]
 
 
-def synthetic_only(model: str) -> bool:
-    """Whether the model ``--model`` names records SynthFaces as its only training data."""
-    from intergan.models.export import trained_on_synthfaces
-    from intergan.models.pretrained import resolve_model
-
-    try:
-        return trained_on_synthfaces(resolve_model(model))
-    except UserError:
-        return False
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from intergan.editing.editor import Editor
+    from intergan.models.export import SYNTHETIC_NOTE, synthetic_only
 
     if sum(map(bool, (args.set, args.all, args.slide))) != 1:
         raise UserError("choose exactly one of --set ATTR=VALUE, --all or --slide ATTR")
@@ -236,8 +226,6 @@ def run(args: argparse.Namespace) -> int:
         _ = editor.detector
     kw = {"align": not args.no_align, "face_index": args.face}
     if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
-        from intergan.models.export import SYNTHETIC_NOTE
-
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
     names, created = OutputNames(out, paths), not out.exists()
     skipped, total = [], 0

@@ -8,19 +8,14 @@ from __future__ import annotations
 
 import argparse
 import time
-from typing import Any
 
 from intergan.attributes import resolve_attrs
 from intergan.config import PRESET_SIZES
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
-from intergan.evaluation.judge import (
-    JudgeArch,
-    evaluate_judge,
-    load_judge,
-    train_judge,
-)
+from intergan.evaluation.judge import accuracy_table, evaluate_judge, train_judge
 from intergan.files import check_not_an_input, check_output_folder, output_folder
+from intergan.models.judge import JudgeArch, load_judge
 from intergan.models.pretrained import BUNDLED_HELP
 
 
@@ -48,14 +43,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     e.add_argument("--split", default="test", help="train | valid | test | all")
     e.add_argument("--batch-size", type=int, default=256)
     e.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
-
-
-def accuracy_table(result: dict[str, Any]) -> str:
-    """Markdown table of ``evaluate_judge``'s result."""
-    lines = ["| attribute | accuracy |", "| --- | ---: |"]
-    lines += [f"| {a} | {100 * v:.2f}% |" for a, v in result["per_attr"].items()]
-    lines.append(f"| **mean** | **{100 * result['mean']:.2f}%** |")
-    return "\n".join(lines)
 
 
 def _train(args: argparse.Namespace) -> int:

@@ -39,8 +39,8 @@ from intergan.config import Config
 from intergan.errors import UserError
 from intergan.evaluation import metrics
 from intergan.evaluation.ground_truth import GroundTruth
-from intergan.evaluation.judge import Judge
 from intergan.images import to_model, to_uint8
+from intergan.models.judge import Judge
 
 JUDGE_FD_LABEL = "FD (judge features)"
 INCEPTION_FD_LABEL = "FID (Inception-v3)"

@@ -14,9 +14,9 @@ from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
 from intergan.evaluation.evaluate import EvalSettings, check_compatible, evaluate_generator
 from intergan.evaluation.ground_truth import open_ground_truth
-from intergan.evaluation.judge import load_judge
 from intergan.evaluation.report import markdown, write_report
 from intergan.files import check_writable_folder
+from intergan.models.judge import load_judge
 from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
 
 

@@ -8,12 +8,12 @@ An exported folder holds only tensors and JSON, so loading it never unpickles::
     OUT/generator.onnx          # with --onnx (images, target, source -> edited, reconstructed)
     OUT/judge.json, OUT/judge.safetensors   # with --judge: the attribute classifier
 
-``intergan.models.io.load_generator`` accepts such a folder like a run folder.
+``intergan.models.io`` reads such a folder (``is_export``, ``load_exported``), and its
+``load_generator`` accepts one like a run folder.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import json
@@ -25,67 +25,25 @@ import torch
 
 from intergan.config import Config, write_json_atomic
 from intergan.errors import UserError
-from intergan.files import (
-    atomic_write,
-    check_output_folder,
-    load_safetensors,
-    output_folder,
-    state_dict_error,
+from intergan.files import atomic_write, check_output_folder, output_folder
+from intergan.models.io import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    ONNX_FILE,
+    WEIGHTS_FILE,
+    checkpoint_step,
+    export_folder,
+    find_checkpoint,
+    is_export,
+    load_checkpoint,
+    load_generator,
 )
-from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_judge, resolve_model
+from intergan.models.io import load_export_config as load_export_config  # editing/editor.py
+from intergan.models.judge import load_judge
+from intergan.models.pretrained import JUDGE_FILES, resolve_judge, resolve_model
 
-WEIGHTS_FILE = "generator.safetensors"
-CONFIG_FILE = "config.json"
-ONNX_FILE = "generator.onnx"
-JUDGE_FILES = ("judge.json", "judge.safetensors")
 EXPORT_VERSION = 1
-REEXPORT = "export the run again (`intergan export RUN --out DIR --overwrite`)"
 ONNX_OPSET = 18  # [chosen] the torch.export exporter's native opset; ONNX Runtime >= 1.14 runs it
-
-
-def _folder(path: str | os.PathLike) -> Path:
-    p = Path(path)
-    return p.parent if p.name in (WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE) else p
-
-
-def is_export(path: str | os.PathLike) -> bool:
-    """True for an exported folder (or one of its files)."""
-    d = _folder(path)
-    return (d / CONFIG_FILE).is_file() and (
-        (d / WEIGHTS_FILE).is_file() or (d / ONNX_FILE).is_file()
-    )
-
-
-def load_export_config(path: str | os.PathLike) -> Config:
-    """The ``Config`` of an exported folder."""
-    d = _folder(path)
-    if not d.exists():
-        raise UserError(f"model path {path} does not exist")
-    if not (d / CONFIG_FILE).is_file():
-        raise UserError(f"{d} has no {CONFIG_FILE}; export a run with `intergan export RUN`")
-    return Config.load(d / CONFIG_FILE, fix=REEXPORT)
-
-
-def load_exported(
-    path: str | os.PathLike, device: str | torch.device = "cpu"
-) -> tuple[torch.nn.Module, Config]:
-    """Build the generator of an exported folder from safetensors (no pickle), eval mode."""
-    from intergan.models import build_generator
-
-    d = _folder(path)
-    cfg = load_export_config(d)
-    if not (d / WEIGHTS_FILE).is_file():
-        raise UserError(f"{d} has no {WEIGHTS_FILE}; use backend='onnx' or re-export the run")
-    G = build_generator(cfg.model)
-    state = load_safetensors(d / WEIGHTS_FILE, "generator weights", REEXPORT)
-    try:
-        G.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        raise UserError(
-            f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE} "
-            f"({state_dict_error(e)}); re-export the run"
-        ) from None
-    return G.to(device).eval(), cfg
 
 
 def save_exported(
@@ -172,19 +130,17 @@ def training_record(
     ``note`` replaces its note). A run folder or checkpoint: steps done (from the
     checkpoint) and planned, batch size, data path, preset, variant, image size.
     """
-    d = _folder(run)
+    d = export_folder(run)
     if is_export(run):
         meta = json.loads((d / CONFIG_FILE).read_text()).get("export", {})
         record = meta.get("training") if isinstance(meta, dict) else None
         if note:
             record = {**(record or {}), "note": note}
         return record
-    from intergan.models import io as checkpoints
-
-    path = checkpoints.find_checkpoint(run)
-    step = checkpoints.checkpoint_step(path)  # from the name: no second read of the file
+    path = find_checkpoint(run)
+    step = checkpoint_step(path)  # from the name: no second read of the file
     if cfg is None or step is None:
-        ckpt = checkpoints.load_checkpoint(path)
+        ckpt = load_checkpoint(path)
         step, cfg = int(ckpt["step"]), Config.from_dict(ckpt["config"])
     from intergan.data.synthfaces.export import is_synthfaces_data
 
@@ -208,6 +164,15 @@ def trained_on_synthfaces(path: str | os.PathLike) -> bool:
     return bool(record and record.get("synthfaces"))
 
 
+def synthetic_only(model: str) -> bool:
+    """Whether the model a ``--model`` value names (a path or a bundled name) records
+    SynthFaces as its only training data; False when that cannot be told."""
+    try:
+        return trained_on_synthfaces(resolve_model(model))
+    except UserError:
+        return False
+
+
 SYNTHETIC_NOTE = (
     "this model was trained on synthetic faces (SynthFaces) only, so its edits of a real "
     "photo are rough; for real faces train one on CelebA-HQ (docs/training.md: "
@@ -225,14 +190,12 @@ def read_training(path: str | os.PathLike) -> dict | None:
 
 def find_judge(path: str | os.PathLike) -> Path | None:
     """An exported folder's bundled judge, if it has one."""
-    d = _folder(path)
+    d = export_folder(path)
     return d if d.is_dir() and all((d / f).is_file() for f in JUDGE_FILES) else None
 
 
 def check_judge(judge_dir: str | os.PathLike, attrs: list[str]) -> Path:
     """The folder of a judge that loads and predicts ``attrs`` (else a ``UserError``)."""
-    from intergan.evaluation.judge import load_judge
-
     judge = load_judge(judge_dir)  # validates the files
     missing = [a for a in attrs if a not in judge.attrs]
     if missing:
@@ -255,8 +218,6 @@ def check_export_out(run: str | os.PathLike, out: str | os.PathLike, overwrite: 
     """Refuse an ``--out`` that is the run itself, holds it, or is a training run folder
     (its loads would then find the export instead of the checkpoints), or that exists
     and is not empty without ``overwrite``."""
-    from intergan.models.io import CHECKPOINT_DIR
-
     src, dst = Path(run).resolve(), Path(out).resolve()
     src_dir = src if src.is_dir() else src.parent
     if dst == src_dir or dst in src_dir.parents:
@@ -288,8 +249,6 @@ def export_run(
     ``note``: free text on how the model was trained (hardware, time), kept in
     config.json's ``export.training`` beside the steps, data and preset.
     """
-    from intergan.models.io import load_generator
-
     check_export_out(run, out, overwrite)
     G, cfg = load_generator(run, device="cpu", ema=ema)
     training = training_record(run, cfg, note)
@@ -304,43 +263,3 @@ def export_run(
         if onnx:
             export_onnx(G, cfg, tmp / ONNX_FILE, opset)
     return out
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help=f"run folder, checkpoint file or exported folder, {BUNDLED_HELP}")
-    p.add_argument(
-        "--out",
-        help="output folder (default: RUN/export, or beside the checkpoint; "
-        "out/NAME/export for a bundled model)",
-    )
-    p.add_argument("--onnx", action="store_true", help="also write generator.onnx")
-    p.add_argument(
-        "--judge",
-        help=f"judge classifier folder to bundle (judge.json + .safetensors), {BUNDLED_HELP}",
-    )
-    p.add_argument("--no-ema", action="store_true", help="export the raw weights, not the EMA")
-    p.add_argument("--half", action="store_true", help="store the weights as float16 (half size)")
-    p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (default %(default)s)")
-    p.add_argument(
-        "--note",
-        help="how the model was trained, in words (hardware, time), kept in config.json "
-        "next to the steps, data and preset and shown by the demo report",
-    )
-    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out")
-
-
-def run(args: argparse.Namespace) -> int:
-    src = resolve_model(args.run, flag="RUN")
-    if args.out:
-        out = Path(args.out)
-    elif is_bundled(args.run):  # never into the installed package
-        out = Path("out") / args.run.strip() / "export"
-    else:
-        out = (src if src.is_dir() else src.parent) / "export"
-    export_run(
-        src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset,
-        half=args.half, note=args.note, overwrite=args.overwrite,
-    )  # fmt: skip
-    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    print(f"exported {src} -> {out}: {', '.join(files)}")
-    return 0

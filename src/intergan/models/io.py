@@ -1,4 +1,4 @@
-"""Checkpoint files: atomic save, safe load, lookup in a run folder, generator loading.
+"""Checkpoint files and exported folders: atomic save, safe load, lookup, generator loading.
 
 A checkpoint is a plain dict (state dicts + plain metadata, nothing pickled beyond
 tensors and builtins) so it loads with ``torch.load(weights_only=True)``::
@@ -11,6 +11,13 @@ Run folder layout::
     RUN/config.json
     RUN/checkpoints/step_0001000.pt
     RUN/checkpoints/latest          # text: the file name of the newest checkpoint
+
+An exported folder (written by ``intergan.models.export``) holds only tensors and
+JSON, so loading it never unpickles::
+
+    OUT/config.json             # Config.to_dict() plus an "export" record
+    OUT/generator.safetensors   # the generator's weights
+    OUT/generator.onnx          # optional
 
 This module imports nothing from ``intergan.training``: editing, evaluation and the
 app load generators through :func:`load_generator` alone.
@@ -29,15 +36,26 @@ import torch
 
 from intergan.config import Config
 from intergan.errors import UserError
-from intergan.files import atomic_write, guard, remove_stale_temps
+from intergan.files import (
+    atomic_write,
+    guard,
+    load_safetensors,
+    remove_stale_temps,
+    state_dict_error,
+)
 from intergan.models import build_generator
-from intergan.models.export import is_export, load_exported
 
 CHECKPOINT_VERSION = 1
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest"
 REQUIRED_KEYS = ("version", "step", "config", "G")
 _NAME = re.compile(r"^step_(\d+)\.pt$")
+
+# an exported folder's files
+WEIGHTS_FILE = "generator.safetensors"
+CONFIG_FILE = "config.json"
+ONNX_FILE = "generator.onnx"
+REEXPORT = "export the run again (`intergan export RUN --out DIR --overwrite`)"
 
 
 def checkpoint_name(step: int) -> str:
@@ -175,6 +193,50 @@ def check_resume_config(saved: Config, current: Config, source: str | os.PathLik
         )
 
 
+def export_folder(path: str | os.PathLike) -> Path:
+    """The exported folder ``path`` names (the folder itself, or one of its files)."""
+    p = Path(path)
+    return p.parent if p.name in (WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE) else p
+
+
+def is_export(path: str | os.PathLike) -> bool:
+    """True for an exported folder (or one of its files)."""
+    d = export_folder(path)
+    return (d / CONFIG_FILE).is_file() and (
+        (d / WEIGHTS_FILE).is_file() or (d / ONNX_FILE).is_file()
+    )
+
+
+def load_export_config(path: str | os.PathLike) -> Config:
+    """The ``Config`` of an exported folder."""
+    d = export_folder(path)
+    if not d.exists():
+        raise UserError(f"model path {path} does not exist")
+    if not (d / CONFIG_FILE).is_file():
+        raise UserError(f"{d} has no {CONFIG_FILE}; export a run with `intergan export RUN`")
+    return Config.load(d / CONFIG_FILE, fix=REEXPORT)
+
+
+def load_exported(
+    path: str | os.PathLike, device: str | torch.device = "cpu"
+) -> tuple[torch.nn.Module, Config]:
+    """Build the generator of an exported folder from safetensors (no pickle), eval mode."""
+    d = export_folder(path)
+    cfg = load_export_config(d)
+    if not (d / WEIGHTS_FILE).is_file():
+        raise UserError(f"{d} has no {WEIGHTS_FILE}; use backend='onnx' or re-export the run")
+    G = build_generator(cfg.model)
+    state = load_safetensors(d / WEIGHTS_FILE, "generator weights", REEXPORT)
+    try:
+        G.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        raise UserError(
+            f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE} "
+            f"({state_dict_error(e)}); re-export the run"
+        ) from None
+    return G.to(device).eval(), cfg
+
+
 def load_generator(
     path: str | os.PathLike, device: str | torch.device = "cpu", ema: bool = True
 ) -> tuple[torch.nn.Module, Config]:
@@ -182,7 +244,7 @@ def load_generator(
 
     ``path``: a run folder (its latest checkpoint), a checkpoint file, or an
     exported folder (``generator.safetensors`` + ``config.json``, see
-    ``intergan.models.export``; it holds one set of weights, so ``ema`` does not
+    :func:`load_exported`; it holds one set of weights, so ``ema`` does not
     apply). ``ema``: use the EMA weights when the checkpoint has them. Returns
     ``(G, config)``.
     """

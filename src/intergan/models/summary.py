@@ -1,4 +1,4 @@
-"""``intergan model``: parameters and multiply-accumulates of G and D, per module.
+"""Parameters and multiply-accumulates of G and D, per module (``intergan model``).
 
 MACs are counted with forward hooks on every Conv2d, ConvTranspose2d and Linear
 layer plus the fixed Haar transforms (norms, activations, pooling and
@@ -8,14 +8,13 @@ count covers both streams (editing and reconstruction) of that image.
 
 from __future__ import annotations
 
-import argparse
 from collections import defaultdict
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from intergan.config import PRESETS, VARIANTS, ModelConfig, model_config
+from intergan.config import ModelConfig
 from intergan.models import build_discriminator, build_generator
 from intergan.models.generator import CTI, HFCM
 from intergan.models.haar import HaarDWT, HaarIDWT
@@ -198,35 +197,8 @@ def comparison_table(reports: list[Report]) -> str:
     return _table(header, rows)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--preset", default="small", choices=PRESETS, help="width family")
-    parser.add_argument(
-        "--variant", default="intergan", choices=[*VARIANTS, "all"], help="generator variant"
-    )
-    parser.add_argument("--size", type=int, default=None, help="image size (preset default)")
-    parser.add_argument("--attrs", default=None, help="attributes: names or a preset name")
-    parser.add_argument(
-        "--shapes", action="store_true", help="also list G's output shape at each stage"
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    variants = list(VARIANTS) if args.variant == "all" else [args.variant]
-    cfgs = [model_config(args.preset, v, args.size, args.attrs) for v in variants]
-    reports = [measure(cfg) for cfg in cfgs]
-    c = cfgs[0]
-    print(
-        f"intergan model: preset {c.preset}, {c.img_size} px, {c.n_attrs} attributes; "
-        "MACs per input image (G: both streams)\n"
-    )
-    if len(reports) > 1:
-        print(comparison_table(reports) + "\n")
-    print("Generator\n\n" + module_table(reports, "g") + "\n")
-    print("Discriminator\n\n" + module_table(reports[:1], "d") + "\n")
-    if args.shapes:
-        for cfg in cfgs:
-            torch.manual_seed(0)
-            rows = trace_shapes(build_generator(cfg).eval(), *example_inputs(cfg, batch=1))
-            print(f"Shapes, {cfg.variant} (batch 1; the decoder runs both streams as 2)\n")
-            print(_table(["module", "output shape"], [list(r) for r in rows]) + "\n")
-    return 0
+def shapes_table(cfg: ModelConfig) -> str:
+    """G's output shape at each stage for one image (seeded inputs), as a table."""
+    torch.manual_seed(0)
+    rows = trace_shapes(build_generator(cfg).eval(), *example_inputs(cfg, batch=1))
+    return _table(["module", "output shape"], [list(r) for r in rows])

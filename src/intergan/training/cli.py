@@ -18,7 +18,10 @@ from typing import Any
 
 from intergan.attributes import resolve_attrs
 from intergan.config import (
+    AMP_MODES,
+    B_DISTRIBUTIONS,
     MODEL_PRESETS,
+    MODES,
     PRESET_SIZES,
     PRESETS,
     VARIANTS,
@@ -28,8 +31,6 @@ from intergan.config import (
 )
 from intergan.errors import UserError
 from intergan.files import check_writable_folder, guard
-from intergan.losses import MODES
-from intergan.training.options import AMP_MODES, B_DISTRIBUTIONS
 
 # flag -> TrainConfig field, for plain overrides (None = not given)
 TRAIN_FLAGS = (

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from intergan.config import Config, TrainConfig
+from intergan.config import Config, TrainConfig, validate_train
 from intergan.errors import UserError
 from intergan.hardware import resolve_amp, resolve_channels_last
 from intergan.images import to_model
@@ -32,7 +32,6 @@ from intergan.models import io
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
 from intergan.training.logger import RunLogger
-from intergan.training.options import validate_train
 from intergan.training.samples import fixed_batch, sample_grid, save_grid
 from intergan.training.state import make_checkpoint, restore_checkpoint
 from intergan.training.steps import (

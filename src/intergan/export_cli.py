@@ -1,0 +1,53 @@
+"""``intergan export``: write a run (or checkpoint, or export) as an exported folder.
+
+The folder's format and the writing live in ``intergan.models.export``; this module
+only reads the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from intergan.models.export import ONNX_OPSET, export_run
+from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help=f"run folder, checkpoint file or exported folder, {BUNDLED_HELP}")
+    p.add_argument(
+        "--out",
+        help="output folder (default: RUN/export, or beside the checkpoint; "
+        "out/NAME/export for a bundled model)",
+    )
+    p.add_argument("--onnx", action="store_true", help="also write generator.onnx")
+    p.add_argument(
+        "--judge",
+        help=f"judge classifier folder to bundle (judge.json + .safetensors), {BUNDLED_HELP}",
+    )
+    p.add_argument("--no-ema", action="store_true", help="export the raw weights, not the EMA")
+    p.add_argument("--half", action="store_true", help="store the weights as float16 (half size)")
+    p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (default %(default)s)")
+    p.add_argument(
+        "--note",
+        help="how the model was trained, in words (hardware, time), kept in config.json "
+        "next to the steps, data and preset and shown by the demo report",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out")
+
+
+def run(args: argparse.Namespace) -> int:
+    src = resolve_model(args.run, flag="RUN")
+    if args.out:
+        out = Path(args.out)
+    elif is_bundled(args.run):  # never into the installed package
+        out = Path("out") / args.run.strip() / "export"
+    else:
+        out = (src if src.is_dir() else src.parent) / "export"
+    export_run(
+        src, out, judge=args.judge, onnx=args.onnx, ema=not args.no_ema, opset=args.opset,
+        half=args.half, note=args.note, overwrite=args.overwrite,
+    )  # fmt: skip
+    files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    print(f"exported {src} -> {out}: {', '.join(files)}")
+    return 0
