@@ -47,8 +47,8 @@ def web_editor(browser, model: str, out: Path, photo: str | None) -> Path:
         pg.locator("#upload input[type=file]").set_input_files(photo)
         expect(pg.locator("#status")).to_contain_text(Path(photo).stem, timeout=60_000)
     else:
-        pg.locator("#samples button").nth(1).click()
-        expect(pg.locator("#status")).to_contain_text("sample_2", timeout=60_000)
+        pg.locator("#samples button").nth(2).click()
+        expect(pg.locator("#status")).to_contain_text("sample_3", timeout=60_000)
     move(pg, "Blond_Hair", 0.95)
     move(pg, "Eyeglasses", 0.9)
     pg.wait_for_timeout(500)

@@ -58,12 +58,7 @@ MAY_IMPORT: dict[str, set[str]] = {
 }
 
 # (importer, imported) -> why it is still there. Each entry must still be needed.
-EXCEPTIONS: dict[tuple[str, str], str] = {
-    ("intergan.editing.editor", "intergan.evaluation.judge"): (
-        "Editor.from_pretrained loads the judge through the old path; load_judge lives "
-        "in intergan.models.judge now, and editor.py changes on another branch"
-    ),
-}
+EXCEPTIONS: dict[tuple[str, str], str] = {}
 
 
 def module_name(path: Path) -> str:

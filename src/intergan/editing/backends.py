@@ -209,7 +209,7 @@ def load_backend(
     """The generator at ``path`` (an exported folder, ``generator.onnx`` for
     ``backend="onnx"``, or a training run / checkpoint) as a backend on ``device``,
     with its config; ``backend`` as ``choose_backend`` takes it (``.why`` says why)."""
-    from intergan.models.export import load_export_config
+    from intergan.models.io import load_export_config
 
     name, why = choose_backend(backend, device)
     be: TorchBackend | OnnxBackend

@@ -41,7 +41,7 @@ from intergan.hardware import pick_device  # the one meaning of --device auto
 
 if TYPE_CHECKING:
     from intergan.editing.backends import Backend
-    from intergan.evaluation.judge import Judge
+    from intergan.models.judge import Judge
 
 __all__ = ["Editor", "NoFaceError", "pick_device"]
 
@@ -50,11 +50,11 @@ class Editor:
     """Edits faces with a generator backend (``backends.TorchBackend`` / ``OnnxBackend``).
 
     config: the model's ``Config`` (attributes, size, label scales); judge: an
-    attribute classifier (``intergan.evaluation.judge``) that estimates the source
-    attributes when they are not given; detector: a ``FaceDetector`` (MTCNN by
-    default, built on first use); framing: a ``Framing`` or its name (default:
-    chosen from the training data in ``config``). ``max_pixels``: the largest image
-    (width x height) the edit methods accept; ``None`` for no limit.
+    attribute classifier (``intergan.models.judge``, trained by ``intergan classifier
+    train``) that estimates the source attributes when they are not given; detector:
+    a ``FaceDetector`` (MTCNN by default, built on first use); framing: a ``Framing``
+    or its name (default: chosen from the training data in ``config``). ``max_pixels``:
+    the largest image (width x height) the edit methods accept; ``None`` for no limit.
     """
 
     max_pixels: int | None = DEFAULT_MAX_PIXELS
@@ -109,7 +109,7 @@ class Editor:
         be, cfg = load_backend(path, pick_device(device), backend)
         judge = judge if judge is not None else find_judge(path)
         if isinstance(judge, (str, os.PathLike)):
-            from intergan.evaluation.judge import load_judge
+            from intergan.models.judge import load_judge
 
             judge = load_judge(judge, device=be.device)
         return cls(be, cfg, judge=judge, **kwargs)

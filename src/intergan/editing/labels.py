@@ -27,7 +27,7 @@ from intergan.editing.crops import resize
 from intergan.errors import UserError
 
 if TYPE_CHECKING:
-    from intergan.evaluation.judge import Judge
+    from intergan.models.judge import Judge
 
 # What ``source=`` accepts: {name: 0/1} (unnamed: judge, else 0), a 0/1 sequence over
 # the attributes (one row, or one row per image), or None (all from the judge).

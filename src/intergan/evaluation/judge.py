@@ -18,7 +18,6 @@ from tqdm import tqdm
 from intergan.errors import UserError
 from intergan.images import to_model
 from intergan.models.judge import Judge, JudgeArch, build_judge
-from intergan.models.judge import load_judge as load_judge  # the old path editing/editor.py uses
 
 
 def _batches(dataset, batch_size: int, seed: int, num_workers: int):

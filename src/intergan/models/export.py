@@ -38,7 +38,6 @@ from intergan.models.io import (
     load_checkpoint,
     load_generator,
 )
-from intergan.models.io import load_export_config as load_export_config  # editing/editor.py
 from intergan.models.judge import load_judge
 from intergan.models.pretrained import JUDGE_FILES, resolve_judge, resolve_model
 

@@ -273,14 +273,16 @@ def run_plan(
     dist.init(plan.device)
     try:
         data = dataset if dataset is not None else _build_dataset(plan.config, "train")
-        return _train(
-            plan,
-            data,
-            sample_data=sample_data,
-            progress=progress,
-            emit=on_event or _no_event,
-            command=command,
-        )
+        run = _prepare(plan, data, sample_data=sample_data, progress=progress, command=command)
+        if run.logger is None:  # a finished run: nothing to train
+            return TrainResult(run.cfg, run.trainer, run.step, False, run.stream)
+        try:
+            with StopFlag() as flag:
+                loop = _Loop(run, flag, on_event or _no_event)
+                step = loop.run(run.step)
+        finally:
+            run.logger.close()
+        return TrainResult(run.cfg, run.trainer, step, flag.requested, run.stream)
     finally:
         torch.use_deterministic_algorithms(was_deterministic)
         if joined:
@@ -346,15 +348,30 @@ def _workers(cfg: Config, dataset: Dataset, world: int) -> int:
     return n if n == 0 else max(1, n // world)
 
 
-def _train(
+@dataclass
+class _Run:
+    """What ``_prepare`` builds from a plan for the loop; ``logger`` is None when the
+    resumed run is already complete."""
+
+    cfg: Config
+    run_dir: Path
+    trainer: Trainer
+    stream: BatchStream
+    step: int
+    logger: RunLogger | None
+    samples: tuple | None
+
+
+def _prepare(
     plan: RunPlan,
     dataset: Dataset,
     *,
     sample_data: Dataset | None,
     progress: bool,
-    emit: EventHook,
     command: str | None,
-) -> TrainResult:
+) -> _Run:
+    """The parts of a run: data stream, trainer (restored when resuming), logger, the
+    fixed sample batch; writes config.json and cmd.txt."""
     cfg = copy.deepcopy(plan.config)  # `steps` may be resolved from `epochs` below
     run_dir, device, ckpt = plan.run_dir, plan.device, plan.checkpoint
     train_cfg, world = cfg.train, dist.world_size()
@@ -385,7 +402,7 @@ def _train(
     if ckpt and step >= train_cfg.steps:  # a finished run: say so, change nothing
         if main:
             print(complete_message(run_dir, step, train_cfg.steps), flush=True)
-        return TrainResult(cfg, trainer, step, False, stream)
+        return _Run(cfg, run_dir, trainer, stream, step, None, None)
     if main:
         run_dir.mkdir(parents=True, exist_ok=True)
         cfg.save(run_dir / "config.json")
@@ -402,22 +419,23 @@ def _train(
     precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
     layout = "channels-last" if train_cfg.channels_last else "NCHW"
     logger.message(f"precision: {precision[train_cfg.amp]} ({plan.precision_why}), {layout}")
-    try:
-        with StopFlag() as flag:
-            loop = _Loop(trainer, cfg, stream, run_dir, logger, samples, flag, emit)
-            step = loop.run(step)
-    finally:
-        logger.close()
-    return TrainResult(cfg, trainer, step, flag.requested, stream)
+    return _Run(cfg, run_dir, trainer, stream, step, logger, samples)
 
 
 class _Loop:
     """The schedule: steps, then (at their intervals) logs, samples and checkpoints."""
 
-    def __init__(self, trainer, cfg, stream, run_dir, logger, samples, flag, emit) -> None:
-        self.trainer, self.cfg, self.stream, self.run_dir = trainer, cfg, stream, run_dir
-        self.logger, self.samples, self.flag, self.emit = logger, samples, flag, emit
-        self.images_per_step = (cfg.train.n_d + 1) * cfg.train.batch_size * dist.world_size()
+    def __init__(self, run: _Run, flag: StopFlag, emit: EventHook) -> None:
+        self.trainer, self.cfg, self.stream, self.run_dir = (
+            run.trainer,
+            run.cfg,
+            run.stream,
+            run.run_dir,
+        )
+        self.logger, self.samples, self.flag, self.emit = run.logger, run.samples, flag, emit
+        self.images_per_step = (
+            (run.cfg.train.n_d + 1) * run.cfg.train.batch_size * dist.world_size()
+        )
         self.sums, self.count = dict.fromkeys(LOSS_NAMES, 0.0), 0
 
     def run(self, step: int) -> int:
