@@ -186,7 +186,7 @@ class Config:
         )
 
     def save(self, path: str | os.PathLike) -> None:
-        write_json_atomic(path, self.to_dict())
+        write_json(path, self.to_dict())
 
     @classmethod
     def load(cls, path: str | os.PathLike, fix: str | None = None) -> Config:
@@ -433,8 +433,3 @@ def dis_layers(cfg: ModelConfig) -> int:
 
 
 CONFIG_FIX = "correct it (a run's config.json shows the right form) or write the file again"
-
-
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON through a temporary file and ``os.replace``: never half-written."""
-    write_json(path, data)

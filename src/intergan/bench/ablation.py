@@ -32,10 +32,10 @@ from intergan.config import (
     DataConfig,
     TrainConfig,
     model_config,
-    write_json_atomic,
 )
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
+from intergan.files import write_json
 
 EVAL_DIR = "eval_test"
 STATE_FILE = "ablation.json"
@@ -111,7 +111,7 @@ class _State:
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.path, self.data)
+        write_json(self.path, self.data)
 
 
 class _Budget:

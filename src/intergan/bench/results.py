@@ -11,11 +11,10 @@ from typing import Any
 import torch
 
 from intergan.bench.figure import compose, edit_row, save_png, truth_row
-from intergan.config import write_json_atomic
 from intergan.evaluation.common import open_dataset
 from intergan.evaluation.ground_truth import open_ground_truth
 from intergan.evaluation.report import db, num, pct
-from intergan.files import atomic_write, guard
+from intergan.files import atomic_write, guard, write_json
 
 NAMES = {
     "intergan": "InterGAN",
@@ -174,5 +173,5 @@ Columns: input, reconstruction, then each attribute flipped.
     with guard(path.parent, "create the folder"):
         path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, text)
-    write_json_atomic(Path(opts.out) / "results.json", {"results": results, "state": state})
+    write_json(Path(opts.out) / "results.json", {"results": results, "state": state})
     return path

@@ -7,8 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from intergan.config import write_json_atomic
-from intergan.files import atomic_write, guard
+from intergan.files import atomic_write, guard, write_json
 
 
 def pct(v: float | None) -> str:
@@ -98,7 +97,7 @@ def write_report(result: dict[str, Any], out: str | os.PathLike) -> tuple[Path, 
     with guard(out, "create the folder"):
         out.mkdir(parents=True, exist_ok=True)
     json_path, md_path = out / "metrics.json", out / "metrics.md"
-    write_json_atomic(json_path, _json_safe(result))
+    write_json(json_path, _json_safe(result))
     atomic_write(md_path, markdown(result))
     return json_path, md_path
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import torch
 
-from intergan.config import Config, write_json_atomic
+from intergan.config import Config
 from intergan.errors import UserError
-from intergan.files import atomic_write, check_output_folder, output_folder
+from intergan.files import atomic_write, check_output_folder, output_folder, write_json
 from intergan.models.io import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -63,7 +63,7 @@ def save_exported(
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     atomic_write(out / WEIGHTS_FILE, save({k: v.contiguous() for k, v in state.items()}))
     record["dtype"] = "float16" if half else "float32"
-    write_json_atomic(
+    write_json(
         out / CONFIG_FILE, {**cfg.to_dict(), "export": {"version": EXPORT_VERSION, **record}}
     )
     return out

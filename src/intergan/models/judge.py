@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from intergan.attributes import resolve_attrs
-from intergan.config import check_types, write_json_atomic
+from intergan.config import check_types
 from intergan.errors import UserError
 from intergan.files import (
     atomic_write,
@@ -31,6 +31,7 @@ from intergan.files import (
     load_safetensors,
     read_json_object,
     state_dict_error,
+    write_json,
 )
 from intergan.models.pretrained import BUNDLED, resolve_judge
 
@@ -154,7 +155,7 @@ class Judge:
             "arch": asdict(self.arch),
             **self.info,
         }
-        write_json_atomic(out / META_FILE, meta)
+        write_json(out / META_FILE, meta)
         return out
 
 
