@@ -165,10 +165,16 @@ def test_samples_and_a_missing_model_path(page):
     expect(status(page)).to_contain_text("sample_1", timeout=30_000)
     page.get_by_text("Model", exact=True).click()
     box = page.locator("#model-box textarea, #model-box input").first
-    box.fill("/no/such/model")
+    expect(box).to_be_visible()
+    # The textbox mounts when the accordion opens and can take its initial value (the
+    # loaded model) after a first fill: type until the value stays.
+    for _ in range(5):
+        box.fill("/no/such/model")
+        box.blur()  # Gradio syncs a textbox's value on input/blur
+        page.wait_for_timeout(500)
+        if box.input_value() == "/no/such/model":
+            break
     expect(box).to_have_value("/no/such/model")
-    box.blur()  # Gradio syncs a textbox's value on input/blur; click only after it has
-    page.wait_for_timeout(300)
     page.locator("#load-model").click()
     expect(status(page)).to_contain_text("does not exist", timeout=30_000)
     page.locator("#samples button").nth(1).click()  # the old model still serves
