@@ -36,6 +36,25 @@ def test_variants_share_everything_but_the_generator(synth):
     assert [opts.config(v).model.variant for v in opts.variants] == opts.variants
 
 
+def test_the_recipe_overrides_reach_every_variant_and_bind_the_runs(synth, tmp_path, capsys):
+    recipe = ["train.n_d_warmup=2", "train.ema=0.99", "train.lr_decay_at=0.75"]
+    opts = AblationOptions(data=str(synth), steps=8, preset="tiny", size=32, overrides=recipe)
+    for v in opts.variants:
+        t = opts.config(v).train
+        assert (t.n_d_warmup, t.ema, t.lr_decay_at, t.steps) == (2, 0.99, 0.75, 8)
+    # the ablation varies these itself
+    assert main(_args(synth, tmp_path, "--set", "model.variant=attgan")) == 2
+    assert "the ablation sets model.variant itself" in capsys.readouterr().err
+    assert main(_args(synth, tmp_path, "--set", "train.bogus=1")) == 2
+    assert "train.bogus" in capsys.readouterr().err
+    # a run started with one recipe is not continued with another
+    assert main(_args(synth, tmp_path, "--set", "train.n_d_warmup=2", "--time-budget", "0")) == 3
+    capsys.readouterr()
+    assert main(_args(synth, tmp_path, "--set", "train.n_d_warmup=3")) == 2
+    err = capsys.readouterr().err
+    assert "overrides ['train.n_d_warmup=2']" in err and "a new --out" in err
+
+
 def test_bad_options_are_user_errors(synth, tmp_path, capsys):
     assert main(_args(synth, tmp_path, variants="intergan,stylegan")) == 2
     assert "--variants intergan,stylegan" in capsys.readouterr().err

@@ -124,6 +124,29 @@ def test_ground_truth_re_renders_the_data_and_masks_the_edited_region(synth):
     assert torch.equal(outside[0], expected)
 
 
+def test_a_prepared_cache_of_an_export_keeps_its_ground_truth(tmp_path, synth):
+    from intergan.data.prepare import prepare
+
+    cache = tmp_path / "sf32.cache"
+    prepare(synth, cache, SIZE, workers=1, log=lambda _: None)
+    attrs = list(DEFAULT_ATTRS)
+    ds = build_dataset(cache, attrs, "test", SIZE)
+    gt, note = open_ground_truth(cache, "test", attrs, SIZE, ds)
+    assert gt is not None, note
+    labels = torch.stack([ds[i][1] for i in range(len(ds))])
+    assert torch.equal(
+        gt.render(range(len(ds)), labels), torch.stack([ds[i][0] for i in range(len(ds))])
+    )
+    # without the export it came from, the cache has no ground truth, and says why
+    moved = tmp_path / "elsewhere"
+    synth.rename(moved)
+    try:
+        gt, note = open_ground_truth(cache, "test", attrs, SIZE, ds)
+        assert gt is None and "not a SynthFaces export" in note
+    finally:
+        moved.rename(synth)
+
+
 def test_no_ground_truth_without_identities(tmp_path, synth):
     ds = build_dataset(synth, None, "test", SIZE)
     gt, note = open_ground_truth(tmp_path, "test", list(DEFAULT_ATTRS), SIZE, ds)

@@ -22,7 +22,7 @@ from intergan.errors import UserError
 from intergan.models import io
 from intergan.training import train
 from intergan.training.batches import EpochSampler
-from intergan.training.loop import NonFiniteLossError, lr_at, steps_for_epochs
+from intergan.training.loop import NonFiniteLossError, lr_at, n_d_at, steps_for_epochs
 from intergan.training.steps import make_targets
 
 SRC = str(Path(intergan.__file__).resolve().parents[1])  # the package under test
@@ -58,7 +58,11 @@ def test_lr_drops_tenfold_at_the_configured_fraction():
     assert [lr_at(cfg, s) for s in (0, 4, 5, 9)] == [1e-3, 1e-3, 1e-4, 1e-4]
     cfg.lr_decay_at = 1.0
     assert lr_at(cfg, 9) == 1e-3  # never drops
-    assert steps_for_epochs(1, batches_per_epoch=6, n_d=2) == 2  # 6 batches, 3 per step
+    cfg.n_d = 2
+    assert steps_for_epochs(1, batches_per_epoch=6, cfg=cfg) == 2  # 6 batches, 3 per step
+    cfg.n_d_warmup = 2  # two steps of 2 batches, then 3 per step: ceil(2 / 3) more
+    assert steps_for_epochs(1, batches_per_epoch=6, cfg=cfg) == 3
+    assert [n_d_at(cfg, s) for s in (0, 1, 2, 5)] == [1, 1, 2, 2]
 
 
 def test_schedule_in_a_real_run_and_after_resume(tmp_path):
@@ -92,6 +96,90 @@ def test_schedule_in_a_real_run_and_after_resume(tmp_path):
     cfg.train.lr_decay_step = 4
     train(cfg, tmp_path / "run3", resume=kept[0][1], dataset=tiny_data(), on_event=record)
     assert seen == {3: (1e-3, 1e-3)} | {s: (1e-4, 1e-4) for s in range(4, 8)}
+
+
+def test_n_d_warmup_takes_one_d_step_then_n_d_also_across_a_resume(tmp_path):
+    counts = {}
+
+    def record(event, step, trainer):
+        if event == "after_d":
+            counts[step] = int(trainer.opt_D.state_dict()["state"][0]["step"].item())
+
+    cfg = tiny_config(steps=2, n_d=3, n_d_warmup=3, checkpoint_every=1)
+    train(cfg, tmp_path / "run", dataset=tiny_data(), on_event=record)
+    cfg.train.steps = 5  # stopped inside the warm-up, resumed with a longer run
+    r = train(cfg, tmp_path / "run", resume="latest", dataset=tiny_data(), on_event=record)
+    # D updates done by the end of each step's D phase: 1, 2, 3, then 3 more per step
+    assert counts == {0: 1, 1: 2, 2: 3, 3: 6, 4: 9}
+    pos = r.stream.position()
+    assert pos["epoch"] * r.stream.batches_per_epoch + pos["batch"] == 3 * 2 + 2 * 4
+
+
+def test_n_d_warmup_is_the_two_phase_run_in_one_command(tmp_path):
+    """--n-d-warmup 2 --n-d 3 trains exactly as --n-d 1 for 2 steps, resumed with --n-d 3
+    (how the bundled model was made, docs/bundled-model.md)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # float sums depend on the thread split
+    try:
+        one = train(
+            tiny_config(steps=4, n_d=3, n_d_warmup=2), tmp_path / "one", dataset=tiny_data()
+        )
+        phase = tiny_config(steps=2, n_d=1, lr_decay_step=2)
+        train(phase, tmp_path / "two", dataset=tiny_data())
+        phase.train.steps, phase.train.n_d = 4, 3
+        two = train(phase, tmp_path / "two", resume="latest", dataset=tiny_data())
+    finally:
+        torch.set_num_threads(threads)
+    assert one.trainer.cfg.lr_decay_step == 2 == round(0.5 * 4)
+    for name in ("G", "D"):
+        assert_same_weights(getattr(one.trainer, name), getattr(two.trainer, name))
+
+
+def test_keep_d_scale_holds_d_filters_at_their_initial_norm_across_a_resume(tmp_path):
+    from intergan.models import build_discriminator, build_generator
+
+    cfg = tiny_config(steps=3, lr=1e-2, keep_d_scale=True, checkpoint_every=1, lr_decay_step=2)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        once = train(cfg, tmp_path / "once", dataset=tiny_data())
+        cfg.train.steps = 1
+        train(cfg, tmp_path / "cut", dataset=tiny_data())
+        cfg.train.steps = 3
+        resumed = train(cfg, tmp_path / "cut", resume="latest", dataset=tiny_data())
+    finally:
+        torch.set_num_threads(threads)
+    torch.manual_seed(cfg.train.seed)
+    build_generator(cfg.model)  # the same draws as build_trainer: G first, then D
+    fresh = build_discriminator(cfg.model)
+    convs = resumed.trainer.D.normalised_convs()
+    assert len(convs) == len(fresh.normalised_convs()) == 3  # tiny at 32 px: 3 layers, IN
+    for conv, init in zip(convs, fresh.normalised_convs()):
+        norms = conv.weight.detach().flatten(1).norm(dim=1)
+        assert torch.allclose(norms, init.weight.flatten(1).norm(dim=1), rtol=1e-5)
+        assert not torch.equal(conv.weight.detach(), init.weight)  # trained, only rescaled
+    assert_same_weights(once.trainer.D, resumed.trainer.D)
+    # without it, the same lr moves the norms
+    free = train(tiny_config(steps=3, lr=1e-2), tmp_path / "free", dataset=tiny_data())
+    moved = free.trainer.D.normalised_convs()[0].weight.detach().flatten(1).norm(dim=1)
+    assert not torch.allclose(moved, fresh.normalised_convs()[0].weight.flatten(1).norm(dim=1))
+
+
+def test_holding_filter_scales_leaves_what_d_computes_unchanged():
+    from intergan.models import build_discriminator
+    from intergan.training.steps import filter_scales, hold_filter_scales
+
+    D = build_discriminator(model_config("tiny", "intergan", 32)).eval()
+    scales = filter_scales(D)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    adv, cls = D(x)
+    with torch.no_grad():
+        for weight, _ in scales:
+            weight.mul_(torch.rand(weight.shape[0], 1, 1, 1) * 3 + 0.5)  # other scales
+    hold_filter_scales(scales)
+    adv2, cls2 = D(x)
+    assert torch.allclose(adv, adv2, rtol=1e-3, atol=1e-4)
+    assert torch.allclose(cls, cls2, rtol=1e-3, atol=1e-4)
 
 
 def test_cli_resume_with_a_longer_run_keeps_the_lr_drop(tmp_path):

@@ -129,6 +129,15 @@ class TrainConfig:
     # as round(lr_decay_at * steps), and every resume keeps it (also with a longer --steps).
     lr_decay_step: int | None = None
     rec_warmup: int = 0  # first N G steps optimise reconstruction only (0 = off)
+    # First N G steps take one D step each, then n_d (0 = n_d throughout). One D update
+    # costs about a third of an n_d-1 step here, so early reconstruction comes cheaper
+    # (docs/recipe.md section 3).
+    n_d_warmup: int = 0
+    # Hold each filter of D's normalised convs at its initial norm after every D update
+    # [chosen, measured: docs/recipe.md section 5]. The norm after them makes the scale
+    # free; left alone, the filters shrink until the norm's eps dominates and D's
+    # features jump under tiny steps (the 2026-12-01 bundle run after step 4000).
+    keep_d_scale: bool = False
     mode: str = "wgan"  # MODES: wgan (WGAN-GP) | lsgan | dcgan (the last two: DRAGAN penalty)
     lambda_adv: float = 1.0  # adversarial term, both G and D
     lambda_cls_g: float = 15.0  # attribute BCE on the edited image (G)
@@ -357,6 +366,38 @@ def _field(name: str) -> str:
     return f"train.{name} (--{name.replace('_', '-')})"
 
 
+def _coerce(value: str, current: Any, key: str) -> Any:
+    try:
+        if isinstance(current, bool):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError
+            return value.lower() in ("true", "1", "yes")
+        if isinstance(current, int):
+            return int(value)
+        if isinstance(current, float):
+            return float(value)
+        if isinstance(current, list):
+            return resolve_attrs(value) if key == "model.attrs" else value.split(",")
+    except ValueError:
+        raise UserError(f"--set {key}={value}: expected a {type(current).__name__}") from None
+    return value
+
+
+def apply_overrides(cfg: Config, items: list[str]) -> None:
+    """Apply ``--set SECTION.FIELD=VALUE`` items to ``cfg`` in place, each value coerced
+    to the field's type; a wrong key or value is a ``UserError`` naming it."""
+    for item in items:
+        key, sep, value = item.partition("=")
+        section, _, name = key.partition(".")
+        obj = getattr(cfg, section, None) if section in ("model", "data", "train") else None
+        if not sep or obj is None or name not in {f.name for f in dataclasses.fields(obj)}:
+            raise UserError(
+                f"--set {item!r}: use SECTION.FIELD=VALUE with a field of "
+                "model, data or train (see a run's config.json)"
+            )
+        setattr(obj, name, _coerce(value, getattr(obj, name), key))
+
+
 def _check(ok: bool, name: str, value: object, need: str) -> None:
     if not ok:
         raise UserError(f"{_field(name)} is {value!r}: {need}")
@@ -375,6 +416,7 @@ def validate_train(cfg: Config, device: str | torch.device) -> None:
         "checkpoint_every": 1,
         "keep_last": 1,
         "rec_warmup": 0,
+        "n_d_warmup": 0,
     }
     for name, low in ints_at_least.items():
         v = getattr(t, name)

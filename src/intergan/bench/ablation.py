@@ -31,6 +31,7 @@ from intergan.config import (
     Config,
     DataConfig,
     TrainConfig,
+    apply_overrides,
     model_config,
 )
 from intergan.errors import UserError
@@ -53,6 +54,9 @@ class AblationOptions:
     attrs: str | None = None  # None = the 13 default attributes
     batch_size: int | None = None  # None = TrainConfig's default
     seed: int = 0
+    # --set SECTION.FIELD=VALUE items applied to every variant's config (the recipe:
+    # n_d schedule, lr drop, EMA, ...); model.variant is what the ablation varies
+    overrides: list[str] = field(default_factory=list)
     judge: str | None = None  # an existing judge folder; None = train one into OUT/judge
     judge_steps: int = 2000
     eval_n: int | None = None  # first N test images; None = all
@@ -82,6 +86,14 @@ class AblationOptions:
             raise UserError("--variants names a variant twice")
         if not Path(self.data).exists():
             raise UserError(f"--data {self.data}: no such dataset folder or cache")
+        fixed = ("model.variant", "train.steps", "train.epochs", "train.seed", "data.path")
+        for item in self.overrides:
+            key = item.partition("=")[0].strip()
+            if key in fixed:
+                raise UserError(
+                    f"--set {item!r}: the ablation sets {key} itself "
+                    "(use --variants, --steps, --seed or --data)"
+                )
         if self.judge_steps < 1 or self.figure_n < 1:
             raise UserError("--judge-steps and --figure-n must be positive")
         for v in self.variants:
@@ -93,7 +105,9 @@ class AblationOptions:
         if self.batch_size is not None:
             train.batch_size = self.batch_size
         model = model_config(self.preset, variant, img_size=self.img_size, attrs=self.attrs)
-        return Config(model=model, data=DataConfig(path=str(self.data)), train=train)
+        cfg = Config(model=model, data=DataConfig(path=str(self.data)), train=train)
+        apply_overrides(cfg, self.overrides)
+        return cfg
 
 
 class _State:
@@ -104,6 +118,23 @@ class _State:
         self.data: dict[str, Any] = {"variants": {}}
         if self.path.is_file():
             self.data = json.loads(self.path.read_text())
+
+    def check_options(self, opts: AblationOptions) -> None:
+        """Record what defines the runs; refuse to continue them under different options
+        (a longer --steps is allowed: every variant resumes to it)."""
+        now = {
+            "preset": opts.preset, "size": opts.img_size,
+            "attrs": opts.attrs, "batch_size": opts.batch_size, "seed": opts.seed,
+            "overrides": list(opts.overrides), "data": str(opts.data),
+        }  # fmt: skip
+        before = self.data.setdefault("options", now)
+        changed = [k for k in now if before.get(k) != now[k]]
+        if changed:
+            was = ", ".join(f"{k} {before.get(k)!r}" for k in changed)
+            raise UserError(
+                f"{self.path.parent} holds an ablation run with {was}; pass the same options "
+                "to continue it, or a new --out to start another"
+            )
 
     def add_seconds(self, variant: str, key: str, seconds: float) -> None:
         entry = self.data["variants"].setdefault(variant, {})
@@ -250,6 +281,8 @@ def run_ablation(opts: AblationOptions) -> bool:
     device = resolve_device(opts.device)
     budget = _Budget(opts.time_budget)
     state = _State(Path(opts.out))
+    state.check_options(opts)
+    state.save()
     judge, judge_dir = get_judge(opts, device)
     results = {}
     for variant in opts.variants:

@@ -25,6 +25,14 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=None, help="default: the training default")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="SECTION.FIELD=VALUE",
+        help="config override for every variant, e.g. --set train.n_d_warmup=2400 (repeatable)",
+    )
+    p.add_argument(
         "--judge",
         default=None,
         help=f"existing judge folder, {BUNDLED_HELP} (default: OUT/judge)",
@@ -60,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
         attrs=args.attrs,
         batch_size=args.batch_size,
         seed=args.seed,
+        overrides=args.overrides,
         judge=args.judge,
         judge_steps=args.judge_steps,
         eval_n=args.eval_n,

@@ -30,6 +30,23 @@ def is_synthfaces_export(path: str | os.PathLike) -> bool:
     return (Path(path) / IDENTITY_FILE).is_file()
 
 
+def _export_of_cache(folder: Path) -> Path:
+    """The SynthFaces export a prepared cache was made from, else ``folder`` itself."""
+    import json
+
+    manifest = folder / "manifest.json"
+    if is_synthfaces_export(folder) or not manifest.is_file():
+        return folder
+    try:
+        info = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return folder
+    source = info.get("source") if isinstance(info, dict) else None
+    if info.get("kind") == "intergan-cache" and source and is_synthfaces_export(source):
+        return Path(source)
+    return folder
+
+
 def _read_partition(folder: Path, split: str) -> list[str]:
     part = folder / "list_eval_partition.txt"
     if split not in SPLIT_IDS:
@@ -134,7 +151,11 @@ def open_ground_truth(
     size: int,
     dataset: torch.utils.data.Dataset,
 ) -> tuple[GroundTruth | None, str]:
-    """A ``GroundTruth`` for ``dataset`` (one split of ``folder``), else (None, why not)."""
+    """A ``GroundTruth`` for ``dataset`` (one split of ``folder``), else (None, why not).
+
+    ``folder`` may be a cache made by ``intergan prepare`` from a SynthFaces export:
+    the identities are read from the export it names (its images are the same)."""
+    folder = _export_of_cache(Path(folder))
     if not is_synthfaces_export(folder):
         return None, f"no {IDENTITY_FILE} in {folder}: not a SynthFaces export"
     unknown = [a for a in attrs if a not in DEFAULT_ATTRS]  # SynthFaces renders these 13

@@ -26,6 +26,7 @@ from intergan.config import (
     PRESETS,
     VARIANTS,
     Config,
+    apply_overrides,
     model_config,
     validate_model,
 )
@@ -41,6 +42,7 @@ TRAIN_FLAGS = (
     "n_d",
     "lr_decay_at",
     "rec_warmup",
+    "n_d_warmup",
     "mode",
     "b_distribution",
     "thres_int",
@@ -126,6 +128,12 @@ def _optimisation(o: argparse._ArgumentGroup) -> None:
     o.add_argument(
         "--rec-warmup", type=int, metavar="N", help="first N steps: reconstruction loss only"
     )
+    o.add_argument(
+        "--n-d-warmup",
+        type=int,
+        metavar="N",
+        help="first N steps: one D step each, then --n-d (default 0)",
+    )
     o.add_argument("--mode", choices=MODES, help="adversarial loss (default wgan)")
     o.add_argument("--b-distribution", choices=B_DISTRIBUTIONS, help="target jitter")
     o.add_argument("--thres-int", type=float, help="label scale (default 0.5)")
@@ -162,36 +170,6 @@ def _device(d: argparse._ArgumentGroup) -> None:
         default=None,
         help="deterministic algorithms (bit-exact GPU resume; slower)",
     )
-
-
-def _coerce(value: str, current: Any, key: str) -> Any:
-    try:
-        if isinstance(current, bool):
-            if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                raise ValueError
-            return value.lower() in ("true", "1", "yes")
-        if isinstance(current, int):
-            return int(value)
-        if isinstance(current, float):
-            return float(value)
-        if isinstance(current, list):
-            return resolve_attrs(value) if key == "model.attrs" else value.split(",")
-    except ValueError:
-        raise UserError(f"--set {key}={value}: expected a {type(current).__name__}") from None
-    return value
-
-
-def _apply_set(cfg: Config, items: list[str]) -> None:
-    for item in items:
-        key, sep, value = item.partition("=")
-        section, _, name = key.partition(".")
-        obj = getattr(cfg, section, None) if section in ("model", "data", "train") else None
-        if not sep or obj is None or name not in {f.name for f in dataclasses.fields(obj)}:
-            raise UserError(
-                f"--set {item!r}: use SECTION.FIELD=VALUE with a field of "
-                "model, data or train (see a run's config.json)"
-            )
-        setattr(obj, name, _coerce(value, getattr(obj, name), key))
 
 
 def _model_changes(args: argparse.Namespace) -> dict[str, Any]:
@@ -233,7 +211,7 @@ def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
             setattr(cfg.data, name, value)
     if args.no_flip:
         cfg.data.flip = False
-    _apply_set(cfg, args.set)
+    apply_overrides(cfg, args.set)
     validate_model(cfg.model)
     return cfg
 

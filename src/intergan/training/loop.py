@@ -40,6 +40,7 @@ from intergan.training.steps import (
     d_step,
     ema_decay,
     ema_update,
+    filter_scales,
     g_step,
     make_targets,
 )
@@ -72,9 +73,22 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
     return cfg.lr / 10 if step >= decay_step(cfg) else cfg.lr
 
 
-def steps_for_epochs(epochs: float, batches_per_epoch: int, n_d: int) -> int:
-    """Generator steps that read ``epochs`` passes over the data (n_d + 1 batches each)."""
-    return max(1, math.ceil(epochs * batches_per_epoch / (n_d + 1)))
+def n_d_at(cfg: TrainConfig, step: int) -> int:
+    """D updates in step ``step`` (0-based): one during the ``n_d_warmup`` steps, then n_d."""
+    return 1 if step < cfg.n_d_warmup else cfg.n_d
+
+
+def batches_before(cfg: TrainConfig, step: int) -> int:
+    """Batches read by steps ``0 .. step-1`` (n_d + 1 each, 2 during the n_d warm-up)."""
+    warm = min(step, cfg.n_d_warmup)
+    return 2 * warm + (cfg.n_d + 1) * (step - warm)
+
+
+def steps_for_epochs(epochs: float, batches_per_epoch: int, cfg: TrainConfig) -> int:
+    """Generator steps that read ``epochs`` passes over the data."""
+    batches = epochs * batches_per_epoch
+    warm = min(cfg.n_d_warmup, math.ceil(batches / 2))
+    return max(1, warm + math.ceil(max(0.0, batches - 2 * warm) / (cfg.n_d + 1)))
 
 
 def complete_message(run_dir: Path, step: int, steps: int) -> str:
@@ -128,6 +142,7 @@ def build_trainer(cfg: Config, device: torch.device) -> Trainer:
         rng_device=torch.Generator(device).manual_seed(seed + 2**32),
         G_ema=G_ema,
         joint_d_batch=not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules()),
+        d_scales=filter_scales(D) if train_cfg.keep_d_scale else None,
     )
 
 
@@ -145,7 +160,7 @@ def run_step(trainer: Trainer, stream: BatchStream, step: int, emit: EventHook) 
         for group in opt.param_groups:
             group["lr"] = lr_at(trainer.cfg, step)
     d_logs = []
-    for _ in range(trainer.cfg.n_d):
+    for _ in range(n_d_at(trainer.cfg, step)):
         real, source, _, target_enc, source_enc = _batch(trainer, stream)
         d_logs.append(d_step(trainer, real, source, target_enc, source_enc))
     emit("after_d", step, trainer)
@@ -391,9 +406,7 @@ def _prepare(
             f"(--batch-size {train_cfg.batch_size} x {world} process(es)); lower --batch-size"
         )
     if train_cfg.epochs > 0:
-        train_cfg.steps = steps_for_epochs(
-            train_cfg.epochs, stream.batches_per_epoch, train_cfg.n_d
-        )
+        train_cfg.steps = steps_for_epochs(train_cfg.epochs, stream.batches_per_epoch, train_cfg)
     # the lr drop is fixed now: saved with the run, kept by resumes
     train_cfg.lr_decay_step = decay_step(train_cfg)
     trainer = build_trainer(cfg, device)
@@ -433,14 +446,12 @@ class _Loop:
             run.run_dir,
         )
         self.logger, self.samples, self.flag, self.emit = run.logger, run.samples, flag, emit
-        self.images_per_step = (
-            (run.cfg.train.n_d + 1) * run.cfg.train.batch_size * dist.world_size()
-        )
+        self.images_per_batch = run.cfg.train.batch_size * dist.world_size()
         self.sums, self.count = dict.fromkeys(LOSS_NAMES, 0.0), 0
 
     def run(self, step: int) -> int:
         train_cfg = self.cfg.train
-        self.logger.start_counting(step * self.images_per_step)
+        self.logger.start_counting(self._images_before(step))
         while step < train_cfg.steps:
             logs = run_step(self.trainer, self.stream, step, self.emit)
             step += 1
@@ -467,6 +478,9 @@ class _Loop:
                 break
         return step
 
+    def _images_before(self, step: int) -> int:
+        return batches_before(self.cfg.train, step) * self.images_per_batch
+
     def _record(self, step: int, losses: dict[str, float], force: bool) -> None:
         for k, v in losses.items():
             self.sums[k] += v
@@ -477,7 +491,7 @@ class _Loop:
             return
         values = {k: v / self.count for k, v in self.sums.items()}
         values["lr"] = lr_at(train_cfg, step - 1)
-        values["img_per_s"] = self.logger.images_per_second(step * self.images_per_step)
+        values["img_per_s"] = self.logger.images_per_second(self._images_before(step))
         values["epoch"] = self.stream.epoch
         self.logger.stats(step, values)
         self.sums, self.count = dict.fromkeys(LOSS_NAMES, 0.0), 0

@@ -56,6 +56,8 @@ class Trainer:
     G_fake: Callable[..., torch.Tensor] | None = None  # (real, t_enc, s_enc) -> edited
     G_ema: nn.Module | None = None
     joint_d_batch: bool = True  # real and fake through D as one 2B batch (False with batch norm)
+    # keep_d_scale: (conv weight, per-filter norm to hold) for D's normalised convs
+    d_scales: list[tuple[torch.Tensor, torch.Tensor]] | None = None
 
     @property
     def amp_dtype(self) -> torch.dtype | None:
@@ -70,6 +72,25 @@ class Trainer:
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, enabled=False)
+
+
+def filter_scales(D: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``keep_d_scale``'s targets: each normalised conv of ``D`` with the norms of its
+    filters now (at initialisation, the same on every rank and on every resume)."""
+    return [
+        (conv.weight, conv.weight.detach().flatten(1).norm(dim=1).clone())
+        for conv in D.normalised_convs()
+    ]
+
+
+@torch.no_grad()
+def hold_filter_scales(scales: list[tuple[torch.Tensor, torch.Tensor]]) -> None:
+    """Rescale every filter to its target norm. A norm layer follows each, so D computes
+    the same function; what is held is the step size relative to the weights, which
+    otherwise grows as Adam lets these filters shrink (docs/recipe.md, section 5)."""
+    for weight, target in scales:
+        now = weight.flatten(1).norm(dim=1).clamp_min(1e-12)
+        weight.mul_((target / now).view(-1, *([1] * (weight.dim() - 1))).to(weight.dtype))
 
 
 def set_requires_grad(module: nn.Module, flag: bool) -> None:
@@ -148,6 +169,8 @@ def d_step(
     trainer.scaler_D.scale(loss).backward()
     trainer.scaler_D.step(trainer.opt_D)
     trainer.scaler_D.update()
+    if trainer.d_scales:
+        hold_filter_scales(trainer.d_scales)
     return _detached(D_LOSSES, loss, d_adv, d_gp, d_cls)
 
 
