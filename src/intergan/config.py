@@ -134,9 +134,10 @@ class TrainConfig:
     # (docs/recipe.md section 3).
     n_d_warmup: int = 0
     # Hold each filter of D's normalised convs at its initial norm after every D update
-    # [chosen, measured: docs/recipe.md section 5]. The norm after them makes the scale
-    # free; left alone, the filters shrink until the norm's eps dominates and D's
-    # features jump under tiny steps (the 2026-12-01 bundle run after step 4000).
+    # [built and tested; off, not yet measured in a run: docs/recipe.md section 5]. The
+    # norm after them makes the scale free; left alone, the filters shrink until the
+    # norm's eps dominates and D's features jump under tiny steps (the 2026-12-01
+    # bundle run after step 4000).
     keep_d_scale: bool = False
     mode: str = "wgan"  # MODES: wgan (WGAN-GP) | lsgan | dcgan (the last two: DRAGAN penalty)
     lambda_adv: float = 1.0  # adversarial term, both G and D

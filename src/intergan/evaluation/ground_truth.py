@@ -10,6 +10,7 @@ region" masks for whole batches.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,8 +33,6 @@ def is_synthfaces_export(path: str | os.PathLike) -> bool:
 
 def _export_of_cache(folder: Path) -> Path:
     """The SynthFaces export a prepared cache was made from, else ``folder`` itself."""
-    import json
-
     manifest = folder / "manifest.json"
     if is_synthfaces_export(folder) or not manifest.is_file():
         return folder
@@ -41,8 +40,10 @@ def _export_of_cache(folder: Path) -> Path:
         info = json.loads(manifest.read_text())
     except (OSError, ValueError):
         return folder
-    source = info.get("source") if isinstance(info, dict) else None
-    if info.get("kind") == "intergan-cache" and source and is_synthfaces_export(source):
+    if not isinstance(info, dict) or info.get("kind") != "intergan-cache":
+        return folder
+    source = info.get("source")
+    if isinstance(source, str) and source and is_synthfaces_export(source):
         return Path(source)
     return folder
 
