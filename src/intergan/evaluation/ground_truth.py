@@ -10,7 +10,6 @@ region" masks for whole batches.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,16 +32,14 @@ def is_synthfaces_export(path: str | os.PathLike) -> bool:
 
 def _export_of_cache(folder: Path) -> Path:
     """The SynthFaces export a prepared cache was made from, else ``folder`` itself."""
-    manifest = folder / "manifest.json"
-    if is_synthfaces_export(folder) or not manifest.is_file():
+    from intergan.data.cache import read_manifest
+
+    if is_synthfaces_export(folder) or not (folder / "manifest.json").is_file():
         return folder
     try:
-        info = json.loads(manifest.read_text())
-    except (OSError, ValueError):
+        source = read_manifest(folder).get("source")
+    except UserError:  # not a readable cache: no ground truth, as for any other folder
         return folder
-    if not isinstance(info, dict) or info.get("kind") != "intergan-cache":
-        return folder
-    source = info.get("source")
     if isinstance(source, str) and source and is_synthfaces_export(source):
         return Path(source)
     return folder
