@@ -85,7 +85,26 @@ def test_ablation_runs_in_chunks_and_writes_the_table(synth, tmp_path, capsys):
     raw = json.loads((runs / "results.json").read_text())
     assert set(raw["results"]) == {"intergan", "attgan"}
     assert raw["results"]["intergan"]["source"]["step"] == 4
+    assert " ± " in results and "Standard error over the test images" in results
+    # The reading of the numbers written by hand between the markers survives a rerun.
+    mine = "InterGAN leads on nothing at 4 steps."
+    marker = "(Not written yet"
+    assert marker in results
+    start = results.index(marker)
+    end = results.index("<!-- end of analysis -->")
+    (tmp_path / "docs" / "results.md").write_text(results[:start] + mine + "\n" + results[end:])
     # A third run has nothing left to do: no training, no evaluation.
     assert main(_args(synth, tmp_path)) == 0
     out = capsys.readouterr().out
     assert "training" not in out and "evaluating" not in out
+    again = (tmp_path / "docs" / "results.md").read_text()
+    assert mine in again and marker not in again and again.count("## What the numbers show") == 1
+    # A report from before standard errors were recorded is evaluated again.
+    report = runs / "attgan" / "eval_test" / "metrics.json"
+    old = json.loads(report.read_text())
+    del old["standard_errors"]
+    report.write_text(json.dumps(old))
+    assert main(_args(synth, tmp_path)) == 0
+    out = capsys.readouterr().out
+    assert "attgan: evaluating step 4" in out and "intergan: evaluating" not in out
+    assert "standard_errors" in json.loads(report.read_text())

@@ -85,6 +85,21 @@ def test_report_has_every_metric_per_attribute(report, tmp_path):
     for a in attrs:
         assert f"| {a} |" in md
     assert "FD (judge features)" in md and "GT PSNR outside" in md
+    assert " ± " in md and "one standard error over the test images" in md
+
+
+def test_standard_errors_come_with_every_mean(report):
+    se, n = report["standard_errors"], report["n_images"]
+    for a in report["attrs"]:
+        p = report["editing_accuracy"][a]  # a share over n images: binomial
+        assert se["editing_accuracy"][a] == pytest.approx(math.sqrt(p * (1 - p) / (n - 1)))
+        assert se["preservation"][a] >= 0
+    for key in ("editing_accuracy_mean", "preservation_mean", "multi_attribute_accuracy"):
+        assert 0 <= se[key] <= 0.5
+    assert se["reconstruction"]["psnr"] > 0 and se["reconstruction"]["ssim"] > 0
+    gt = se["ground_truth"]
+    assert set(gt) == {"psnr", "psnr_outside", "ssim", "ssim_outside", "per_attr"}
+    assert gt["psnr"] > 0 and list(gt["per_attr"]) == report["attrs"]
 
 
 def test_evaluation_is_deterministic_and_independent_of_batching(synth, tiny, judge, report):

@@ -167,3 +167,31 @@ def test_inception_weights_errors_name_the_flag(tmp_path):
     torch.save({"conv.weight": torch.zeros(1)}, bad)
     with pytest.raises(UserError, match="not the pytorch-fid Inception file"):
         inception.load_fid_inception(bad)
+
+
+def test_standard_errors_of_means_and_ratios():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=50)
+    # one value per image: the textbook std / sqrt(n)
+    assert metrics.mean_se(torch.tensor(x)) == pytest.approx(x.std(ddof=1) / math.sqrt(50))
+    # a share of successes: sqrt(p (1 - p) / (n - 1))
+    hits = torch.tensor([1.0] * 30 + [0.0] * 20)
+    assert metrics.mean_se(hits) == pytest.approx(math.sqrt(0.6 * 0.4 / 49))
+    # several edits per image form one cluster: identical values within each image
+    # carry no more information than one value per image
+    rows = torch.tensor(x).unsqueeze(1).repeat(1, 13)
+    assert metrics.mean_se(rows) == pytest.approx(metrics.mean_se(torch.tensor(x)))
+    # a ratio of sums with unequal counts, against the delta-method formula by hand
+    t, c = np.array([3.0, 5.0, 0.0, 7.0]), np.array([4.0, 6.0, 2.0, 8.0])
+    r = t.sum() / c.sum()
+    by_hand = math.sqrt(4 / 3 * ((t - r * c) ** 2).sum()) / c.sum()
+    assert metrics.ratio_se(torch.tensor(t), torch.tensor(c)) == pytest.approx(by_hand)
+    # nan entries are skipped, inf PSNRs are capped as in mean_psnr, too few images give nan
+    with_nan = torch.tensor([[1.0, math.nan], [3.0, 5.0], [math.nan, math.nan]])
+    assert metrics.mean_se(with_nan) == pytest.approx(
+        metrics.ratio_se(torch.tensor([1.0, 8.0]), torch.tensor([1.0, 2.0]))
+    )
+    capped = metrics.mean_se(torch.tensor([math.inf, 20.0]), cap_db=120.0)
+    assert capped == pytest.approx(metrics.mean_se(torch.tensor([120.0, 20.0])))
+    assert math.isnan(metrics.mean_se(torch.tensor([3.0])))
+    assert metrics.mean_se(torch.full((5,), 2.0)) == 0.0

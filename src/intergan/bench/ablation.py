@@ -230,7 +230,8 @@ def get_judge(opts: AblationOptions, device):
 
 
 def _report_is_current(opts: AblationOptions, variant: str, judge_dir: Path) -> bool:
-    """True when the variant's report is for its latest step, judge and --eval-n."""
+    """True when the variant's report is for its latest step, judge and --eval-n, with
+    standard errors."""
     run_dir = Path(opts.out) / variant
     report = run_dir / EVAL_DIR / "metrics.json"
     if not report.is_file():
@@ -241,6 +242,7 @@ def _report_is_current(opts: AblationOptions, variant: str, judge_dir: Path) -> 
         src.get("step") == latest_step(run_dir)
         and src.get("judge") == str(judge_dir)
         and settings.get("n") == opts.eval_n
+        and "standard_errors" in old  # reports from before they were recorded: evaluate again
     )
 
 

@@ -13,7 +13,7 @@ import torch
 from intergan.bench.figure import compose, edit_row, save_png, truth_row
 from intergan.evaluation.common import open_dataset
 from intergan.evaluation.ground_truth import open_ground_truth
-from intergan.evaluation.report import db, num, pct
+from intergan.evaluation.report import db_se, num_se, pct, pct_se, standard_errors
 from intergan.files import atomic_write, guard, write_json
 from intergan.training.loop import decay_step
 
@@ -58,18 +58,23 @@ def _best(values: list[float | None], higher: bool) -> float | None:
     return (max(ok) if higher else min(ok)) if ok else None
 
 
-def _table(header: list[str], rows: list[tuple[str, list[float | None]]], fmts, higher) -> str:
-    """Markdown table; the best value of each column in bold (higher or lower is better)."""
+def _table(header: list[str], rows, fmts, higher) -> str:
+    """Markdown table; the best value of each column in bold (higher or lower is better).
+
+    rows: ``(name, values)`` or ``(name, values, standard errors)``; fmts: one
+    ``format(value, se)`` per column (se ``None`` when the row has none).
+    """
     lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
     best = []
     for c in range(len(header) - 1):
-        column = [fmts[c](r[1][c]) for r in rows]
+        column = [fmts[c](r[1][c], None) for r in rows]
         tied = len(set(column)) == 1  # all equal as printed: nothing to point out
         best.append(None if tied else _best([r[1][c] for r in rows], higher[c]))
-    for name, values in rows:
+    for name, values, *rest in rows:
+        ses = rest[0] if rest else [None] * len(values)
         cells = []
         for c, v in enumerate(values):
-            text = fmts[c](v)
+            text = fmts[c](v, ses[c])
             cells.append(f"**{text}**" if v is not None and v == best[c] else text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -86,7 +91,23 @@ def accuracy_table(results: dict[str, dict[str, Any]], attrs: list[str]) -> str:
     ]
     header = ["method"] + [a.replace("_", " ") for a in attrs] + ["mean"]
     n = len(attrs) + 1
-    return _table(header, rows, [pct] * n, [True] * n)
+    return _table(header, rows, [lambda v, se: pct(v)] * n, [True] * n)
+
+
+def accuracy_se_note(results: dict[str, dict[str, Any]]) -> str:
+    """One sentence: the largest per-attribute and the mean's standard error."""
+    per_attr, means = [], []
+    for r in results.values():
+        se = standard_errors(r)
+        per_attr += [v for v in se["editing_accuracy"].values() if v is not None]
+        if se.get("editing_accuracy_mean") is not None:
+            means.append(se["editing_accuracy_mean"])
+    if not per_attr:
+        return "No standard errors were recorded for these reports."
+    return (
+        f"Standard error over the test images: at most {100 * max(per_attr):.1f} points for one "
+        f"attribute, at most {100 * max(means):.1f} for the mean."
+    )
 
 
 def quality_table(results: dict[str, dict[str, Any]]) -> str:
@@ -95,18 +116,19 @@ def quality_table(results: dict[str, dict[str, Any]]) -> str:
     header = ["method", "editing acc.", "preservation", "pairs acc.", "rec. PSNR", "rec. SSIM",
               "GT PSNR", "GT SSIM", "GT PSNR outside", "GT SSIM outside", label]  # fmt: skip
     rows = []
+    keys = ("psnr", "ssim", "psnr_outside", "ssim_outside")
     for v, r in results.items():
-        gt = r.get("ground_truth") or {}
-        rows.append(
-            (
-                NAMES.get(v, v),
-                [r["editing_accuracy_mean"], r["preservation_mean"], r["multi_attribute_accuracy"],
-                 r["reconstruction"]["psnr"], r["reconstruction"]["ssim"], gt.get("psnr"),
-                 gt.get("ssim"), gt.get("psnr_outside"), gt.get("ssim_outside"),
-                 r["frechet"]["value"]],
-            )
-        )  # fmt: skip
-    fmts = [pct, pct, pct, db, num, db, num, db, num, lambda v: num(v, 3)]
+        gt, se = r.get("ground_truth") or {}, standard_errors(r)
+        gt_se, rec, rec_se = se["ground_truth"], r["reconstruction"], se["reconstruction"]
+        values = [r["editing_accuracy_mean"], r["preservation_mean"], r["multi_attribute_accuracy"],
+                  rec["psnr"], rec["ssim"], *(gt.get(k) for k in keys),
+                  r["frechet"]["value"]]  # fmt: skip
+        ses = [se.get("editing_accuracy_mean"), se.get("preservation_mean"),
+               se.get("multi_attribute_accuracy"), rec_se.get("psnr"), rec_se.get("ssim"),
+               *(gt_se.get(k) for k in keys), None]  # fmt: skip
+        rows.append((NAMES.get(v, v), values, ses))
+    fmts = [pct_se, pct_se, pct_se, db_se, num_se, db_se, num_se, db_se, num_se,
+            lambda v, se: num_se(v, se, 3)]  # fmt: skip
     higher = [True] * 9 + [False]
     return _table(header, rows, fmts, higher)
 
@@ -129,6 +151,25 @@ def _overrides(opts) -> str:
     return ", ".join(f"`{o}`" for o in opts.overrides) or "none"
 
 
+ANALYSIS_START = "<!-- analysis: kept when the table is regenerated -->"
+ANALYSIS_END = "<!-- end of analysis -->"
+
+
+def _analysis(path: Path) -> str:
+    """The hand-written reading of the numbers in an existing ``results.md``, between
+    the markers, so that regenerating the tables keeps it; a placeholder otherwise."""
+    old = path.read_text() if path.is_file() else ""
+    start, end = old.find(ANALYSIS_START), old.find(ANALYSIS_END)
+    if start >= 0 and end > start:
+        body = old[start : end + len(ANALYSIS_END)]
+    else:
+        body = (
+            f"{ANALYSIS_START}\n(Not written yet: the reading of these numbers goes here and "
+            f"is kept when the tables are regenerated.)\n{ANALYSIS_END}"
+        )
+    return f"\n## What the numbers show\n\n{body}\n"
+
+
 def write_results(opts, results, state, judge, judge_dir, figure: Path, device) -> Path:
     """Write ``DOCS/results.md`` (and the raw numbers as ``OUT/results.json``)."""
     cfg = opts.config(opts.variants[0])
@@ -137,7 +178,8 @@ def write_results(opts, results, state, judge, judge_dir, figure: Path, device) 
     judge_acc = f"{pct(acc['mean'])} mean on {acc.get('n')} test images" if acc else "not recorded"
     train = cfg.train
     times = "\n".join(
-        f"| {NAMES.get(v, v)} | {_minutes(state['variants'].get(v, {}).get('train_seconds'))} "
+        f"| {NAMES.get(v, v)} | {results[v].get('source', {}).get('step', 'n/a')} "
+        f"| {_minutes(state['variants'].get(v, {}).get('train_seconds'))} "
         f"| {_minutes(state['variants'].get(v, {}).get('eval_seconds'))} |"
         for v in results
     )
@@ -160,14 +202,19 @@ Generated by `intergan bench ablation` on {datetime.date.today().isoformat()}.
 
 {accuracy_table(results, cfg.model.attrs)}
 
+{accuracy_se_note(results)}
+
 ## Preservation, reconstruction, ground-truth fidelity, Frechet distance
 
 {quality_table(results)}
 
 Best value per column in bold (none where all are equal). GT = against the
 exact SynthFaces re-render with the target attributes; "outside" = outside the
-edited attributes' regions.
-
+edited attributes' regions. `±` is one standard error over the test images (the
+image is the unit); it says how much a figure would move with other test images,
+not how much it would move with another training seed. The Frechet distance has
+none.
+{_analysis(Path(opts.docs) / "results.md")}
 ## Picture
 
 ![same inputs edited by each model]({fig_rel})
@@ -177,8 +224,8 @@ Columns: input, reconstruction, then each attribute flipped.
 
 ## Time
 
-| method | training | evaluation |
-| --- | ---: | ---: |
+| method | generator steps | training | evaluation |
+| --- | ---: | ---: | ---: |
 {times}
 """
     path = Path(opts.docs) / "results.md"

@@ -21,6 +21,12 @@ compared. Definitions, for the first ``n`` images of the split (file order):
   ``synthfaces.render(identity, target attributes)``, over the whole image and
   outside the union of the regions of the attributes the edit changed.
 PSNR is averaged per image with identical images counted as 120 dB.
+
+Every mean but the Frechet distance comes with a standard error under
+``standard_errors``, with the image as the sampling unit (the edits of one image
+are correlated, so they form one cluster: ``metrics.ratio_se``). They measure
+how much the figure would move with another draw of ``n`` test images, not the
+spread between training runs (seeds); the Frechet distance has none.
 """
 
 from __future__ import annotations
@@ -155,6 +161,11 @@ def _quality(tally: _Tally, key: str, a_u8: torch.Tensor, b_u8: torch.Tensor, ma
     tally.extend(f"{key}/ssim", metrics.ssim(a, b, 255.0, mask))
 
 
+def _with_outside(whole: dict[str, float], outside: dict[str, float]) -> dict[str, float]:
+    """One attribute's ground-truth entry: whole-image PSNR / SSIM and outside its regions."""
+    return {**whole, "psnr_outside": outside["psnr"], "ssim_outside": outside["ssim"]}
+
+
 class _Run:
     """State of one evaluation: runs batches, then summarises."""
 
@@ -197,6 +208,7 @@ class _Run:
             bits, _ = self._bits(self.edit(x, target, s, edited))
             ok = ((bits == (target > 0.5)) | ~edited).all(dim=1)
             t.add("pairs_ok", ok.sum())
+            t.extend("pairs_ok", ok)
         self.n += s.shape[0]
 
     def _single(self, i, x, s, target, real_bits, indices) -> None:
@@ -205,11 +217,16 @@ class _Run:
         edited[:, i] = True
         out_u8 = self.edit(x, target, s, edited)
         bits, ex = self._bits(out_u8)
-        t.add(f"edit/{a}", (bits[:, i] == (target[:, i] > 0.5)).sum())
+        ok = bits[:, i] == (target[:, i] > 0.5)
+        t.add(f"edit/{a}", ok.sum())
+        t.extend(f"edit/{a}", ok)
         keep = target == s
         keep[:, i] = False  # the edited attribute itself, and those the rules forced
-        t.add(f"keep/{a}", ((bits == real_bits) & keep).sum())
+        kept = (bits == real_bits) & keep
+        t.add(f"keep/{a}", kept.sum())
         t.add(f"keep_n/{a}", keep.sum())
+        t.extend(f"keep/{a}", kept.sum(dim=1))
+        t.extend(f"keep_n/{a}", keep.sum(dim=1))
         self.fake_stats.update(self.features(ex))
         if self.gt is not None:
             truth = self.gt.render(indices, target)
@@ -226,7 +243,7 @@ class _Run:
         per_attr = {}
         for a in self.attrs:
             whole, out = self._quality_summary(f"gt/{a}"), self._quality_summary(f"gt_out/{a}")
-            per_attr[a] = {**whole, "psnr_outside": out["psnr"], "ssim_outside": out["ssim"]}
+            per_attr[a] = _with_outside(whole, out)
         all_q = {
             k: metrics.mean_psnr(torch.cat([self.tally.cat(f"{p}/{a}/psnr") for a in self.attrs]))
             for k, p in (("psnr", "gt"), ("psnr_outside", "gt_out"))
@@ -237,6 +254,42 @@ class _Run:
             )
         source = self._quality_summary("gt_source")
         return {**all_q, "per_attr": per_attr, "source_render_psnr": source["psnr"]}
+
+    def _by_image(self, key: str) -> torch.Tensor:
+        """(n, n_attrs): the per-image values recorded under ``{key}/{attribute}``."""
+        return torch.stack([self.tally.cat(key.format(a=a)) for a in self.attrs], dim=1)
+
+    def _standard_errors(self) -> dict[str, Any]:
+        """Standard errors of the means in ``summary`` (module docstring)."""
+        t = self.tally
+        edit, kept, checked = (self._by_image(k) for k in ("edit/{a}", "keep/{a}", "keep_n/{a}"))
+        cap = metrics.PSNR_CAP_DB
+
+        def quality(key: str) -> dict[str, float]:
+            return {"psnr": metrics.mean_se(t.cat(f"{key}/psnr"), cap),
+                    "ssim": metrics.mean_se(t.cat(f"{key}/ssim"))}  # fmt: skip
+
+        se: dict[str, Any] = {
+            "editing_accuracy": {a: metrics.mean_se(edit[:, k]) for k, a in enumerate(self.attrs)},
+            "editing_accuracy_mean": metrics.mean_se(edit),
+            "preservation": {
+                a: metrics.ratio_se(kept[:, k], checked[:, k]) for k, a in enumerate(self.attrs)
+            },
+            "preservation_mean": metrics.ratio_se(kept.sum(dim=1), checked.sum(dim=1)),
+            "multi_attribute_accuracy": metrics.mean_se(t.cat("pairs_ok")) if self.pairs else None,
+            "reconstruction": quality("rec"),
+        }
+        if self.gt is not None:
+            gt = {"per_attr": {}}
+            for key, prefix in (("psnr", "gt"), ("psnr_outside", "gt_out")):
+                gt[key] = metrics.mean_se(self._by_image(prefix + "/{a}/psnr"), cap)
+            for key, prefix in (("ssim", "gt"), ("ssim_outside", "gt_out")):
+                gt[key] = metrics.mean_se(self._by_image(prefix + "/{a}/ssim"))
+            for a in self.attrs:
+                whole, out = quality(f"gt/{a}"), quality(f"gt_out/{a}")
+                gt["per_attr"][a] = _with_outside(whole, out)
+            se["ground_truth"] = gt
+        return se
 
     def summary(self, fd_label: str) -> dict[str, Any]:
         sums, n = self.tally.sums, self.n
@@ -263,6 +316,7 @@ class _Run:
             "judge_accuracy_real": real,
             "judge_accuracy_real_mean": sum(real.values()) / len(real),
             "ground_truth": self._ground_truth() if self.gt is not None else None,
+            "standard_errors": self._standard_errors(),
         }
 
 

@@ -282,3 +282,39 @@ def nan_mean(values: torch.Tensor | list[float]) -> float:
     v = torch.as_tensor(values, dtype=torch.float64).flatten()
     v = v[~torch.isnan(v)]
     return float(v.mean()) if v.numel() else math.nan
+
+
+def ratio_se(totals: torch.Tensor, counts: torch.Tensor) -> float:
+    """Standard error of ``sum(totals) / sum(counts)`` with images as the sampling unit.
+
+    totals, counts: (n,) per image (e.g. attributes kept and attributes checked, or a
+    sum of per-edit PSNRs and the number of edits). Edits of one image are correlated,
+    so the image is the unit: the linearised (delta-method) variance of a ratio
+    estimator, ``sqrt(n / (n - 1) * sum((t_i - R c_i)^2)) / sum(c_i)``. With one value
+    per image it is the usual ``std / sqrt(n)``. Images with ``counts == 0`` are
+    dropped; ``nan`` when fewer than two remain.
+    """
+    t = torch.as_tensor(totals, dtype=torch.float64).flatten()
+    c = torch.as_tensor(counts, dtype=torch.float64).flatten()
+    keep = c > 0
+    t, c = t[keep], c[keep]
+    n = t.numel()
+    if n < 2:
+        return math.nan
+    r = t.sum() / c.sum()
+    return float(torch.sqrt(n / (n - 1) * ((t - r * c) ** 2).sum()) / c.sum())
+
+
+def mean_se(values: torch.Tensor, cap_db: float | None = None) -> float:
+    """Standard error of the mean of ``values`` (n,) or (n, k): rows are images.
+
+    With (n, k), the k values of a row (one per edited attribute) are one cluster
+    (``ratio_se``). ``nan`` entries are skipped as in ``mean_psnr`` / ``nan_mean``;
+    ``cap_db`` clamps PSNRs (``inf`` = identical images) the way ``mean_psnr`` does.
+    """
+    v = torch.as_tensor(values, dtype=torch.float64)
+    v = v.reshape(v.shape[0], -1) if v.ndim else v.reshape(1, 1)
+    if cap_db is not None:
+        v = v.clamp(max=cap_db)
+    ok = ~torch.isnan(v)
+    return ratio_se(torch.where(ok, v, torch.zeros_like(v)).sum(1), ok.sum(1))

@@ -22,6 +22,33 @@ def num(v: float | None, digits: int = 4) -> str:
     return "n/a" if v is None or math.isnan(v) else f"{v:.{digits}f}"
 
 
+def _missing(v: float | None) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def pct_se(v: float | None, se: float | None) -> str:
+    """``90.2% ± 0.6`` (the standard error in percentage points); no ``±`` without one."""
+    return pct(v) if _missing(v) or _missing(se) else f"{pct(v)} ± {100 * se:.1f}"
+
+
+def db_se(v: float | None, se: float | None) -> str:
+    return db(v) if _missing(v) or _missing(se) else f"{v:.2f} ± {se:.2f} dB"
+
+
+def num_se(v: float | None, se: float | None, digits: int = 4) -> str:
+    return num(v, digits) if _missing(v) or _missing(se) else f"{v:.{digits}f} ± {se:.{digits}f}"
+
+
+def standard_errors(r: dict[str, Any]) -> dict[str, Any]:
+    """``r["standard_errors"]`` with every key the summary has (``None`` where absent:
+    reports written before standard errors were recorded)."""
+    se = dict(r.get("standard_errors") or {})
+    for key in ("editing_accuracy", "preservation", "reconstruction"):
+        se[key] = se.get(key) or {}
+    se["ground_truth"] = se.get("ground_truth") or {"per_attr": {}}
+    return se
+
+
 def attribute_table(r: dict[str, Any]) -> str:
     """One row per attribute plus a mean row: accuracy, preservation, ground truth."""
     gt = r.get("ground_truth")
@@ -43,14 +70,19 @@ def attribute_table(r: dict[str, Any]) -> str:
                 f"| {num(g['ssim_outside'])} |"
             )
         lines.append(row)
+    se = standard_errors(r)
+    g_se = se["ground_truth"]
     mean = (
-        f"| **mean** | **{pct(r['editing_accuracy_mean'])}** | **{pct(r['preservation_mean'])}** "
+        f"| **mean** | **{pct_se(r['editing_accuracy_mean'], se.get('editing_accuracy_mean'))}** "
+        f"| **{pct_se(r['preservation_mean'], se.get('preservation_mean'))}** "
         f"| {pct(r['judge_accuracy_real_mean'])} |"
     )
     if gt:
         mean += (
-            f" **{db(gt['psnr'])}** | **{num(gt['ssim'])}** | **{db(gt['psnr_outside'])}** "
-            f"| **{num(gt['ssim_outside'])}** |"
+            f" **{db_se(gt['psnr'], g_se.get('psnr'))}** "
+            f"| **{num_se(gt['ssim'], g_se.get('ssim'))}** "
+            f"| **{db_se(gt['psnr_outside'], g_se.get('psnr_outside'))}** "
+            f"| **{num_se(gt['ssim_outside'], g_se.get('ssim_outside'))}** |"
         )
     lines.append(mean)
     return "\n".join(lines)
@@ -58,11 +90,13 @@ def attribute_table(r: dict[str, Any]) -> str:
 
 def summary_table(r: dict[str, Any]) -> str:
     """The image-level metrics: pairs, reconstruction, Frechet distance."""
-    fd = r["frechet"]
+    fd, se = r["frechet"], standard_errors(r)
+    rec, rec_se = r["reconstruction"], se["reconstruction"]
+    multi = pct_se(r["multi_attribute_accuracy"], se.get("multi_attribute_accuracy"))
     rows = [
-        ("multi-attribute accuracy (random pairs, both right)", pct(r["multi_attribute_accuracy"])),
-        ("reconstruction PSNR", db(r["reconstruction"]["psnr"])),
-        ("reconstruction SSIM", num(r["reconstruction"]["ssim"])),
+        ("multi-attribute accuracy (random pairs, both right)", multi),
+        ("reconstruction PSNR", db_se(rec["psnr"], rec_se.get("psnr"))),
+        ("reconstruction SSIM", num_se(rec["ssim"], rec_se.get("ssim"))),
         (f"{fd['label']} (edited vs real)", num(fd["value"], 3)),
     ]
     gt = r.get("ground_truth")
@@ -88,6 +122,12 @@ def markdown(r: dict[str, Any]) -> str:
     if r.get("ground_truth") is None and src.get("ground_truth_note"):
         head.append(f"- ground truth: skipped ({src['ground_truth_note']})")
     body = ["", attribute_table(r), "", summary_table(r), ""]
+    if r.get("standard_errors"):
+        body += [
+            "`±` is one standard error over the test images (the image is the unit; "
+            "`docs/evaluation.md`). It does not include the spread between training runs.",
+            "",
+        ]
     return "\n".join(head + body)
 
 
