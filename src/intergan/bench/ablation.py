@@ -136,9 +136,11 @@ class _State:
                 "to continue it, or a new --out to start another"
             )
 
-    def add_seconds(self, variant: str, key: str, seconds: float) -> None:
+    def add_seconds(self, variant: str, key: str, seconds: float, replace: bool = False) -> None:
+        """Add to ``key`` (training resumes over invocations), or with ``replace`` set it
+        (an evaluation done again replaces the earlier one)."""
         entry = self.data["variants"].setdefault(variant, {})
-        entry[key] = round(entry.get(key, 0.0) + seconds, 1)
+        entry[key] = round((0.0 if replace else entry.get(key, 0.0)) + seconds, 1)
 
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -270,7 +272,7 @@ def evaluate_variant(opts: AblationOptions, variant: str, judge, judge_dir, devi
         "split": "test", "judge": str(judge_dir), "ground_truth_note": note,
     }  # fmt: skip
     write_report(result, run_dir / EVAL_DIR)
-    state.add_seconds(variant, "eval_seconds", result["seconds"])
+    state.add_seconds(variant, "eval_seconds", result["seconds"], replace=True)
     state.save()
     return json.loads(report.read_text())  # the JSON form (inf/nan as null), as when reused
 

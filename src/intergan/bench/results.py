@@ -180,7 +180,7 @@ def write_results(opts, results, state, judge, judge_dir, figure: Path, device) 
     times = "\n".join(
         f"| {NAMES.get(v, v)} | {results[v].get('source', {}).get('step', 'n/a')} "
         f"| {_minutes(state['variants'].get(v, {}).get('train_seconds'))} "
-        f"| {_minutes(state['variants'].get(v, {}).get('eval_seconds'))} |"
+        f"| {_minutes(results[v].get('seconds'))} |"  # the report's own evaluation time
         for v in results
     )
     fig_rel = os.path.relpath(figure, opts.docs)
