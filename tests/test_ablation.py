@@ -85,6 +85,9 @@ def test_ablation_runs_in_chunks_and_writes_the_table(synth, tmp_path, capsys):
     raw = json.loads((runs / "results.json").read_text())
     assert set(raw["results"]) == {"intergan", "attgan"}
     assert raw["results"]["intergan"]["source"]["step"] == 4
+    for v in ("intergan", "attgan"):  # per variant: steps trained, wall time, every metric
+        assert raw["variants"][v]["generator_steps"] == 4
+        assert raw["variants"][v]["train_seconds"] > 0 and raw["variants"][v]["eval_seconds"] >= 0
     assert " ± " in results and "Standard error over the test images" in results
     # The reading of the numbers written by hand between the markers survives a rerun.
     mine = "InterGAN leads on nothing at 4 steps."

@@ -232,5 +232,15 @@ Columns: input, reconstruction, then each attribute flipped.
     with guard(path.parent, "create the folder"):
         path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, text)
-    write_json(Path(opts.out) / "results.json", {"results": results, "state": state})
+    summary = {
+        v: {
+            "generator_steps": r.get("source", {}).get("step"),
+            "train_seconds": state["variants"].get(v, {}).get("train_seconds"),
+            "eval_seconds": r.get("seconds"),
+        }
+        for v, r in results.items()
+    }
+    write_json(
+        Path(opts.out) / "results.json", {"variants": summary, "results": results, "state": state}
+    )
     return path
