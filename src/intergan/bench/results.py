@@ -61,8 +61,8 @@ def _best(values: list[float | None], higher: bool) -> float | None:
 def _table(header: list[str], rows, fmts, higher) -> str:
     """Markdown table; the best value of each column in bold (higher or lower is better).
 
-    rows: ``(name, values)`` or ``(name, values, standard errors)``; fmts: one
-    ``format(value, se)`` per column (se ``None`` when the row has none).
+    rows: ``(name, values, standard errors)`` (an error may be ``None``); fmts: one
+    ``format(value, se)`` per column.
     """
     lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
     best = []
@@ -70,8 +70,7 @@ def _table(header: list[str], rows, fmts, higher) -> str:
         column = [fmts[c](r[1][c], None) for r in rows]
         tied = len(set(column)) == 1  # all equal as printed: nothing to point out
         best.append(None if tied else _best([r[1][c] for r in rows], higher[c]))
-    for name, values, *rest in rows:
-        ses = rest[0] if rest else [None] * len(values)
+    for name, values, ses in rows:
         cells = []
         for c, v in enumerate(values):
             text = fmts[c](v, ses[c])
@@ -86,6 +85,7 @@ def accuracy_table(results: dict[str, dict[str, Any]], attrs: list[str]) -> str:
         (
             NAMES.get(v, v),
             [r["editing_accuracy"][a] for a in attrs] + [r["editing_accuracy_mean"]],
+            [None] * (len(attrs) + 1),  # one standard-error sentence below the table instead
         )
         for v, r in results.items()
     ]

@@ -10,20 +10,20 @@ from typing import Any
 from intergan.files import atomic_write, guard, write_json
 
 
+def _missing(v: float | None) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def pct(v: float | None) -> str:
-    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f}%"
+    return "n/a" if _missing(v) else f"{100 * v:.1f}%"
 
 
 def db(v: float | None) -> str:
-    return "n/a" if v is None or math.isnan(v) else f"{v:.2f} dB"
+    return "n/a" if _missing(v) else f"{v:.2f} dB"
 
 
 def num(v: float | None, digits: int = 4) -> str:
-    return "n/a" if v is None or math.isnan(v) else f"{v:.{digits}f}"
-
-
-def _missing(v: float | None) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v))
+    return "n/a" if _missing(v) else f"{v:.{digits}f}"
 
 
 def pct_se(v: float | None, se: float | None) -> str:
