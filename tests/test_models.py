@@ -219,13 +219,25 @@ def test_unbuildable_configs_name_the_field(override, field):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("train", [True, False])
-def test_edit_alone_equals_the_edited_stream_of_forward(variant, train):
-    # the D step asks G.edit for its fakes, which skips the reconstruction stream when
-    # the streams are independent: it must give exactly forward's edited images
-    cfg, G, _ = _models(variant, 32, attgan_norm="instance")
+@pytest.mark.parametrize("norm", ["instance", "batch"])
+def test_edit_alone_equals_the_edited_stream_of_forward(variant, train, norm):
+    # the D step and the editor ask G.edit for edits, which skips the reconstruction
+    # stream when the streams are independent (no CTI, and batch norm only in eval
+    # mode, where it uses running statistics): it must give exactly forward's edits
+    kw = {"attgan_norm": norm} if variant == "attgan" else {"norm": norm}
+    cfg, G, _ = _models(variant, 32, **kw)
+    if not train:  # running statistics away from their (0, 1) start
+        with torch.no_grad():
+            G(*_batch(cfg, b=4)[:3])
     G.train(train)
     images, t, s, _, _ = _batch(cfg, b=3)
+    batches, decode = [], G.decode
+    G.decode = lambda z, cond: batches.append(cond.shape[0]) or decode(z, cond)
     torch.testing.assert_close(G.edit(images, t, s), G(images, t, s).edited)
+    coupled = variant in ("intergan", "no_hfcm") or (norm == "batch" and train)
+    assert batches[0] == (6 if coupled else 3)  # what the edit alone decoded
+    if hasattr(G, "edit_from_code"):
+        torch.testing.assert_close(G.edit_from_code(G.encode(images), t, s), G.edit(images, t, s))
 
 
 @pytest.mark.parametrize("bottleneck, halving", [(4, 4), (8, 3), (16, 2)])

@@ -96,19 +96,24 @@ class AttGANGenerator(nn.Module):
         edited, reconstructed = out[:b], out[b:]  # slices: chunk(2) does not export (ONNX)
         return GeneratorOutput(edited, reconstructed, feats[-1], feats[-1])
 
+    def _coupled(self) -> bool:
+        """Whether the editing stream depends on the reconstruction stream."""
+        return self.cfg.attgan_norm == "batch" and self.training
+
     def edit_from_code(
         self, feats: list[torch.Tensor], target: torch.Tensor, source: torch.Tensor
     ) -> torch.Tensor:
         """``edit(images, target, source)`` from ``feats = encode(images)``: bit-identical."""
-        if self.cfg.attgan_norm == "batch":
+        if self._coupled():
             return self.decode(feats, torch.cat([target, source]))[: target.shape[0]]
         return self.decode(feats, target)
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s;
-        the reconstruction stream is not computed (batch norm: both run, as its
-        statistics span the 2B batch)."""
-        if self.cfg.attgan_norm == "batch":
+        the reconstruction stream is not computed (batch norm in training mode: both
+        run, as its statistics span the 2B batch; in eval mode it uses its running
+        statistics and the streams are independent)."""
+        if self._coupled():
             return self(images, target, source).edited
         check_inputs(self.cfg, images, target, source, values=not self.training)
         return self.decode(self.encode(images), target)

@@ -190,6 +190,11 @@ class InterGANGenerator(nn.Module):
         z_edit, z_rec = z2[:b], z2[b:]
         return GeneratorOutput(edited, reconstructed, z_edit, z_rec)
 
+    def _coupled(self) -> bool:
+        """Whether the editing stream depends on the reconstruction stream: CTI joins
+        them, and so does batch norm while it uses batch statistics (training)."""
+        return len(self.cti) > 0 or (self.cfg.norm == "batch" and self.training)
+
     def edit_from_code(
         self, z: torch.Tensor, target: torch.Tensor, source: torch.Tensor
     ) -> torch.Tensor:
@@ -198,7 +203,7 @@ class InterGANGenerator(nn.Module):
         The encoder does not depend on the labels, so an editor that tries several
         targets on one image encodes it once and calls this for each.
         """
-        if len(self.cti) or self.cfg.norm == "batch":
+        if self._coupled():
             z2 = self.bottleneck(
                 torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
             )
@@ -208,11 +213,11 @@ class InterGANGenerator(nn.Module):
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s.
 
-        With CTI (or batch norm, whose statistics span the 2B batch) the streams are
-        coupled and both run; otherwise only the editing stream is computed (half
+        With CTI (or batch norm in training mode, whose statistics span the 2B batch)
+        the streams are coupled and both run; otherwise only the editing stream is computed (half
         the cost: the discriminator step's fake images need nothing else).
         """
-        if len(self.cti) or self.cfg.norm == "batch":
+        if self._coupled():
             return self(images, target, source).edited
         check_inputs(self.cfg, images, target, source, values=not self.training)
         return self.decode(self.bottleneck(self.encode(images), target - source), target)
