@@ -41,7 +41,8 @@ def test_output_shapes_and_ranges(variant, size):
     assert out.z_rec.shape == out.z_edit.shape
     adv, cls = D(out.edited)
     assert adv.shape == (3, 1) and cls.shape == (3, cfg.n_attrs)
-    assert torch.equal(G.edit(images, t, s), out.edited)
+    # equal up to float rounding: a batch of B and one of 2B may take other kernels
+    torch.testing.assert_close(G.edit(images, t, s), out.edited)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -211,7 +211,8 @@ class InterGANGenerator(nn.Module):
         return self.decode(self.bottleneck(z, target - source), target)
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s.
+        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s
+        up to float rounding (a batch of B may take other kernels than one of 2B).
 
         With CTI (or batch norm in training mode, whose statistics span the 2B batch)
         the streams are coupled and both run; otherwise only the editing stream is computed (half
