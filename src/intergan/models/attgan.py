@@ -109,8 +109,8 @@ class AttGANGenerator(nn.Module):
         return self.decode(feats, target)
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s up to float
-        rounding (a batch of B may take other kernels than one of 2B);
+        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s
+        up to float rounding (a batch of B may take other kernels than one of 2B);
         the reconstruction stream is not computed (batch norm in training mode: both
         run, as its statistics span the 2B batch; in eval mode it uses its running
         statistics and the streams are independent)."""

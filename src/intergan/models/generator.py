@@ -215,8 +215,9 @@ class InterGANGenerator(nn.Module):
         up to float rounding (a batch of B may take other kernels than one of 2B).
 
         With CTI (or batch norm in training mode, whose statistics span the 2B batch)
-        the streams are coupled and both run; otherwise only the editing stream is computed (half
-        the cost: the discriminator step's fake images need nothing else).
+        the streams are coupled and both run; otherwise only the editing stream is
+        computed (half the cost: the discriminator step's fake images and the editor
+        need nothing else).
         """
         if self._coupled():
             return self(images, target, source).edited
