@@ -29,9 +29,10 @@ from pathlib import Path
 
 import torch
 
-from intergan.attributes import encode
 from intergan.evaluation.common import open_dataset
-from intergan.images import to_model, to_uint8
+from intergan.evaluation.evaluate import Editor, EvalSettings
+from intergan.evaluation.metrics import psnr
+from intergan.images import to_model
 
 CUTOFFS = (2, 4, 8, 12, 16, 24)
 
@@ -71,15 +72,14 @@ def main() -> None:
     ap.add_argument("--out", help="write the figures here as JSON")
     args = ap.parse_args()
 
-    G = cfg = None
-    attrs = None
+    editor = None
     if args.model:
         from intergan.models.io import load_generator
         from intergan.models.pretrained import resolve_model
 
         G, cfg = load_generator(resolve_model(args.model, flag="--model"), device="cpu")
         G.eval()
-        attrs = cfg.model.attrs
+        editor, attrs = Editor(G, cfg, EvalSettings(), "cpu"), cfg.model.attrs
     else:
         from intergan.attributes import DEFAULT_ATTRS as attrs
     ds = open_dataset(args.data, attrs, args.split, args.size)
@@ -94,11 +94,10 @@ def main() -> None:
         x = x_u8.double()
         for c, m in masks.items():
             projected = lowpass(x, m).round().clamp(0, 255)  # as an output image would be
-            ceil[c].append(psnr_db(((projected - x) ** 2).mean((1, 2, 3))))
-        if G is not None:
-            with torch.no_grad():
-                s = encode(labels.float(), cfg.train.thres_int)
-                rec = to_uint8(G(to_model(x_u8), s, s).edited).double()
+            ceil[c].append(psnr(projected, x, data_range=255))
+        if editor is not None:  # the evaluation's reconstruction: target = source
+            s = labels.float()
+            rec = editor(to_model(x_u8), s, s, torch.zeros_like(s, dtype=torch.bool)).double()
             for c, v in band_errors(rec - x, masks).items():
                 model_err[c].append(v)
 
@@ -115,7 +114,7 @@ def main() -> None:
     print("band-limited ceiling (max(|kx|,|ky|) <= c cycles per side): mean PSNR")
     for c in CUTOFFS:
         print(f"  c = {c:2d}: {result['ceiling_psnr_db'][str(c)]:6.2f} dB")
-    if G is not None:
+    if editor is not None:
         total = torch.cat(model_err[0])
         rec_db = float(psnr_db(total).mean())
         share = {}
