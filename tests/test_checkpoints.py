@@ -1,5 +1,7 @@
 """Checkpoint files (intergan.models.io): atomic save, pruning, lookup, safe loading."""
 
+import json
+
 import pytest
 import torch
 
@@ -85,3 +87,55 @@ def test_config_mismatch_lists_every_architecture_field():
         e.value
     )
     io.check_resume_config(a, Config(model=a.model), "x.pt")  # same architecture: fine
+
+
+def _zero_bottleneck_files(tmp_path):
+    """A checkpoint and an export of a 64 px model whose config stores ``bottleneck: 0``
+    (as every file written before the side was recorded, the bundled model's included)."""
+    from intergan.models import build_generator
+    from intergan.models.export import save_exported
+
+    cfg = Config(model=model_config("tiny", "intergan", 64))
+    G = build_generator(cfg.model)
+    old = cfg.to_dict()
+    old["model"]["bottleneck"] = 0
+    ckpt = {"step": 5, "config": old, "G": G.state_dict(), "G_ema": None}
+    run = tmp_path / "run"
+    io.save_checkpoint(ckpt, run)
+    export = save_exported(G, cfg, tmp_path / "export")
+    exported = json.loads((export / io.CONFIG_FILE).read_text())
+    exported["model"]["bottleneck"] = 0
+    (export / io.CONFIG_FILE).write_text(json.dumps(exported))
+    return run, export
+
+
+def test_saved_bottleneck_0_keeps_its_side_when_the_default_moves(tmp_path, monkeypatch):
+    # 8x8 and 16x16 generators have the same parameter shapes: only the recorded side
+    # keeps an old model from loading into the other architecture without an error.
+    from intergan import config
+
+    run, export = _zero_bottleneck_files(tmp_path)
+    monkeypatch.setitem(config.BOTTLENECK_BY_SIZE, 64, 16)
+    assert Config().model.bottleneck_size == 16  # a new run takes the moved default
+    x = torch.zeros(1, 3, 64, 64)
+    for path in (run, export):
+        G, cfg = io.load_generator(path)
+        assert cfg.model.bottleneck == 8, path
+        t = torch.zeros(1, cfg.model.n_attrs)
+        assert G(x, t, t).z_edit.shape[2:] == (8, 8), path
+
+
+def test_saved_configs_record_the_bottleneck_side(tmp_path):
+    cfg = Config()  # bottleneck 0: the per-size default
+    assert cfg.to_dict()["model"]["bottleneck"] == cfg.model.bottleneck_size == 8
+    cfg.save(tmp_path / "config.json")
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["bottleneck"] == 8
+    # A hand-written 0 still means today's default, and 0 against the side it resolves
+    # to is no architecture change on resume.
+    assert Config.from_dict({"model": {"bottleneck": 0}}).model.bottleneck == 0
+    saved = Config.from_dict(cfg.to_dict(), saved=True)
+    io.check_resume_config(saved, Config(), "x.pt")
+    other = Config()
+    other.model.bottleneck = 16
+    with pytest.raises(UserError, match="model.bottleneck: checkpoint 8, now 16"):
+        io.check_resume_config(saved, other, "x.pt")

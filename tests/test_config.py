@@ -11,6 +11,10 @@ def test_json_round_trip(tmp_path):
     cfg.train.steps = 7
     cfg.save(tmp_path / "c.json")
     back = Config.load(tmp_path / "c.json")
+    assert back.to_dict() == cfg.to_dict()
+    # the file names the bottleneck side the per-size default gave (0 in cfg)
+    assert (back.model.bottleneck, cfg.model.bottleneck) == (cfg.model.bottleneck_size, 0)
+    back.model.bottleneck = 0
     assert back == cfg
     assert back.model.n_attrs == 11
 

@@ -45,8 +45,8 @@ class ModelConfig:
     n_down: int = 4  # encoder residual blocks RB1..RBn (AttGAN: its conv layers)
     # Side of the bottleneck Z_s in pixels [chosen, by measurement: docs/recipe.md]. The
     # first log2(img_size / bottleneck) encoder blocks halve the resolution and the rest
-    # keep it; 0 means the per-size default (BOTTLENECK_BY_SIZE). AttGAN ignores it: its
-    # bottleneck side is img_size / 2**n_down.
+    # keep it; 0 means the per-size default (BOTTLENECK_BY_SIZE), and a saved config
+    # records the side it resolved to. AttGAN ignores it: its side is img_size / 2**n_down.
     bottleneck: int = 0
     norm: str = "instance"  # [chosen] G's residual and HFCM blocks: instance | batch | none
     head_norm: str = "none"  # [chosen, measured] norm in the output head (was `norm`)
@@ -98,6 +98,12 @@ PRESET_SIZES = {"tiny": 32, "small": 64, "base": 128}
 # at equal steps: 8x8 reconstructs 1.2 dB better than 4x4, and 16x16 was no better
 # for its 18% higher cost on a CPU); 8x8 at 32 px (tests).
 BOTTLENECK_BY_SIZE = {32: 8, 64: 8, 128: 16, 256: 16, 512: 32}
+# What a saved `bottleneck: 0` means: the per-size defaults of the files that stored 0
+# (checkpoints and exports written before 2026-12-02, the bundled model's included).
+# 8x8 and 16x16 generators have the same parameter shapes, so reading such a file with
+# a changed BOTTLENECK_BY_SIZE would build the wrong model without an error. Files
+# written since record the resolved side (Config.to_dict). Never edit this table.
+SAVED_ZERO_BOTTLENECK = {32: 8, 64: 8, 128: 16, 256: 16, 512: 32}
 # Fields added after checkpoints existed, and the value that reproduces the old models.
 LEGACY_MODEL_FIELDS = {"head_norm": lambda m: m.get("norm", "instance"), "cti_start": lambda m: 1}
 
@@ -177,11 +183,20 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain data, with the bottleneck side resolved: a saved file names the model it
+        was, whatever the per-size defaults become."""
+        d = dataclasses.asdict(self)
+        if self.model.variant != "attgan" and not self.model.bottleneck:
+            d["model"]["bottleneck"] = self.model.bottleneck_size
+        return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Config:
-        """Build from plain data; a wrong shape or field type is a ``UserError``."""
+    def from_dict(cls, d: dict[str, Any], saved: bool = False) -> Config:
+        """Build from plain data; a wrong shape or field type is a ``UserError``.
+
+        ``saved``: ``d`` was written with a model (a checkpoint's or an export's
+        config), so a ``bottleneck`` of 0 means the defaults of its time
+        (``SAVED_ZERO_BOTTLENECK``), not today's."""
         if not isinstance(d, dict):
             raise UserError(f"a config is a JSON object with model/data/train, not {d!r:.40}")
         sections = {}
@@ -190,7 +205,9 @@ class Config:
             if not isinstance(sections[name], dict):
                 raise UserError(f"config section {name!r} must be an object, not {d[name]!r:.40}")
         return cls(
-            model=_build(ModelConfig, sections["model"], "model", _legacy_model),
+            model=_build(
+                ModelConfig, sections["model"], "model", _saved_model if saved else _legacy_model
+            ),
             data=_build(DataConfig, sections["data"], "data"),
             train=_build(TrainConfig, sections["train"], "train"),
         )
@@ -199,12 +216,13 @@ class Config:
         write_json(path, self.to_dict())
 
     @classmethod
-    def load(cls, path: str | os.PathLike, fix: str | None = None) -> Config:
-        """Read a config JSON file; any fault is a ``UserError`` naming the file and ``fix``."""
+    def load(cls, path: str | os.PathLike, fix: str | None = None, saved: bool = False) -> Config:
+        """Read a config JSON file; any fault is a ``UserError`` naming the file and ``fix``
+        (``saved``: as in ``from_dict``)."""
         fix = fix or CONFIG_FIX
         data = read_json_object(path, "config file", fix)
         try:
-            cfg = cls.from_dict(data)
+            cfg = cls.from_dict(data, saved=saved)
             validate_model(cfg.model)
             return cfg
         except UserError as e:
@@ -219,6 +237,17 @@ def _legacy_model(values: dict[str, Any]) -> dict[str, Any]:
     values["bottleneck"] = values.get("img_size", 64) // 2 ** values.get("n_down", 4)
     for name, old in LEGACY_MODEL_FIELDS.items():
         values.setdefault(name, old(values))
+    return values
+
+
+def _saved_model(values: dict[str, Any]) -> dict[str, Any]:
+    """The model section of a file written with a model: as ``_legacy_model``, and a
+    ``bottleneck`` of 0 becomes the side those files meant."""
+    values = _legacy_model(values)
+    if values.get("bottleneck") == 0 and values.get("variant", "intergan") != "attgan":
+        size = values.get("img_size", 64)
+        if isinstance(size, int) and size in SAVED_ZERO_BOTTLENECK:
+            values = {**values, "bottleneck": SAVED_ZERO_BOTTLENECK[size]}
     return values
 
 

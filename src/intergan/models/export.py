@@ -140,7 +140,7 @@ def training_record(
     step = checkpoint_step(path)  # from the name: no second read of the file
     if cfg is None or step is None:
         ckpt = load_checkpoint(path)
-        step, cfg = int(ckpt["step"]), Config.from_dict(ckpt["config"])
+        step, cfg = int(ckpt["step"]), Config.from_dict(ckpt["config"], saved=True)
     from intergan.data.synthfaces.export import is_synthfaces_data
 
     record = {

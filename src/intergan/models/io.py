@@ -167,6 +167,8 @@ def config_differences(saved: Config, current: Config, section: str = "model") -
     lines = []
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "bottleneck" and section == "model":  # 0 and 8 can be the same side
+            x, y = a.bottleneck_size, b.bottleneck_size
         if x == y:
             continue
         if f.name == "attrs":
@@ -214,7 +216,7 @@ def load_export_config(path: str | os.PathLike) -> Config:
         raise UserError(f"model path {path} does not exist")
     if not (d / CONFIG_FILE).is_file():
         raise UserError(f"{d} has no {CONFIG_FILE}; export a run with `intergan export RUN`")
-    return Config.load(d / CONFIG_FILE, fix=REEXPORT)
+    return Config.load(d / CONFIG_FILE, fix=REEXPORT, saved=True)
 
 
 def load_exported(
@@ -251,7 +253,7 @@ def load_generator(
     if is_export(path):
         return load_exported(path, device)
     ckpt = load_checkpoint(find_checkpoint(path), map_location="cpu")
-    cfg = Config.from_dict(ckpt["config"])
+    cfg = Config.from_dict(ckpt["config"], saved=True)
     G = build_generator(cfg.model)
     state = ckpt["G_ema"] if ema and ckpt.get("G_ema") is not None else ckpt["G"]
     G.load_state_dict(state)

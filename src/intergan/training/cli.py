@@ -241,7 +241,11 @@ def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, di
             )
         path = io.find_checkpoint(where)
         ckpt = io.load_checkpoint(path)
-        base = Config.load(args.config) if args.config else Config.from_dict(ckpt["config"])
+        base = (
+            Config.load(args.config)
+            if args.config
+            else Config.from_dict(ckpt["config"], saved=True)
+        )
         return base, path, ckpt
     return (Config.load(args.config) if args.config else None), None, None
 

@@ -320,7 +320,7 @@ def _load_resume(
     else:  # the caller resolved and loaded it
         path = Path(resume)
     ckpt = ckpt if ckpt is not None else io.load_checkpoint(path)
-    saved = Config.from_dict(ckpt["config"])
+    saved = Config.from_dict(ckpt["config"], saved=True)
     io.check_resume_config(saved, cfg, path)
     if cfg.train.lr_decay_step is None:  # the run's drop stays where it was fixed
         cfg.train.lr_decay_step = decay_step(saved.train)
