@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+import types
 
 import pytest
 import torch
@@ -23,6 +25,7 @@ from intergan.evaluation.evaluate import (
 )
 from intergan.evaluation.ground_truth import open_ground_truth
 from intergan.evaluation.report import markdown, write_report
+from intergan.images import to_model, to_uint8
 from intergan.models import build_generator
 from intergan.models.judge import JudgeArch, build_judge
 
@@ -100,6 +103,46 @@ def test_standard_errors_come_with_every_mean(report):
     gt = se["ground_truth"]
     assert set(gt) == {"psnr", "psnr_outside", "ssim", "ssim_outside", "per_attr"}
     assert gt["psnr"] > 0 and list(gt["per_attr"]) == report["attrs"]
+
+
+class _Constant(torch.nn.Module):
+    """A 'generator' whose every output is one fixed image."""
+
+    def __init__(self, image: torch.Tensor):
+        super().__init__()
+        self.image = image
+
+    def forward(self, x, target, source):
+        return types.SimpleNamespace(edited=self.image.expand_as(x))
+
+
+def test_preservation_by_attribute_splits_by_the_real_images_value(synth, tiny, judge):
+    # A model that always draws the same face keeps attribute j exactly on the images
+    # where the real face already had the drawn face's value of j: "kept when on" is 1
+    # if the judge calls j on in that face, else 0, and "kept when off" the reverse.
+    _, cfg = tiny
+    ds = build_dataset(synth, cfg.model.attrs, "test", SIZE)
+    real = to_model(torch.stack([ds[k][0] for k in range(4)]))
+    judge = copy.deepcopy(judge)  # thresholds between the real faces: both values occur
+    with torch.no_grad():
+        judge.net.head.bias -= judge.logits(real).median(dim=0).values
+    face = torch.rand(1, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(3)) * 2 - 1
+    drawn = judge.predict(to_model(to_uint8(face)))[0] > 0.5
+    settings = EvalSettings(n=4, batch_size=3, progress=False)
+    r = evaluate_generator(_Constant(face), cfg, ds, judge, settings, "cpu")
+    held, both = r["preservation_by_attribute"], 0
+    assert list(held) == cfg.model.attrs
+    for j, a in enumerate(cfg.model.attrs):
+        h = held[a]
+        assert h["images_on"] + h["images_off"] <= 4
+        if h["images_on"]:
+            assert h["on"] == float(drawn[j]), a
+        if h["images_off"]:
+            assert h["off"] == float(not drawn[j]), a
+        both += bool(h["images_on"] and h["images_off"])
+    assert both  # some attribute was seen both ways
+    assert "kept when on" in markdown(r)
+    assert set(r["standard_errors"]["preservation_by_attribute"]["Bald"]) == {"on", "off"}
 
 
 def test_evaluation_is_deterministic_and_independent_of_batching(synth, tiny, judge, report):

@@ -12,6 +12,9 @@ compared. Definitions, for the first ``n`` images of the split (file order):
 - preservation: over all (image, edited attribute i, other attribute j) with
   j != i and j left unchanged by the conflict rules, the share where the judge's
   decision on j is the same for the edited image as for the real image;
+- preservation by attribute: the same decisions grouped by the attribute j that was
+  to be kept, split by the judge's decision on j for the real image ("on" / "off"):
+  whether a bald head stays bald while the hair colour, the beard, ... are edited;
 - multi-attribute accuracy: one random pair of non-conflicting attributes per
   image (seeded), both flipped at once; share of images with both right;
 - reconstruction PSNR / SSIM: ``G(x, s, s).edited`` against ``x``;
@@ -200,8 +203,16 @@ class _Run:
         _quality(t, "rec", self.edit(x, s, s, none), images_u8)
         if self.gt is not None:
             _quality(t, "gt_source", self.gt.render(indices, s), images_u8)
+        held = torch.zeros(s.shape, dtype=torch.long)  # per image: j kept / j checked
+        checked = torch.zeros(s.shape, dtype=torch.long)
         for i, target in enumerate(flip_targets(s, self.attrs)):
-            self._single(i, x, s, target, real_bits, indices)
+            kept, keep = self._single(i, x, s, target, real_bits, indices)
+            held += kept
+            checked += keep
+        for j, b in enumerate(self.attrs):
+            for side, on in (("on", real_bits[:, j]), ("off", ~real_bits[:, j])):
+                t.extend(f"held_{side}/{b}", held[:, j] * on)
+                t.extend(f"held_{side}_n/{b}", checked[:, j] * on)
         if self.pairs:
             choice = self.pair_choice[n0 : n0 + s.shape[0]]
             target, edited = _pair_targets(s, self.attrs, self.pairs, choice)
@@ -211,7 +222,9 @@ class _Run:
             t.extend("pairs_ok", ok)
         self.n += s.shape[0]
 
-    def _single(self, i, x, s, target, real_bits, indices) -> None:
+    def _single(self, i, x, s, target, real_bits, indices):
+        """Edit attribute ``i`` alone and record it; returns (kept, checked) (B, n) bool:
+        which other attributes were checked for preservation, and which stayed."""
         t, a = self.tally, self.attrs[i]
         edited = torch.zeros_like(s, dtype=torch.bool)
         edited[:, i] = True
@@ -232,6 +245,19 @@ class _Run:
             truth = self.gt.render(indices, target)
             _quality(t, f"gt/{a}", out_u8, truth)
             _quality(t, f"gt_out/{a}", out_u8, truth, self.gt.outside(indices, target != s))
+        return kept, keep
+
+    def _held(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Preservation by the attribute kept, on / off in the real image: (means, SEs)."""
+        means, ses = {}, {}
+        for b in self.attrs:
+            means[b], ses[b] = {}, {}
+            for side in ("on", "off"):
+                kept, n = self.tally.cat(f"held_{side}/{b}"), self.tally.cat(f"held_{side}_n/{b}")
+                means[b][side] = float(kept.sum() / n.sum()) if n.sum() > 0 else None
+                means[b][f"images_{side}"] = int((n > 0).sum())
+                ses[b][side] = metrics.ratio_se(kept, n)
+        return means, ses
 
     def _quality_summary(self, key: str) -> dict[str, float]:
         return {
@@ -278,6 +304,7 @@ class _Run:
             "preservation_mean": metrics.ratio_se(kept.sum(dim=1), checked.sum(dim=1)),
             "multi_attribute_accuracy": metrics.mean_se(t.cat("pairs_ok")) if self.pairs else None,
             "reconstruction": quality("rec"),
+            "preservation_by_attribute": self._held()[1],
         }
         if self.gt is not None:
             gt = {"per_attr": {}}
@@ -304,6 +331,7 @@ class _Run:
             "editing_accuracy_mean": sum(edit.values()) / len(edit),
             "preservation": keep,
             "preservation_mean": sum(sums[f"keep/{a}"] for a in self.attrs) / max(1.0, keep_total),
+            "preservation_by_attribute": self._held()[0],
             "multi_attribute_accuracy": sums["pairs_ok"] / n if self.pairs else None,
             "n_allowed_pairs": len(self.pairs),
             "reconstruction": self._quality_summary("rec"),

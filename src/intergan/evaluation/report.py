@@ -107,6 +107,29 @@ def summary_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def kept_table(r: dict[str, Any]) -> str:
+    """Preservation by the attribute kept, split by its value in the real image; empty
+    for reports written before it was recorded."""
+    held = r.get("preservation_by_attribute")
+    if not held:
+        return ""
+    se = standard_errors(r).get("preservation_by_attribute") or {}
+    lines = [
+        "Each attribute while the others are edited, by the judge's decision on the real "
+        "image (a bald head that stays bald counts under Bald, on):",
+        "",
+        "| attribute kept | kept when on | images on | kept when off | images off |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for a in r["attrs"]:
+        h, e = held[a], se.get(a, {})
+        lines.append(
+            f"| {a} | {pct_se(h['on'], e.get('on'))} | {h['images_on']} "
+            f"| {pct_se(h['off'], e.get('off'))} | {h['images_off']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown(r: dict[str, Any]) -> str:
     """The whole report as markdown."""
     s = r.get("settings", {})
@@ -122,6 +145,8 @@ def markdown(r: dict[str, Any]) -> str:
     if r.get("ground_truth") is None and src.get("ground_truth_note"):
         head.append(f"- ground truth: skipped ({src['ground_truth_note']})")
     body = ["", attribute_table(r), "", summary_table(r), ""]
+    if kept_table(r):
+        body += [kept_table(r)]
     if r.get("standard_errors"):
         body += [
             "`±` is one standard error over the test images (the image is the unit; "
