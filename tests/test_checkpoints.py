@@ -79,8 +79,9 @@ def test_config_mismatch_lists_every_architecture_field():
     b.train.steps = 99  # training fields may change on resume
     lines = io.config_differences(a, b)
     names = [line.split(":")[0] for line in lines]
-    assert names == ["model.variant", "model.img_size", "model.attrs"]
-    assert "added ['Smiling']" in lines[2]
+    # the per-size default bottleneck differs too (8x8 at 32 px, 16x16 at 64 px)
+    assert names == ["model.variant", "model.img_size", "model.attrs", "model.bottleneck"]
+    assert "added ['Smiling']" in lines[2] and lines[3].endswith("checkpoint 8, now 16")
     with pytest.raises(UserError) as e:
         io.check_resume_config(a, b, "runs/x/checkpoints/step_0000010.pt")
     assert "step_0000010.pt" in str(e.value) and "model.variant: checkpoint 'intergan'" in str(
@@ -115,8 +116,9 @@ def test_saved_bottleneck_0_keeps_its_side_when_the_default_moves(tmp_path, monk
     from intergan import config
 
     run, export = _zero_bottleneck_files(tmp_path)
-    monkeypatch.setitem(config.BOTTLENECK_BY_SIZE, 64, 16)
-    assert Config().model.bottleneck_size == 16  # a new run takes the moved default
+    for side in (4, 16):  # wherever the default moves, a new run takes it
+        monkeypatch.setitem(config.BOTTLENECK_BY_SIZE, 64, side)
+        assert Config().model.bottleneck_size == side
     x = torch.zeros(1, 3, 64, 64)
     for path in (run, export):
         G, cfg = io.load_generator(path)
@@ -127,15 +129,16 @@ def test_saved_bottleneck_0_keeps_its_side_when_the_default_moves(tmp_path, monk
 
 def test_saved_configs_record_the_bottleneck_side(tmp_path):
     cfg = Config()  # bottleneck 0: the per-size default
-    assert cfg.to_dict()["model"]["bottleneck"] == cfg.model.bottleneck_size == 8
+    side = cfg.model.bottleneck_size
+    assert cfg.model.bottleneck == 0 and cfg.to_dict()["model"]["bottleneck"] == side
     cfg.save(tmp_path / "config.json")
-    assert json.loads((tmp_path / "config.json").read_text())["model"]["bottleneck"] == 8
+    assert json.loads((tmp_path / "config.json").read_text())["model"]["bottleneck"] == side
     # A hand-written 0 still means today's default, and 0 against the side it resolves
     # to is no architecture change on resume.
     assert Config.from_dict({"model": {"bottleneck": 0}}).model.bottleneck == 0
     saved = Config.from_dict(cfg.to_dict(), saved=True)
     io.check_resume_config(saved, Config(), "x.pt")
     other = Config()
-    other.model.bottleneck = 16
-    with pytest.raises(UserError, match="model.bottleneck: checkpoint 8, now 16"):
+    other.model.bottleneck = side // 2
+    with pytest.raises(UserError, match=f"model.bottleneck: checkpoint {side}, now {side // 2}"):
         io.check_resume_config(saved, other, "x.pt")

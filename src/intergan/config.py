@@ -85,7 +85,7 @@ class ModelConfig:
 
 # Named width/depth families. ``base`` matches the paper's widths (64 .. 1024).
 # [chosen] ``small``: the widths that keep a 64 px training step (4 D + 1 G updates,
-# batch 32) near 1.3 s on a 2-core AMX CPU in bf16 with the 8x8 bottleneck
+# batch 32) near 1.3 s on a 2-core AMX CPU in bf16 with the 8x8 bottleneck (2.1 s at 16x16)
 # (benchmarks/bench_train.py; max_dim 128: the 8x8 maps and both CTIs are 128 wide).
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(enc_dim=4, max_dim=16, hfcm_dim=4, style_dim=8, dis_dim=4, dis_fc_dim=8),
@@ -94,10 +94,11 @@ MODEL_PRESETS: dict[str, dict[str, Any]] = {
 }
 PRESET_SIZES = {"tiny": 32, "small": 64, "base": 128}
 # [chosen, by measurement: docs/recipe.md] bottleneck side per image size: 16x16 from
-# 128 px on, as the paper's 256 px model; 8x8 at 64 px (measured against 4x4 and 16x16
-# at equal steps: 8x8 reconstructs 1.2 dB better than 4x4, and 16x16 was no better
-# for its 18% higher cost on a CPU); 8x8 at 32 px (tests).
-BOTTLENECK_BY_SIZE = {32: 8, 64: 8, 128: 16, 256: 16, 512: 32}
+# 64 px on, as the paper's 256 px model (at 64 px, against 8x8 under the full recipe at
+# equal steps: +2.0 dB reconstruction, +1.2 dB ground-truth edit PSNR, +4 points of
+# editing accuracy at step 4000, for 1.9x the CPU step); 8x8 at 32 px (tests). Saved
+# configs record the side, so moving a default never changes an old model.
+BOTTLENECK_BY_SIZE = {32: 8, 64: 16, 128: 16, 256: 16, 512: 32}
 # What a saved `bottleneck: 0` means: the per-size defaults of the files that stored 0
 # (checkpoints and exports written before 2026-12-02, the bundled model's included).
 # 8x8 and 16x16 generators have the same parameter shapes, so reading such a file with
