@@ -5,6 +5,7 @@ The data here is a small in-memory ``TensorDataset`` of uint8 images and {0,1}
 labels (the dataset item contract); the CLI tests use a folder on disk.
 """
 
+import json
 import math
 import os
 import signal
@@ -208,6 +209,26 @@ def test_cli_resume_with_a_longer_run_keeps_the_lr_drop(tmp_path):
     assert resolved().lr_decay_step == 2  # --steps alone never moves it
     assert resolved("--lr-decay-at", "0.5").lr_decay_step == 5  # asked again: this length's
     assert resolved("--lr-decay-at", "0.8").lr_decay_step == 8
+
+
+def test_a_saved_config_at_another_size_takes_that_sizes_bottleneck(tmp_path):
+    import argparse
+
+    from intergan.training.cli import _load_base, add_arguments, resolve_config
+
+    Config(model=model_config("small", "intergan", 64)).save(tmp_path / "config.json")
+    saved = json.loads((tmp_path / "config.json").read_text())["model"]["bottleneck"]
+
+    def resolved(*extra):
+        p = argparse.ArgumentParser()
+        add_arguments(p)
+        args = p.parse_args(["--config", str(tmp_path / "config.json"), "--out", "r", *extra])
+        return resolve_config(args, _load_base(args)[0]).model
+
+    assert resolved().bottleneck == saved  # the file's side, at the file's size
+    assert resolved("--size", "32").bottleneck_size == 8  # not 64 px's side at 32 px
+    assert resolved("--preset", "tiny").bottleneck_size == 8
+    assert resolved("--size", "32", "--set", "model.bottleneck=4").bottleneck == 4
 
 
 def test_targets_are_shuffled_batch_labels_with_optional_jitter():

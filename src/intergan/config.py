@@ -85,8 +85,9 @@ class ModelConfig:
 
 # Named width/depth families. ``base`` matches the paper's widths (64 .. 1024).
 # [chosen] ``small``: the widths that keep a 64 px training step (4 D + 1 G updates,
-# batch 32) near 1.3 s on a 2-core AMX CPU in bf16 with the 8x8 bottleneck (2.1 s at 16x16)
-# (benchmarks/bench_train.py; max_dim 128: the 8x8 maps and both CTIs are 128 wide).
+# batch 32) near 1.3 s on a 2-core AMX CPU in bf16 with the 8x8 bottleneck
+# (benchmarks/bench_train.py; max_dim 128: the deep maps and both CTIs are 128 wide).
+# With the 16x16 bottleneck the step costs 1.9x (training logs: 2.1 s against 1.1 s).
 MODEL_PRESETS: dict[str, dict[str, Any]] = {
     "tiny": dict(enc_dim=4, max_dim=16, hfcm_dim=4, style_dim=8, dis_dim=4, dis_fc_dim=8),
     "small": dict(enc_dim=16, max_dim=128, hfcm_dim=16, style_dim=32, dis_dim=32, dis_fc_dim=128),

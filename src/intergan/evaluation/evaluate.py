@@ -224,7 +224,7 @@ class _Run:
 
     def _single(self, i, x, s, target, real_bits, indices):
         """Edit attribute ``i`` alone and record it; returns (kept, checked) (B, n) bool:
-        which other attributes were checked for preservation, and which stayed."""
+        which other attributes stayed, and which were checked for preservation."""
         t, a = self.tally, self.attrs[i]
         edited = torch.zeros_like(s, dtype=torch.bool)
         edited[:, i] = True

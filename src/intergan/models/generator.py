@@ -37,7 +37,9 @@ class HFCM(nn.Module):
     the stem output ``(B, 3*c0, R/2)`` and of RB1's output ``(B, 3*c1, R/4)``.
     [chosen] chain: conv-norm-LReLU at R/2 over the first two taps, a stride-2
     block to R/4, a block over that plus the third tap (message for RB2), and a
-    stride-2 block to R/8 (message for RB3); every block ``hfcm_dim`` wide.
+    block to RB3's output resolution (message for RB3: stride 2 to R/8 where RB3
+    halves, stride 1 where it keeps R/4, as at 64 px with the 16x16 bottleneck);
+    every block ``hfcm_dim`` wide.
     Each message is concatenated to the encoder map and mapped back by a 1x1 conv.
     """
 

@@ -190,8 +190,9 @@ def check_resume_config(saved: Config, current: Config, source: str | os.PathLik
         raise UserError(
             f"cannot resume from {source}: the architecture differs from the checkpoint's\n  "
             + "\n  ".join(diffs)
-            + "\nresume with the checkpoint's --preset/--variant/--size/--attrs (or omit "
-            "them), or start a new run folder with --out"
+            + "\nresume with the checkpoint's --preset/--variant/--size/--attrs and "
+            "--set model.FIELD=VALUE for the fields above (or omit them), or start a new "
+            "run folder with --out"
         )
 
 

@@ -189,7 +189,10 @@ def _model_changes(args: argparse.Namespace) -> dict[str, Any]:
 def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
     """The run's config: ``base`` (checkpoint/config file) or defaults, then flags."""
     cfg = base if base is not None else Config(model=model_config("small"))
-    cfg.model = dataclasses.replace(cfg.model, **_model_changes(args))
+    changes = _model_changes(args)
+    if changes.get("img_size", cfg.model.img_size) != cfg.model.img_size:
+        changes["bottleneck"] = 0  # a saved side was for the saved size: take the new one's
+    cfg.model = dataclasses.replace(cfg.model, **changes)
     for name in TRAIN_FLAGS:
         if getattr(args, name) is not None:
             setattr(cfg.train, name, getattr(args, name))
@@ -242,7 +245,7 @@ def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, di
         path = io.find_checkpoint(where)
         ckpt = io.load_checkpoint(path)
         base = (
-            Config.load(args.config)
+            Config.load(args.config, saved=True)
             if args.config
             else Config.from_dict(ckpt["config"], saved=True)
         )
