@@ -285,7 +285,7 @@ class _Run:
         """(n, n_attrs): the per-image values recorded under ``{key}/{attribute}``."""
         return torch.stack([self.tally.cat(key.format(a=a)) for a in self.attrs], dim=1)
 
-    def _standard_errors(self) -> dict[str, Any]:
+    def _standard_errors(self, held_se: dict[str, Any]) -> dict[str, Any]:
         """Standard errors of the means in ``summary`` (module docstring)."""
         t = self.tally
         edit, kept, checked = (self._by_image(k) for k in ("edit/{a}", "keep/{a}", "keep_n/{a}"))
@@ -304,7 +304,7 @@ class _Run:
             "preservation_mean": metrics.ratio_se(kept.sum(dim=1), checked.sum(dim=1)),
             "multi_attribute_accuracy": metrics.mean_se(t.cat("pairs_ok")) if self.pairs else None,
             "reconstruction": quality("rec"),
-            "preservation_by_attribute": self._held()[1],
+            "preservation_by_attribute": held_se,
         }
         if self.gt is not None:
             gt = {"per_attr": {}}
@@ -319,6 +319,7 @@ class _Run:
         return se
 
     def summary(self, fd_label: str) -> dict[str, Any]:
+        held, held_se = self._held()
         sums, n = self.tally.sums, self.n
         edit = {a: sums[f"edit/{a}"] / n for a in self.attrs}
         keep = {a: sums[f"keep/{a}"] / max(1.0, sums[f"keep_n/{a}"]) for a in self.attrs}
@@ -331,7 +332,7 @@ class _Run:
             "editing_accuracy_mean": sum(edit.values()) / len(edit),
             "preservation": keep,
             "preservation_mean": sum(sums[f"keep/{a}"] for a in self.attrs) / max(1.0, keep_total),
-            "preservation_by_attribute": self._held()[0],
+            "preservation_by_attribute": held,
             "multi_attribute_accuracy": sums["pairs_ok"] / n if self.pairs else None,
             "n_allowed_pairs": len(self.pairs),
             "reconstruction": self._quality_summary("rec"),
@@ -344,7 +345,7 @@ class _Run:
             "judge_accuracy_real": real,
             "judge_accuracy_real_mean": sum(real.values()) / len(real),
             "ground_truth": self._ground_truth() if self.gt is not None else None,
-            "standard_errors": self._standard_errors(),
+            "standard_errors": self._standard_errors(held_se),
         }
 
 
