@@ -5,14 +5,17 @@ The reference for "the training step at N% of the machine's bf16 conv peak"
 64x64, batch 32, channels-last) it times the 3x3 convs the small-64 generator
 runs, forward and forward+backward, so the step's efficiency can be read per shape.
 
-    PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_cpu_peak.py
+    PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_cpu_peak.py [--tag NAME]
 
-Writes ``benchmarks/results/bench_cpu_peak.json``.
+Writes ``benchmarks/results/bench_cpu_peak[_NAME].json`` (the development Xeon's
+figures are the untagged file; tag other machines, e.g. ``--tag avx2_epyc``).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import platform
 import time
 from pathlib import Path
 
@@ -54,7 +57,10 @@ def conv(dtype: torch.dtype, b: int, c: int, s: int, backward: bool = False) -> 
     return 3 * flops / _best(step) / 1e9
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tag", default="", help="suffix of the results file name")
+    args = ap.parse_args(argv)
     rows = []
     shapes = [(32, 64, 64), (64, 16, 64), (64, 32, 32), (64, 64, 16), (64, 128, 16), (64, 256, 8)]
     for name, dtype in (("float32", torch.float32), ("bf16", torch.bfloat16)):
@@ -72,12 +78,25 @@ def main() -> None:
             "cpu_bf16": fast,
             "why": why,
             "capability": torch.backends.cpu.get_cpu_capability(),
+            "cpu": _cpu_model(),
             "date": time.strftime("%Y-%m-%d"),
         },
         "gflops": rows,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "bench_cpu_peak.json").write_text(json.dumps(out, indent=2) + "\n")
+    name = f"bench_cpu_peak_{args.tag}.json" if args.tag else "bench_cpu_peak.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
+    print(f"saved {RESULTS / name}")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -81,6 +81,21 @@ def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path):
     assert (a.int() - b.int()).abs().max() <= 1
 
 
+def test_auto_runs_the_exported_onnx_on_cpus_without_native_bf16(run_dir, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    plain, with_onnx = tmp_path / "plain", tmp_path / "onnx"
+    assert main(["export", str(run_dir), "--out", str(plain)]) == 0
+    assert main(["export", str(run_dir), "--out", str(with_onnx), "--onnx"]) == 0
+    monkeypatch.setenv("INTERGAN_CPU_BF16", "0")  # a CPU without AMX / AVX-512-BF16
+    ed = Editor.from_pretrained(with_onnx, device="cpu", framing="celeba")
+    assert ed.backend.name == "onnx" and "ONNX Runtime" in ed.backend.why
+    out = ed.edit(torch.zeros(1, 3, 32, 32), {"Young": 1}, source=[0] * 13, align=False)
+    assert out.shape == (1, 3, 32, 32)
+    assert Editor.from_pretrained(plain, device="cpu", framing="celeba").backend.name == "torch"
+    monkeypatch.setenv("INTERGAN_CPU_BF16", "1")  # native bf16: PyTorch bf16 wins there
+    assert Editor.from_pretrained(with_onnx, device="cpu").backend.name == "torch-bf16"
+
+
 def test_judge_is_bundled_and_used_by_default(run_dir, tmp_path):
     from intergan.models.judge import build_judge
 

@@ -119,3 +119,24 @@ def pick_device(spec: str | torch.device | None = "auto", local_rank: int = 0) -
     if device.type not in ("cpu", "cuda", "mps"):
         raise UserError(f"--device {spec}: unsupported device type {device.type!r}")
     return device
+
+
+def ort_session_options(threads: int | None = None):
+    """``onnxruntime.SessionOptions`` for every ONNX session here (face detector, ONNX
+    generator): quiet logs, ``threads`` intra-op threads, and **no spin-waiting**.
+
+    By default ONNX Runtime's worker threads keep spinning on the cores for a while
+    after each run, to start the next one sooner; in this pipeline the next work is
+    PyTorch (the generator after face detection), numpy (the paste-back) or the
+    other backend, which then gets a fraction of the cores. Measured on a 2-core AMD
+    EPYC (docs/benchmarks.md, "Editing latency"): a PyTorch slider move took 117 ms
+    with ONNX sessions spinning beside it and 59 ms alone.
+    """
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    if threads:
+        opts.intra_op_num_threads = threads
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return opts

@@ -89,7 +89,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="auto",
         help="run the generator with PyTorch in float32 (torch) or bfloat16 (torch-bf16), "
         "or ONNX Runtime (onnx, needs export --onnx); auto (default): torch-bf16 on CPUs "
-        "with native bf16 (AMX, AVX-512-BF16), else torch",
+        "with native bf16 (AMX, AVX-512-BF16), else onnx where the model folder has "
+        "generator.onnx, else torch",
     )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
 

@@ -96,8 +96,9 @@ class Editor:
         ``generator.onnx`` with ``backend="onnx"``), a training run / checkpoint, or a
         model shipped in the package by its short name (``"synthfaces-64"``).
 
-        backend: ``"auto"`` (bfloat16 PyTorch on CPUs with native bf16, else float32
-        PyTorch; ``backends.choose_backend``), ``"torch"`` (float32), ``"torch-bf16"``
+        backend: ``"auto"`` (bfloat16 PyTorch on CPUs with native bf16; on other CPUs
+        ONNX Runtime when the folder has ``generator.onnx``, else float32 PyTorch;
+        ``backends.choose_backend``), ``"torch"`` (float32), ``"torch-bf16"``
         or ``"onnx"``; ``editor.backend.why`` says why. ``judge``: a judge folder or
         object; by default an exported folder's own judge (``judge.json`` beside the
         generator) is used when present. ``kwargs`` go to ``Editor``."""

@@ -186,9 +186,9 @@ class MTCNNDetector:
             ) from None
 
         d = Path(model_dir) if model_dir else mtcnn_model_dir()
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
-        opts.log_severity_level = 3
+        from intergan.hardware import ort_session_options
+
+        opts = ort_session_options(threads)
 
         def session(name: str):
             return ort.InferenceSession(str(d / name), opts, providers=["CPUExecutionProvider"])
