@@ -366,7 +366,7 @@ def test_ema_ramps_up_so_early_averages_are_not_the_random_init(tmp_path):
     assert ema_decay(0.999, 90) == pytest.approx(0.91)
     assert ema_decay(0.999, 100_000) == 0.999
     # after one step the EMA is 0.1 * init + 0.9 * G, not 0.999 * init
-    cfg = tiny_config(steps=1, ema=0.999)
+    cfg = tiny_config(steps=1)  # the default run keeps the ramped EMA (0.999)
     torch.manual_seed(cfg.train.seed)
     from intergan.models import build_generator
 
@@ -374,6 +374,10 @@ def test_ema_ramps_up_so_early_averages_are_not_the_random_init(tmp_path):
     r = train(cfg, tmp_path / "run", dataset=tiny_data())
     for pe, p0, p in zip(r.trainer.G_ema.parameters(), init.parameters(), r.trainer.G.parameters()):
         torch.testing.assert_close(pe, 0.1 * p0 + 0.9 * p, rtol=1e-5, atol=1e-6)
+    shipped, _ = io.load_generator(tmp_path / "run")  # what export and evaluate take
+    assert_same_weights(shipped, r.trainer.G_ema)
+    plain = train(tiny_config(steps=1, ema=0.0), tmp_path / "plain", dataset=tiny_data())
+    assert plain.trainer.G_ema is None  # --ema 0: the paper's plain weights only
 
 
 # --- distributed ---------------------------------------------------------------------

@@ -119,6 +119,8 @@ class DataConfig:
     flip: bool = True  # random horizontal flip (training split only)
     num_workers: int = -1  # -1 = choose from the CPU count
     hq_labels: str = "auto"  # CelebA-HQ label source: auto | mask | celeba
+    balance: float = 0.0  # > 0: draw images so each attribute is on (and off) for at least
+    # this share of them (e.g. 0.2; intergan/data/balance.py); 0 = every image once per epoch
 
 
 @dataclass
@@ -156,7 +158,10 @@ class TrainConfig:
     thres_int: float = 0.5  # label scale: (2a - 1) * thres_int
     test_int: float = 1.0  # edited entry at test time: +-test_int
     b_distribution: str = "none"  # B_DISTRIBUTIONS: none | uniform | truncated_normal
-    ema: float = 0.0  # EMA decay of G's weights (e.g. 0.999); 0 = off (off until measured)
+    # EMA decay of G's weights, ramped (training/steps.py ema_decay); 0 = off (the paper's
+    # plain weights). On: the ramped EMA beat the raw weights of the same checkpoint on
+    # every metric (docs/recipe.md section 4).
+    ema: float = 0.999
     # Mixed precision (AMP_MODES): auto is bf16 on a CPU with AMX / AVX-512-BF16, else
     # float32 (on CUDA: float32 + TF32); none; bf16 (CPU or CUDA); fp16 (CUDA only). The
     # penalty always runs in float32. A run's saved config holds the resolved mode, never
@@ -499,6 +504,12 @@ def validate_train(cfg: Config, device: str | torch.device) -> None:
             raise UserError("--amp bf16: this GPU has no bfloat16 support; use --amp fp16")
     if cfg.data.num_workers < -1:
         raise UserError(f"data.num_workers (--workers) is {cfg.data.num_workers}: use -1 or >= 0")
+    b = cfg.data.balance
+    if not (isinstance(b, (int, float)) and 0 <= b < 0.5):
+        raise UserError(
+            f"data.balance (--balance) is {b!r}: use a share in [0, 0.5), e.g. 0.2 "
+            "(0 turns balanced sampling off)"
+        )
 
 
 def dis_layers(cfg: ModelConfig) -> int:

@@ -1,6 +1,7 @@
 """The training batch stream: a reproducible data order that can resume mid-epoch.
 
-Each epoch visits the dataset in a permutation seeded by ``(seed, epoch)``, split
+Each epoch visits the dataset in a permutation seeded by ``(seed, epoch)`` (with
+``weights``, from ``--balance``: as many draws with replacement, by weight), split
 across ranks like ``DistributedSampler`` (rank r takes every world-th index), in
 whole batches (the last incomplete one is dropped). The position is
 ``(epoch, batch index in the epoch)``; a stream restored to a position yields the
@@ -22,9 +23,14 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from intergan.errors import UserError
 
 
-def epoch_permutation(n: int, seed: int, epoch: int) -> torch.Tensor:
-    """The dataset order of ``epoch``: a permutation of ``range(n)`` fixed by the seed."""
+def epoch_permutation(
+    n: int, seed: int, epoch: int, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The dataset order of ``epoch``: a permutation of ``range(n)`` fixed by the seed,
+    or with ``weights (n,)`` ``n`` indices drawn with replacement in proportion to them."""
     g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (2**63))
+    if weights is not None:
+        return torch.multinomial(weights, n, replacement=True, generator=g)
     return torch.randperm(n, generator=g)
 
 
@@ -40,14 +46,16 @@ class EpochSampler(Sampler[int]):
         start: int,
         rank: int = 0,
         world: int = 1,
+        weights: torch.Tensor | None = None,
     ) -> None:
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.epoch, self.start, self.rank, self.world = epoch, start, rank, world
         self.batches = n // (batch_size * world)
+        self.weights = weights
 
     def __iter__(self) -> Iterator[int]:
         used = self.batches * self.batch_size * self.world
-        perm = epoch_permutation(self.n, self.seed, self.epoch)[:used]
+        perm = epoch_permutation(self.n, self.seed, self.epoch, self.weights)[:used]
         mine = perm[self.rank :: self.world]
         return iter(mine[self.start * self.batch_size :].tolist())
 
@@ -94,6 +102,8 @@ class BatchStream:
     ``position()`` / ``set_position()`` give the ``{"epoch", "batch"}`` dict stored in
     checkpoints. ``flip``: mirror each image with probability 1/2, decided by the
     ``generator`` passed to :meth:`next` (whose state the checkpoint keeps).
+    ``weights (N,)``: draw each epoch's images with replacement in proportion to them
+    (``intergan.data.balance``) instead of visiting each once.
     """
 
     def __init__(
@@ -106,8 +116,10 @@ class BatchStream:
         num_workers: int = 0,
         pin_memory: bool = False,
         flip: bool = False,
+        weights: torch.Tensor | None = None,
     ) -> None:
         self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.weights = weights
         self.rank, self.world, self.flip = rank, world, flip
         self.num_workers, self.pin_memory = num_workers, pin_memory
         self.n = len(dataset)  # type: ignore[arg-type]
@@ -129,7 +141,14 @@ class BatchStream:
 
     def _loader(self) -> Iterator:
         sampler = EpochSampler(
-            self.n, self.batch_size, self.seed, self.epoch, self.batch, self.rank, self.world
+            self.n,
+            self.batch_size,
+            self.seed,
+            self.epoch,
+            self.batch,
+            self.rank,
+            self.world,
+            self.weights,
         )
         # An explicit generator keeps the loader from drawing on the global RNG
         # (it seeds workers from it), so resuming does not shift any other stream.

@@ -82,6 +82,16 @@ def _data_and_model(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--workers", type=int, help="data loader processes (-1 = choose)")
     g.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
     g.add_argument(
+        "--balance",
+        type=float,
+        nargs="?",
+        const=0.2,
+        metavar="FLOOR",
+        help="attribute-balanced sampling: draw images with weights such that every "
+        "attribute is on (and off) for at least FLOOR of them (default 0.2; rare ones "
+        "like Bald are seen far more often)",
+    )
+    g.add_argument(
         "--skip-bad",
         action="store_true",
         help="train past images that cannot be decoded (each is reported and replaced by "
@@ -144,7 +154,7 @@ def _optimisation(o: argparse._ArgumentGroup) -> None:
         nargs="?",
         const=0.999,
         metavar="DECAY",
-        help="keep an EMA of G's weights (default decay 0.999)",
+        help="decay of the EMA of G's weights (default 0.999, ramped; 0 turns it off)",
     )
     o.add_argument("--seed", type=int)
 
@@ -214,6 +224,8 @@ def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
             setattr(cfg.data, name, value)
     if args.no_flip:
         cfg.data.flip = False
+    if args.balance is not None:
+        cfg.data.balance = args.balance
     apply_overrides(cfg, args.set)
     validate_model(cfg.model)
     return cfg

@@ -354,6 +354,19 @@ def _sample_batch(cfg: Config, train_data: Dataset, sample_data: Dataset | None)
     return fixed_batch(sample_data, cfg.train.sample_count)
 
 
+def _balance(dataset: Dataset, floor: float) -> torch.Tensor:
+    """``--balance FLOOR``: the sampling weight of each training image, from its labels."""
+    from intergan.data.balance import balance_weights
+
+    labels = getattr(dataset, "labels", None)
+    if labels is None:
+        raise UserError(
+            f"--balance needs the labels of every image up front; a {type(dataset).__name__} "
+            "has none: train from a dataset folder or a prepared cache, or leave out --balance"
+        )
+    return balance_weights(labels, floor=floor)
+
+
 def _workers(cfg: Config, dataset: Dataset, world: int) -> int:
     if cfg.data.num_workers >= 0:
         return cfg.data.num_workers
@@ -399,6 +412,7 @@ def _prepare(
         _workers(cfg, dataset, world),
         device.type == "cuda",
         cfg.data.flip,
+        _balance(dataset, cfg.data.balance) if cfg.data.balance > 0 else None,
     )
     if stream.batches_per_epoch < 1:
         raise UserError(
@@ -432,6 +446,11 @@ def _prepare(
     precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
     layout = "channels-last" if train_cfg.channels_last else "NCHW"
     logger.message(f"precision: {precision[train_cfg.amp]} ({plan.precision_why}), {layout}")
+    if stream.weights is not None:
+        from intergan.data.balance import describe
+
+        labels = dataset.labels  # type: ignore[attr-defined]
+        logger.message(describe(labels, stream.weights, cfg.model.attrs))
     return _Run(cfg, run_dir, trainer, stream, step, logger, samples)
 
 
