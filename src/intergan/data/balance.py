@@ -53,12 +53,12 @@ def balance_weights(
     target = y.mean(0).clamp(floor, 1 - floor)
     w = torch.full((n,), 1.0 / n, dtype=torch.float64)
     lo, hi = 1.0 / (max_ratio * n), max_ratio / n
-    columns = [y[:, a] > 0 for a in torch.nonzero(movable).flatten().tolist()]
-    targets = [float(target[a]) for a in torch.nonzero(movable).flatten().tolist()]
+    fitted = torch.nonzero(movable).flatten().tolist()
+    columns, targets = [y[:, a] > 0 for a in fitted], [float(target[a]) for a in fitted]
     for _ in range(iters):
         worst = 0.0
         for on, t in zip(columns, targets):
-            p = float(w[on].sum() / w.sum())
+            p = float(w[on].sum())  # w sums to 1 (_capped normalises)
             worst = max(worst, abs(p - t))
             w = torch.where(on, w * (t / p), w * ((1 - t) / (1 - p)))
             w = _capped(w, lo, hi)
