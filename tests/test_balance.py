@@ -9,9 +9,9 @@ from torch.utils.data import TensorDataset
 
 from intergan.config import Config, model_config
 from intergan.data.balance import balance_weights, shares
+from intergan.data.order import EpochSampler
 from intergan.errors import UserError
 from intergan.training import train
-from intergan.training.batches import EpochSampler
 
 
 def celeba_like_labels(n: int = 20_000, seed: int = 0) -> torch.Tensor:

@@ -17,6 +17,7 @@ from data_fixtures import (
 from intergan.attributes import CELEBA_ATTRS, flip_targets
 from intergan.data import build_dataset, make_loader, set_epoch
 from intergan.data.decode import load_image
+from intergan.data.order import epoch_permutation
 
 
 def _col(name):
@@ -165,6 +166,8 @@ def test_loader_batches_are_seeded_and_reshuffled_per_epoch(tmp_path):
     assert labels.shape == (4, 13) and labels.dtype == torch.float32
     order = list(loader.sampler)
     assert list(make_loader(ds, 4, True, 3, num_workers=0).sampler) == order
+    assert order == epoch_permutation(12, 3, 0).tolist()  # the trainer's order
+    assert list(make_loader(ds, 4, False, 3, num_workers=0).sampler) == list(range(12))
     set_epoch(loader, 1)
     assert list(loader.sampler) != order and sorted(loader.sampler) == list(range(12))
     with pytest.raises(Exception, match="fewer than the batch size"):

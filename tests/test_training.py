@@ -20,10 +20,10 @@ from torch.utils.data import TensorDataset
 
 import intergan
 from intergan.config import Config, model_config
+from intergan.data.order import EpochSampler
 from intergan.errors import UserError
 from intergan.models import io
 from intergan.training import train
-from intergan.training.batches import EpochSampler
 from intergan.training.loop import NonFiniteLossError, lr_at, n_d_at, steps_for_epochs
 from intergan.training.steps import make_targets
 

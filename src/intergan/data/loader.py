@@ -1,6 +1,7 @@
 """``make_loader``: a DataLoader with sensible workers, pinning, prefetch and sampling.
 
-Sampling is reproducible: the order of epoch ``e`` depends only on ``(seed, e)``,
+Sampling is reproducible: the order of epoch ``e`` depends only on ``(seed, e)``
+(:mod:`intergan.data.order`, the trainer's order too),
 with or without a distributed sampler, so a resumed run sees the same batches.
 Call ``set_epoch(loader, epoch)`` (or ``loader.sampler.set_epoch(epoch)``) before
 each epoch.
@@ -9,32 +10,13 @@ each epoch.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 from torch.utils.data.distributed import DistributedSampler
 
+from intergan.data.order import EpochSampler
 from intergan.errors import UserError
-
-
-class EpochSampler(Sampler[int]):
-    """Single-process sampler with ``set_epoch``, ordered by ``(seed, epoch)``."""
-
-    def __init__(self, n: int, shuffle: bool, seed: int) -> None:
-        self.n, self.shuffle, self.seed, self.epoch = n, shuffle, seed, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[int]:
-        if not self.shuffle:
-            return iter(range(self.n))
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter(torch.randperm(self.n, generator=g).tolist())
-
-    def __len__(self) -> int:
-        return self.n
 
 
 def cpu_count() -> int:
@@ -68,7 +50,8 @@ def make_loader(
 ) -> DataLoader:
     """A DataLoader over ``dataset`` yielding ``(images uint8 (B,3,S,S), labels float32 (B,n))``.
 
-    ``shuffle``: a new permutation each epoch, from ``seed + epoch``. ``distributed``:
+    ``shuffle``: a new permutation each epoch, fixed by ``(seed, epoch)`` (the
+    trainer's order, :mod:`intergan.data.order`). ``distributed``:
     a ``DistributedSampler`` (``world_size``/``rank`` default to the process group's),
     each rank getting a disjoint shard. ``drop_last``: drop the final short batch (and,
     distributed, trim to equal shards). ``num_workers`` -1 picks from the CPU count
@@ -84,7 +67,7 @@ def make_loader(
             drop_last=drop_last,
         )  # fmt: skip
     else:
-        sampler = EpochSampler(len(dataset), shuffle, seed)
+        sampler = EpochSampler(len(dataset), seed=seed, shuffle=shuffle)
     if drop_last and len(sampler) < batch_size:
         raise UserError(
             f"the dataset has {len(sampler)} images per process, fewer than the batch size "

@@ -18,49 +18,10 @@ import weakref
 from collections.abc import Iterator
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
+from intergan.data.order import EpochSampler
 from intergan.errors import UserError
-
-
-def epoch_permutation(
-    n: int, seed: int, epoch: int, weights: torch.Tensor | None = None
-) -> torch.Tensor:
-    """The dataset order of ``epoch``: a permutation of ``range(n)`` fixed by the seed,
-    or with ``weights (n,)`` ``n`` indices drawn with replacement in proportion to them."""
-    g = torch.Generator().manual_seed((seed * 1_000_003 + epoch) % (2**63))
-    if weights is not None:
-        return torch.multinomial(weights, n, replacement=True, generator=g)
-    return torch.randperm(n, generator=g)
-
-
-class EpochSampler(Sampler[int]):
-    """This rank's indices for one epoch, starting at batch ``start``."""
-
-    def __init__(
-        self,
-        n: int,
-        batch_size: int,
-        seed: int,
-        epoch: int,
-        start: int,
-        rank: int = 0,
-        world: int = 1,
-        weights: torch.Tensor | None = None,
-    ) -> None:
-        self.n, self.batch_size, self.seed = n, batch_size, seed
-        self.epoch, self.start, self.rank, self.world = epoch, start, rank, world
-        self.batches = n // (batch_size * world)
-        self.weights = weights
-
-    def __iter__(self) -> Iterator[int]:
-        used = self.batches * self.batch_size * self.world
-        perm = epoch_permutation(self.n, self.seed, self.epoch, self.weights)[:used]
-        mine = perm[self.rank :: self.world]
-        return iter(mine[self.start * self.batch_size :].tolist())
-
-    def __len__(self) -> int:
-        return max(0, self.batches - self.start) * self.batch_size
 
 
 def _leave_stop_signals_to_the_main_process(worker_id: int) -> None:
