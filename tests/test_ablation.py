@@ -55,6 +55,13 @@ def test_the_recipe_overrides_reach_every_variant_and_bind_the_runs(synth, tmp_p
     assert main(_args(synth, tmp_path, "--set", "train.n_d_warmup=3")) == 2
     err = capsys.readouterr().err
     assert "overrides ['train.n_d_warmup=2']" in err and "a new --out" in err
+    assert "intergan: train.n_d_warmup: checkpoint 2, now 3" in err
+    # items that only write out what the runs were trained with (a default spelled
+    # out, as after a default changes) continue them, and are recorded
+    same = ("--set", "train.n_d_warmup=2", "--set", "train.ema=0.999", "--time-budget", "0")
+    assert main(_args(synth, tmp_path, *same)) == 3
+    state = json.loads((tmp_path / "runs" / "ablation.json").read_text())
+    assert state["options"]["overrides"] == ["train.n_d_warmup=2", "train.ema=0.999"]
 
 
 def test_bad_options_are_user_errors(synth, tmp_path, capsys):

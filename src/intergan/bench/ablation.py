@@ -121,7 +121,9 @@ class _State:
 
     def check_options(self, opts: AblationOptions) -> None:
         """Record what defines the runs; refuse to continue them under different options
-        (a longer --steps is allowed: every variant resumes to it)."""
+        (a longer --steps is allowed: every variant resumes to it). Other ``--set`` items
+        are allowed when the runs' saved configs already say what they set (a run begun
+        before a default changed goes on with that default written out)."""
         now = {
             "preset": opts.preset, "size": opts.img_size,
             "attrs": opts.attrs, "batch_size": opts.batch_size, "seed": opts.seed,
@@ -129,11 +131,19 @@ class _State:
         }  # fmt: skip
         before = self.data.setdefault("options", now)
         changed = [k for k in now if before.get(k) != now[k]]
+        otherwise = _trained_otherwise(opts) if changed == ["overrides"] else []
+        if changed == ["overrides"] and not otherwise:
+            # other --set items that spell out what the runs were trained with (a
+            # default that changed since, written out): the runs go on; keep the new ones
+            before["overrides"] = list(opts.overrides)
+            changed = []
         if changed:
             was = ", ".join(f"{k} {before.get(k)!r}" for k in changed)
+            detail = "".join(f"\n  {line}" for line in otherwise)
             raise UserError(
-                f"{self.path.parent} holds an ablation run with {was}; pass the same options "
-                "to continue it, or a new --out to start another"
+                f"{self.path.parent} holds an ablation run with {was}{detail}\npass the same "
+                "options (or --set items that give the runs' own config) to continue it, "
+                "or a new --out to start another"
             )
 
     def add_seconds(self, variant: str, key: str, seconds: float, replace: bool = False) -> None:
@@ -145,6 +155,35 @@ class _State:
     def save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_json(self.path, self.data)
+
+
+# TrainConfig fields that say how a run executes, not what it learns (or that the run
+# resolves and saves itself: the lr drop's step, the precision, the memory format)
+_RUNTIME_FIELDS = {
+    "steps", "epochs", "lr_decay_step", "device", "amp", "channels_last", "compile",
+    "deterministic", "log_every", "sample_every", "sample_count", "checkpoint_every",
+    "keep_last",
+}  # fmt: skip
+
+
+def _trained_otherwise(opts: AblationOptions) -> list[str]:
+    """What differs between ``opts`` and the configs the variants' runs were trained
+    with (``RUN/config.json``), as ``variant: section.field: run X, now Y`` lines."""
+    from intergan.models import io
+
+    lines = []
+    for variant in opts.variants:
+        saved_path = Path(opts.out) / variant / "config.json"
+        if not saved_path.is_file():
+            continue
+        saved, now = Config.load(saved_path, saved=True), opts.config(variant)
+        diffs = io.config_differences(saved, now, "model") + [
+            d
+            for d in io.config_differences(saved, now, "train")
+            if d.split(":")[0].removeprefix("train.") not in _RUNTIME_FIELDS
+        ]
+        lines += [f"{variant}: {d}" for d in diffs]
+    return lines
 
 
 class _Budget:
