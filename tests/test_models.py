@@ -241,6 +241,26 @@ def test_edit_alone_equals_the_edited_stream_of_forward(variant, train, norm):
         torch.testing.assert_close(G.edit_from_code(G.encode(images), t, s), G.edit(images, t, s))
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("train", [True, False])
+def test_the_d_steps_fakes_decode_only_the_edited_stream_unless_cti_joins_them(variant, train):
+    # batch norm in training mode: the edited batch takes its own statistics (AttGAN's
+    # D step), so the reconstruction stream forward() normalises with is not decoded
+    kw = {"attgan_norm": "batch"} if variant == "attgan" else {"norm": "batch"}
+    cfg, G, _ = _models(variant, 32, **kw)
+    G.train(train)
+    images, t, s, _, _ = _batch(cfg, b=3)
+    batches, decode = [], G.decode
+    G.decode = lambda z, cond: batches.append(cond.shape[0]) or decode(z, cond)
+    fake = G.edit_for_d(images, t, s)
+    cti = variant in ("intergan", "no_hfcm")
+    assert batches == [6 if cti else 3]
+    if cti or not train:  # the same images as the edited stream of forward
+        torch.testing.assert_close(fake, G(images, t, s).edited)
+    else:  # other batch statistics, so other (still valid) images
+        assert fake.shape == images.shape and not torch.allclose(fake, G(images, t, s).edited)
+
+
 @pytest.mark.parametrize("bottleneck, halving", [(4, 4), (8, 3), (16, 2)])
 def test_bottleneck_side_sets_which_blocks_halve(bottleneck, halving):
     cfg, G, _ = _models("intergan", 64, bottleneck=bottleneck)

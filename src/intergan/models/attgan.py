@@ -118,3 +118,12 @@ class AttGANGenerator(nn.Module):
             return self(images, target, source).edited
         check_inputs(self.cfg, images, target, source, values=not self.training)
         return self.decode(self.encode(images), target)
+
+    def edit_for_d(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
+        """The edited images the discriminator step trains on: the editing stream
+        alone, always. With batch norm in training mode its statistics are the edited
+        batch's own, as AttGAN's code makes D's fakes (``G(x, b)`` on its own), where
+        :meth:`edit` would also decode the reconstruction stream that ``forward``
+        normalises with; otherwise it equals :meth:`edit`."""
+        check_inputs(self.cfg, images, target, source, values=not self.training)
+        return self.decode(self.encode(images), target)

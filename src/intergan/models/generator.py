@@ -225,3 +225,14 @@ class InterGANGenerator(nn.Module):
             return self(images, target, source).edited
         check_inputs(self.cfg, images, target, source, values=not self.training)
         return self.decode(self.bottleneck(self.encode(images), target - source), target)
+
+    def edit_for_d(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
+        """The edited images the discriminator step trains on. With CTI the streams
+        exchange features and both run (:meth:`edit`); without it only the editing
+        stream runs, and batch norm in training mode then takes the edited batch's
+        own statistics, as AttGAN's code makes D's fakes (the variant's G step keeps
+        the 2B batch of ``forward``)."""
+        if len(self.cti) > 0:
+            return self.edit(images, target, source)
+        check_inputs(self.cfg, images, target, source, values=not self.training)
+        return self.decode(self.bottleneck(self.encode(images), target - source), target)
