@@ -104,3 +104,29 @@ def test_one_bf16_step_matches_one_float32_step(channels_last):
         whole16 = torch.cat([g.flatten() for g in grads16.values()])
         assert _cosine(whole32, whole16) >= least
         assert whole16.norm().item() == pytest.approx(whole32.norm().item(), rel=0.15)
+
+
+@pytest.mark.parametrize("amp, resumed", [(None, "none"), ("bf16", "bf16")])
+def test_a_resume_on_another_cpu_picks_the_precision_again_unless_it_was_asked_for(
+    monkeypatch, tmp_path, amp, resumed
+):
+    # begun where bf16 is fast, resumed where it is emulated (8.6x slower measured):
+    # a run that left --amp to auto chooses again; an explicit --amp stays
+    from intergan.cli import main
+    from intergan.data.synthfaces.export import write_dataset
+
+    data = write_dataset(tmp_path / "sf", n=12, size=32, seed=0, split=(0.7, 0.2, 0.1), workers=1)
+    run = tmp_path / "run"
+    args = [
+        "train", "--data", str(data), "--out", str(run), "--preset", "tiny", "--size", "32",
+        "--batch-size", "4", "--n-d", "1", "--checkpoint-every", "1", "--no-progress",
+    ]  # fmt: skip
+    monkeypatch.setenv(ENV_OVERRIDE, "1")
+    assert main([*args, "--steps", "1", *(["--amp", amp] if amp else [])]) == 0
+    assert json.loads((run / "config.json").read_text())["train"]["amp"] == "bf16"
+    monkeypatch.setenv(ENV_OVERRIDE, "0")
+    assert main([*args, "--steps", "2", "--resume", "latest"]) == 0
+    saved = json.loads((run / "config.json").read_text())["train"]
+    assert (saved["amp"], saved["channels_last"]) == (resumed, resumed == "bf16")
+    said = [line for line in (run / "log.txt").read_text().splitlines() if "precision:" in line]
+    assert ("bfloat16" if resumed == "bf16" else "float32") in said[-1]

@@ -170,6 +170,10 @@ class TrainConfig:
     # NHWC memory format for G, D and batches. None means auto: on with bf16 on a CPU
     # (the native layout of oneDNN's bf16 kernels), off otherwise. Saved resolved.
     channels_last: bool | None = None
+    # Set by the run: True when `amp` and `channels_last` were both left to auto. A
+    # resume without --amp / --channels-last then picks them again for its own machine
+    # (a run begun on an AMX CPU and resumed on one without keeps float32 speed there).
+    auto_precision: bool = False
     compile: bool = False  # torch.compile G and D (the penalty's double backward runs eager)
     deterministic: bool = False  # torch.use_deterministic_algorithms also on GPU (slower)
     seed: int = 0  # model init uses `seed`; each process's streams use seed * world + rank

@@ -160,7 +160,8 @@ class _State:
 # TrainConfig fields that say how a run executes, not what it learns (or that the run
 # resolves and saves itself: the lr drop's step, the precision, the memory format)
 _RUNTIME_FIELDS = {
-    "steps", "epochs", "lr_decay_step", "device", "amp", "channels_last", "compile",
+    "steps", "epochs", "lr_decay_step", "device", "amp", "channels_last", "auto_precision",
+    "compile",
     "deterministic", "log_every", "sample_every", "sample_count", "checkpoint_every",
     "keep_last",
 }  # fmt: skip

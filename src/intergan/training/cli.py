@@ -203,6 +203,9 @@ def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
     if changes.get("img_size", cfg.model.img_size) != cfg.model.img_size:
         changes["bottleneck"] = 0  # a saved side was for the saved size: take the new one's
     cfg.model = dataclasses.replace(cfg.model, **changes)
+    if cfg.train.auto_precision and args.amp is None and args.channels_last is None:
+        # a run that chose its precision itself chooses again on this machine
+        cfg.train.amp, cfg.train.channels_last = "auto", None
     for name in TRAIN_FLAGS:
         if getattr(args, name) is not None:
             setattr(cfg.train, name, getattr(args, name))

@@ -232,6 +232,7 @@ def plan_run(
     device = dist.pick_device(cfg.train.device)
     validate_train(cfg, device)
     asked = cfg.train.amp
+    cfg.train.auto_precision = asked == "auto" and cfg.train.channels_last is None
     cfg.train.amp, why = resolve_amp(asked, device)  # saved resolved
     cfg.train.channels_last = resolve_channels_last(cfg.train.channels_last, cfg.train.amp, device)
     ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
