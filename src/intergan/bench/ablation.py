@@ -161,15 +161,14 @@ class _State:
 # resolves and saves itself: the lr drop's step, the precision, the memory format)
 _RUNTIME_FIELDS = {
     "steps", "epochs", "lr_decay_step", "device", "amp", "channels_last", "auto_precision",
-    "compile",
-    "deterministic", "log_every", "sample_every", "sample_count", "checkpoint_every",
-    "keep_last",
+    "compile", "deterministic", "log_every", "sample_every", "sample_count",
+    "checkpoint_every", "keep_last",
 }  # fmt: skip
 
 
 def _trained_otherwise(opts: AblationOptions) -> list[str]:
     """What differs between ``opts`` and the configs the variants' runs were trained
-    with (``RUN/config.json``), as ``variant: section.field: run X, now Y`` lines."""
+    with (``RUN/config.json``), as ``variant: section.field: checkpoint X, now Y`` lines."""
     from intergan.models import io
 
     lines = []
