@@ -177,11 +177,8 @@ def _trained_otherwise(opts: AblationOptions) -> list[str]:
         if not saved_path.is_file():
             continue
         saved, now = Config.load(saved_path, saved=True), opts.config(variant)
-        diffs = io.config_differences(saved, now, "model") + [
-            d
-            for d in io.config_differences(saved, now, "train")
-            if d.split(":")[0].removeprefix("train.") not in _RUNTIME_FIELDS
-        ]
+        diffs = io.config_differences(saved, now, "model")
+        diffs += io.config_differences(saved, now, "train", skip=_RUNTIME_FIELDS)
         lines += [f"{variant}: {d}" for d in diffs]
     return lines
 

@@ -116,8 +116,7 @@ class AttGANGenerator(nn.Module):
         statistics and the streams are independent)."""
         if self._coupled():
             return self(images, target, source).edited
-        check_inputs(self.cfg, images, target, source, values=not self.training)
-        return self.decode(self.encode(images), target)
+        return self.edit_for_d(images, target, source)
 
     def edit_for_d(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """The edited images the discriminator step trains on: the editing stream

@@ -223,6 +223,10 @@ class InterGANGenerator(nn.Module):
         """
         if self._coupled():
             return self(images, target, source).edited
+        return self._edit_alone(images, target, source)
+
+    def _edit_alone(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
+        """The editing stream on its own (no reconstruction stream decoded)."""
         check_inputs(self.cfg, images, target, source, values=not self.training)
         return self.decode(self.bottleneck(self.encode(images), target - source), target)
 
@@ -234,5 +238,4 @@ class InterGANGenerator(nn.Module):
         the 2B batch of ``forward``)."""
         if len(self.cti) > 0:
             return self.edit(images, target, source)
-        check_inputs(self.cfg, images, target, source, values=not self.training)
-        return self.decode(self.bottleneck(self.encode(images), target - source), target)
+        return self._edit_alone(images, target, source)

@@ -29,6 +29,7 @@ import dataclasses
 import os
 import pickle
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -161,11 +162,16 @@ def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[
     return ckpt
 
 
-def config_differences(saved: Config, current: Config, section: str = "model") -> list[str]:
-    """Human-readable ``field: saved -> current`` lines for a config section."""
+def config_differences(
+    saved: Config, current: Config, section: str = "model", skip: Collection[str] = ()
+) -> list[str]:
+    """Human-readable ``field: saved -> current`` lines for a config section, leaving
+    out the fields named in ``skip``."""
     a, b = getattr(saved, section), getattr(current, section)
     lines = []
     for f in dataclasses.fields(a):
+        if f.name in skip:
+            continue
         x, y = getattr(a, f.name), getattr(b, f.name)
         if f.name == "bottleneck" and section == "model":  # 0 and 8 can be the same side
             x, y = a.bottleneck_size, b.bottleneck_size
