@@ -9,9 +9,10 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
+from intergan import hardware
 from intergan.config import Config, model_config, validate_train
 from intergan.errors import UserError
-from intergan.hardware import ENV_OVERRIDE, resolve_amp
+from intergan.hardware import ENV_OVERRIDE, cpu_bf16, resolve_amp
 from intergan.images import to_model
 from intergan.training import train
 from intergan.training.loop import build_trainer
@@ -42,6 +43,33 @@ def test_auto_picks_bf16_only_where_the_cpu_has_fast_bf16(monkeypatch, flag, exp
     # CUDA keeps float32 by default; explicit choices pass through untouched
     assert resolve_amp("auto", torch.device("cuda"))[0] == "none"
     assert resolve_amp("bf16", torch.device("cpu")) == ("bf16", "asked for")
+
+
+@pytest.mark.parametrize(
+    "amx, avx, flags, expected",
+    [
+        (True, True, set(), (True, "AMX bf16 tiles")),
+        (False, True, set(), (True, "AVX-512-BF16")),  # AMD Zen 4: no AMX
+        (False, False, {"avx512_bf16"}, (False, "no AMX or AVX-512-BF16 on this CPU")),
+        (None, None, {"avx512_bf16"}, (True, "AVX-512-BF16")),  # torch without the probes
+        (None, None, {"avx2"}, (False, "no AMX or AVX-512-BF16 on this CPU")),
+    ],
+)
+def test_the_cpu_detection_asks_torchs_probes_then_the_kernel_flags(
+    monkeypatch, amx, avx, flags, expected
+):
+    monkeypatch.delenv(ENV_OVERRIDE, raising=False)
+    for name, value in (("_is_amx_tile_supported", amx), ("_is_avx512_bf16_supported", avx)):
+        if value is None:
+            monkeypatch.delattr(torch.cpu, name, raising=False)
+        else:
+            monkeypatch.setattr(torch.cpu, name, lambda v=value: v)
+    monkeypatch.setattr(hardware, "_cpuinfo_flags", lambda: flags)
+    hardware._detected_cpu_bf16.cache_clear()
+    try:
+        assert cpu_bf16() == expected
+    finally:
+        hardware._detected_cpu_bf16.cache_clear()
 
 
 @pytest.mark.parametrize("flag, mode, words", [("1", "bf16", "bfloat16"), ("0", "none", "float32")])
