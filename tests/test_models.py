@@ -199,6 +199,23 @@ def test_model_command_prints_params_and_macs_for_every_variant(capsys):
     assert "img_size" in capsys.readouterr().err
 
 
+def test_model_command_sizes_the_model_a_set_override_describes(capsys):
+    from intergan.cli import main
+    from intergan.models.summary import count_params
+
+    args = ["model", "--preset", "tiny", "--size", "32", "--variant", "all"]
+    assert main([*args, "--set", "model.enc_dim=8"]) == 0
+    text = capsys.readouterr().out
+    for variant in VARIANTS:  # every variant takes the override (AttGAN's widths too)
+        wide = build_generator(model_config("tiny", variant, 32, enc_dim=8))
+        row = next(line for line in text.splitlines() if line.startswith(f"| {variant} "))
+        assert f"| {sum(count_params(wide).values()):,} " in row
+    assert main(["model", "--preset", "tiny", "--set", "train.lr=1"]) == 2
+    assert "model fields only" in capsys.readouterr().err
+    assert main(["model", "--preset", "tiny", "--size", "32", "--set", "model.bottleneck=16"]) == 2
+    assert "HFCM needs" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     "override, field",
     [

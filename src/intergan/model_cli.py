@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from intergan.config import PRESETS, VARIANTS, model_config
+from intergan.config import PRESETS, VARIANTS, Config, apply_overrides, model_config, validate_model
+from intergan.errors import UserError
 from intergan.models.summary import comparison_table, measure, module_table, shapes_table
 
 
@@ -22,11 +23,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--shapes", action="store_true", help="also list G's output shape at each stage"
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="model.FIELD=VALUE",
+        help="override a model field as `intergan train --set` does, e.g. "
+        "--set model.bottleneck=8 --set model.enc_dim=32",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
-    cfgs = [model_config(args.preset, v, args.size, args.attrs) for v in variants]
+    cfgs = [_with_overrides(model_config(args.preset, v, args.size, args.attrs), args.set)
+            for v in variants]  # fmt: skip
     reports = [measure(cfg) for cfg in cfgs]
     c = cfgs[0]
     print(
@@ -42,3 +52,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"Shapes, {cfg.variant} (batch 1; the decoder runs both streams as 2)\n")
             print(shapes_table(cfg) + "\n")
     return 0
+
+
+def _with_overrides(model, items: list[str]):
+    """``model`` with the ``--set model.FIELD=VALUE`` items applied and checked."""
+    for item in items:
+        if not item.startswith("model."):
+            raise UserError(f"--set {item!r}: `intergan model` takes model fields only")
+    cfg = Config(model=model)
+    apply_overrides(cfg, items)
+    validate_model(cfg.model)
+    return cfg.model
