@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
             "cpu_bf16": fast,
             "why": why,
             "capability": torch.backends.cpu.get_cpu_capability(),
-            "cpu": _cpu_model(),
+            "cpu": cpu_model(),
             "date": time.strftime("%Y-%m-%d"),
         },
         "gflops": rows,
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"saved {RESULTS / name}")
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):

@@ -214,7 +214,8 @@ def main() -> None:
         "threads, no GPU",
         "load_average_at_start": os.getloadavg()[0],
         "cpu_bf16": f"{fast} ({why})",
-        "auto_picks": choose_backend("auto", torch.device("cpu"))[0],
+        # a model folder holding the exported generator.onnx, when one was exported
+        "auto_picks": choose_backend("auto", torch.device("cpu"), work)[0],
         "note": args.note,
         "date": time.strftime("%Y-%m-%d"),
         "torch": torch.__version__,

@@ -7,7 +7,13 @@ times, after warm-up:
 - ``step_s``: one training step, ``n_d`` D updates + one G update, each on its own
   batch (what ``intergan train`` repeats);
 - ``train_img_s``: real images read per second, ``(n_d + 1) * batch / step_s``;
-- ``g_img_s``: images per second of the G update alone (``batch / g_step time``).
+- ``g_img_s``: images per second of the G update alone (``batch / g_step time``);
+- ``step_gflop``: the convolution and matmul work of one step, forward, backward and
+  the penalty's double backward, counted by ``torch.utils.flop_counter`` over a real
+  step (not by hand), and ``gflop_s`` = ``step_gflop / step_s``;
+- on the CPU, ``peak_share``: ``gflop_s`` over this machine's conv peak in the step's
+  dtype, measured in the same run (``bench_cpu_peak.conv``: 3x3, 64 channels, 64x64,
+  batch 32, channels-last; forward alone and forward + backward).
 
 CPU:  PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_train.py  # float32 vs default
 GPU:  PYTHONPATH=src python benchmarks/bench_train.py --device cuda --amp bf16 \
@@ -26,7 +32,11 @@ import time
 from pathlib import Path
 
 import torch
+from bench_cpu_peak import conv as conv_gflops
+from bench_cpu_peak import cpu_model
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.data import TensorDataset
+from torch.utils.flop_counter import flop_registry
 
 from intergan.config import (
     PRESET_SIZES,
@@ -62,6 +72,24 @@ def _timed(fn, device: torch.device, repeat: int) -> list[float]:
     return times
 
 
+class CountFlops(TorchDispatchMode):
+    """FLOPs of every op torch has a formula for (convolutions and their backward,
+    matmuls), by torch's own formulas. ``FlopCounterMode`` cannot be used: its module
+    tracker breaks ``torch.autograd.grad``, which the gradient penalty calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
 def bench_one(
     args: argparse.Namespace, preset: str, variant: str, amp: str, device: torch.device
 ) -> dict:
@@ -92,6 +120,9 @@ def bench_one(
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     _timed(one_step, device, args.warmup)
+    with CountFlops() as counter:
+        one_step()
+    step_gflop = counter.total / 1e9
     step_times = _timed(one_step, device, args.iters)
     g_times = _timed(lambda: g_step(trainer, *g_args), device, args.iters)
     step_s, g_s = statistics.median(step_times), statistics.median(g_times)
@@ -106,12 +137,35 @@ def bench_one(
         "step_s": round(step_s, 4),
         "train_img_s": round((args.n_d + 1) * args.batch_size / step_s, 2),
         "g_img_s": round(args.batch_size / g_s, 2),
+        "step_gflop": round(step_gflop, 1),
+        "gflop_s": round(step_gflop / step_s, 1),
         "params_G": sum(p.numel() for p in trainer.G.parameters()),
         "params_D": sum(p.numel() for p in trainer.D.parameters()),
     }
     if device.type == "cuda":
         row["peak_mem_gib"] = round(torch.cuda.max_memory_allocated(device) / 2**30, 2)
+    else:
+        row["peak_share"] = peak_share(row["gflop_s"], train_cfg.amp)
     return row
+
+
+def peak_share(gflop_s: float, amp: str) -> dict[str, float]:
+    """The step's GFLOP/s as a share of this CPU's measured conv peak in its dtype."""
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float32
+    fwd, fwd_bwd = conv_gflops(dtype, 32, 64, 64), conv_gflops(dtype, 32, 64, 64, True)
+    return {
+        "dtype": str(dtype).removeprefix("torch."),
+        "conv_peak_fwd_gflop_s": round(fwd),
+        "conv_peak_fwd_bwd_gflop_s": round(fwd_bwd),
+        "of_fwd": round(gflop_s / fwd, 3),
+        "of_fwd_bwd": round(gflop_s / fwd_bwd, 3),
+    }
+
+
+def _share(row: dict) -> str:
+    """The step's share of the forward / forward+backward conv peak ("-" on a GPU)."""
+    share = row.get("peak_share")
+    return f"{share['of_fwd']:.0%}/{share['of_fwd_bwd']:.0%}" if share else "-"
 
 
 def _load() -> list[float]:
@@ -123,7 +177,7 @@ def machine(device: torch.device) -> dict:
     info = {
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "threads": torch.get_num_threads(),
         "device": str(device),
         "date": time.strftime("%Y-%m-%d"),
@@ -174,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     load_start, rows = _load(), []
     print(
         f"{'preset':7} {'variant':9} {'size':>4} {'amp':>14} {'NHWC':>5} {'step s':>8} "
-        f"{'train img/s':>12} {'G img/s':>9}"
+        f"{'train img/s':>12} {'G img/s':>9} {'GFLOP/s':>8} {'of peak':>8}"
     )
     for preset in args.preset:
         for variant in args.variant:
@@ -184,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(
                     f"{preset:7} {variant:9} {row['size']:>4} {row['amp']:>14} "
                     f"{str(row['channels_last']):>5} {row['step_s']:>8.3f} "
-                    f"{row['train_img_s']:>12.1f} {row['g_img_s']:>9.1f}",
+                    f"{row['train_img_s']:>12.1f} {row['g_img_s']:>9.1f} "
+                    f"{row['gflop_s']:>8.0f} {_share(row):>8}",
                     flush=True,
                 )
     settings = {
