@@ -24,6 +24,7 @@ Prints a table and writes ``benchmarks/results/bench_train[_TAG].json``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -149,10 +150,17 @@ def bench_one(
     return row
 
 
+@functools.cache
+def conv_peak(dtype: torch.dtype) -> tuple[float, float]:
+    """This CPU's conv GFLOP/s in ``dtype``, forward and forward + backward (measured
+    once per dtype and run, however many rows share it)."""
+    return conv_gflops(dtype, 32, 64, 64), conv_gflops(dtype, 32, 64, 64, True)
+
+
 def peak_share(gflop_s: float, amp: str) -> dict[str, float]:
     """The step's GFLOP/s as a share of this CPU's measured conv peak in its dtype."""
     dtype = torch.bfloat16 if amp == "bf16" else torch.float32
-    fwd, fwd_bwd = conv_gflops(dtype, 32, 64, 64), conv_gflops(dtype, 32, 64, 64, True)
+    fwd, fwd_bwd = conv_peak(dtype)
     return {
         "dtype": str(dtype).removeprefix("torch."),
         "conv_peak_fwd_gflop_s": round(fwd),

@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-from intergan.config import PRESETS, VARIANTS, Config, apply_overrides, model_config, validate_model
+from intergan.config import (
+    PRESETS,
+    VARIANTS,
+    Config,
+    ModelConfig,
+    apply_overrides,
+    model_config,
+    validate_model,
+)
 from intergan.errors import UserError
 from intergan.models.summary import comparison_table, measure, module_table, shapes_table
 
@@ -54,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_overrides(model, items: list[str]):
+def _with_overrides(model: ModelConfig, items: list[str]) -> ModelConfig:
     """``model`` with the ``--set model.FIELD=VALUE`` items applied and checked."""
     for item in items:
         if not item.startswith("model."):
