@@ -250,7 +250,7 @@ def test_edit_alone_equals_the_edited_stream_of_forward(variant, train, norm):
     G.train(train)
     images, t, s, _, _ = _batch(cfg, b=3)
     batches, decode = [], G.decode
-    G.decode = lambda z, cond: batches.append(cond.shape[0]) or decode(z, cond)
+    G.decode = lambda z, cond, **kw: batches.append(cond.shape[0]) or decode(z, cond, **kw)
     torch.testing.assert_close(G.edit(images, t, s), G(images, t, s).edited)
     coupled = variant in ("intergan", "no_hfcm") or (norm == "batch" and train)
     assert batches[0] == (6 if coupled else 3)  # what the edit alone decoded
@@ -268,7 +268,7 @@ def test_the_d_steps_fakes_decode_only_the_edited_stream_unless_cti_joins_them(v
     G.train(train)
     images, t, s, _, _ = _batch(cfg, b=3)
     batches, decode = [], G.decode
-    G.decode = lambda z, cond: batches.append(cond.shape[0]) or decode(z, cond)
+    G.decode = lambda z, cond, **kw: batches.append(cond.shape[0]) or decode(z, cond, **kw)
     fake = G.edit_for_d(images, t, s)
     cti = variant in ("intergan", "no_hfcm")
     assert batches == [6 if cti else 3]
@@ -276,6 +276,36 @@ def test_the_d_steps_fakes_decode_only_the_edited_stream_unless_cti_joins_them(v
         torch.testing.assert_close(fake, G(images, t, s).edited)
     else:  # other batch statistics, so other (still valid) images
         assert fake.shape == images.shape and not torch.allclose(fake, G(images, t, s).edited)
+
+
+@pytest.mark.parametrize("train", [True, False])
+@pytest.mark.parametrize("norm, lt_norm", [("instance", "batch"), ("instance", "instance"),
+                                           ("none", "none"), ("batch", "batch")])  # fmt: skip
+@pytest.mark.parametrize("variant", ["intergan", "no_hfcm"])
+def test_edits_skip_the_reconstruction_stream_after_the_last_cti(variant, norm, lt_norm, train):
+    # after the last CTI nothing flows between the streams, so an edit (the editor's
+    # slider move, the D step's fakes) runs the finer decoder blocks on the edited rows
+    # only, and the last CTI only its editing half, unless a batch norm in training
+    # mode normalises over both streams: the images must be forward's edits all the same
+    cfg, G, _ = _models(variant, 32, norm=norm, lt_norm=lt_norm)
+    if not train:  # running statistics away from their (0, 1) start
+        with torch.no_grad():
+            G(*_batch(cfg, b=4)[:3])
+    G.train(train)
+    images, t, s, _, _ = _batch(cfg, b=3)
+    rows = {}
+    last = len(G.cti) - 1
+    watched = {"last_cti_merge": G.cti[last].merge, "last_block": G.decoder[-1]}
+    hooks = [m.register_forward_hook(lambda m, a, o, k=k: rows.setdefault(k, []).append(o.shape[0]))
+             for k, m in watched.items()]  # fmt: skip
+    edited = G.edit(images, t, s)
+    for h in hooks:
+        h.remove()
+    torch.testing.assert_close(edited, G(images, t, s).edited)
+    per_sample = not (train and norm == "batch")
+    cti_half = per_sample and not (train and lt_norm == "batch")
+    assert rows == {"last_cti_merge": [3 if cti_half else 6],
+                    "last_block": [3 if per_sample else 6]}  # fmt: skip
 
 
 @pytest.mark.parametrize("bottleneck, halving", [(4, 4), (8, 3), (16, 2)])

@@ -108,10 +108,15 @@ class CTI(nn.Module):
         )
         self.merge = nn.Conv2d(3 * c, c, 1)
 
-    def forward(self, f: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def forward(self, f: torch.Tensor, cond: torch.Tensor, edit_only: bool = False) -> torch.Tensor:
+        """edit_only: return only the editing half ``(B, C, H, W)``, computing nothing
+        for the other; equal to ``forward(f, cond)[:B]`` where every norm inside is
+        per sample (in training mode a batch-norm LT takes other statistics)."""
         half = f.shape[0] // 2
         # [f_r; f_e]: the streams swapped (slices, since a roll by a dynamic size won't export)
         other = torch.cat([f[half:], f[:half]])
+        if edit_only:
+            f, other, cond = f[:half], f[half:], cond[:half]
         y = self.style_encoder(f)  # [y_e; y_r]  (2B, style_dim)
         styled = self.style(other, y)  # [AdaIN(f_r, y_e); AdaIN(f_e, y_r)]
         conditional = self.translate(torch.cat([f - other, tile(cond, f.shape[-1])], dim=1))
@@ -160,14 +165,35 @@ class InterGANGenerator(nn.Module):
             f = block(f)
         return f
 
-    def decode(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Both streams ``(2B, c_n, b, b)`` with labels ``(2B, n_attrs)`` -> ``(2B, 3, R, R)``."""
-        f, start = z, self.cfg.cti_start
+    def decode(self, z: torch.Tensor, cond: torch.Tensor, edit_only: bool = False) -> torch.Tensor:
+        """Both streams ``(2B, c_n, b, b)`` with labels ``(2B, n_attrs)`` -> ``(2B, 3, R, R)``.
+
+        edit_only: return only the editing stream ``(B, 3, R, R)``. After the last CTI
+        nothing flows between the streams, so the reconstruction stream's finer (and
+        costliest) blocks are not run, and the last CTI computes only its editing
+        half; equal to ``decode(z, cond)[:B]`` up to float rounding. Where a batch
+        norm in training mode spans both streams, that part runs on both as before.
+        """
+        f, start, n_cti = z, self.cfg.cti_start, len(self.cti)
+        split = edit_only and self._per_sample(self.cfg.norm)
         for j, block in enumerate(self.decoder):
-            if start <= j < start + len(self.cti):
-                f = self.cti[j - start](f, cond)
+            k = j - start
+            if 0 <= k < n_cti:
+                if split and k == n_cti - 1:
+                    if self._per_sample(self.cfg.lt_norm):
+                        f = self.cti[k](f, cond, edit_only=True)
+                    else:
+                        f = self.cti[k](f, cond)[: f.shape[0] // 2]
+                else:
+                    f = self.cti[k](f, cond)
             f = block(f)
-        return self.head(f)
+        out = self.head(f)
+        return out[: z.shape[0] // 2] if edit_only and out.shape[0] == z.shape[0] else out
+
+    def _per_sample(self, norm: str) -> bool:
+        """Whether a ``norm`` layer treats each sample on its own now (a batch norm in
+        training mode normalises with the whole batch's statistics)."""
+        return norm != "batch" or not self.training
 
     def forward(
         self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor
@@ -209,7 +235,7 @@ class InterGANGenerator(nn.Module):
             z2 = self.bottleneck(
                 torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
             )
-            return self.decode(z2, torch.cat([target, source]))[: z.shape[0]]
+            return self.decode(z2, torch.cat([target, source]), edit_only=True)
         return self.decode(self.bottleneck(z, target - source), target)
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
@@ -217,12 +243,14 @@ class InterGANGenerator(nn.Module):
         up to float rounding (a batch of B may take other kernels than one of 2B).
 
         With CTI (or batch norm in training mode, whose statistics span the 2B batch)
-        the streams are coupled and both run; otherwise only the editing stream is
-        computed (half the cost: the discriminator step's fake images and the editor
-        need nothing else).
+        the streams are coupled and both run up to the last CTI, and only the editing
+        stream after it (``decode(edit_only=True)``); otherwise only the editing
+        stream is computed (half the cost: the discriminator step's fake images and the
+        editor need nothing else).
         """
         if self._coupled():
-            return self(images, target, source).edited
+            check_inputs(self.cfg, images, target, source, values=not self.training)
+            return self.edit_from_code(self.encode(images), target, source)
         return self._edit_alone(images, target, source)
 
     def _edit_alone(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
