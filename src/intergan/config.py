@@ -153,6 +153,10 @@ class TrainConfig:
     lambda_adv: float = 1.0  # adversarial term, both G and D
     lambda_cls_g: float = 15.0  # attribute BCE on the edited image (G)
     lambda_rec: float = 100.0  # L1 reconstruction (G)
+    # L1 between the edited image and its input (G) [chosen; not in the paper]: asks the
+    # edit to leave alone what its attributes do not need (docs/recipe.md section 10).
+    # 0 = off, the paper's objective; logged as g_keep either way.
+    lambda_keep: float = 0.0
     lambda_gp: float = 10.0  # gradient penalty (D)
     lambda_cls_d: float = 1.0  # attribute BCE on real images (D)
     thres_int: float = 0.5  # label scale: (2a - 1) * thres_int
@@ -480,7 +484,8 @@ def validate_train(cfg: Config, device: str | torch.device) -> None:
         t.lr_decay_step,
         "use a step >= 0 (or leave it unset: lr_decay_at * steps)",
     )
-    for name in ("lambda_adv", "lambda_cls_g", "lambda_rec", "lambda_gp", "lambda_cls_d"):
+    for name in ("lambda_adv", "lambda_cls_g", "lambda_rec", "lambda_keep", "lambda_gp",
+                 "lambda_cls_d"):  # fmt: skip
         v = getattr(t, name)
         _check(v >= 0 and math.isfinite(v), name, v, "use a weight >= 0")
     _check(t.thres_int > 0, "thres_int", t.thres_int, "use a positive label scale")

@@ -106,5 +106,6 @@ def attr_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 
 def reconstruction_l1(reconstructed: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Mean absolute pixel error between the reconstruction and its input."""
+    """Mean absolute pixel error between an output image (the reconstruction, or the
+    edit for `g_keep`) and the input."""
     return F.l1_loss(reconstructed, real)

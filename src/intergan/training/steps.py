@@ -28,7 +28,7 @@ from intergan.config import TrainConfig
 # optimizer steps on, then its terms (adversarial, gradient penalty, attribute
 # classification, reconstruction), unweighted.
 D_LOSSES = ("d_loss", "d_adv", "d_gp", "d_cls")  # d_step
-G_LOSSES = ("g_loss", "g_adv", "g_cls", "g_rec")  # g_step
+G_LOSSES = ("g_loss", "g_adv", "g_cls", "g_rec", "g_keep")  # g_step
 LOSS_NAMES = D_LOSSES + G_LOSSES  # one logged step, in stats.jsonl order
 BAR_LOSSES = (D_LOSSES[0], G_LOSSES[0], G_LOSSES[3])  # the progress bar's: totals and g_rec
 
@@ -195,14 +195,17 @@ def g_step(
     g_adv = losses.g_adv_loss(cfg.mode, adv.float())
     g_cls = losses.attr_bce(cls.float(), target)
     g_rec = losses.reconstruction_l1(out.reconstructed.float(), real.float())
+    g_keep = losses.reconstruction_l1(out.edited.float(), real.float())  # how far edits move
     loss = cfg.lambda_rec * g_rec
     if not warmup:  # reconstruction warm-up: the edit terms join after `rec_warmup` steps
         loss = loss + cfg.lambda_adv * g_adv + cfg.lambda_cls_g * g_cls
+        if cfg.lambda_keep:
+            loss = loss + cfg.lambda_keep * g_keep
     trainer.opt_G.zero_grad(set_to_none=True)
     trainer.scaler_G.scale(loss).backward()
     trainer.scaler_G.step(trainer.opt_G)
     trainer.scaler_G.update()
-    return _detached(G_LOSSES, loss, g_adv, g_cls, g_rec)
+    return _detached(G_LOSSES, loss, g_adv, g_cls, g_rec, g_keep)
 
 
 def _detached(names: tuple[str, ...], *values: torch.Tensor) -> dict[str, torch.Tensor]:
