@@ -279,15 +279,19 @@ def test_the_d_steps_fakes_decode_only_the_edited_stream_unless_cti_joins_them(v
 
 
 @pytest.mark.parametrize("train", [True, False])
-@pytest.mark.parametrize("norm, lt_norm", [("instance", "batch"), ("instance", "instance"),
-                                           ("none", "none"), ("batch", "batch")])  # fmt: skip
+@pytest.mark.parametrize("norm, lt_norm, head_norm", [
+    ("instance", "batch", "none"), ("instance", "instance", "none"), ("none", "none", "none"),
+    ("batch", "batch", "none"), ("instance", "batch", "batch"), ("instance", "none", "instance"),
+])  # fmt: skip
 @pytest.mark.parametrize("variant", ["intergan", "no_hfcm"])
-def test_edits_skip_the_reconstruction_stream_after_the_last_cti(variant, norm, lt_norm, train):
+def test_edits_skip_the_reconstruction_stream_after_the_last_cti(
+    variant, norm, lt_norm, head_norm, train
+):
     # after the last CTI nothing flows between the streams, so an edit (the editor's
     # slider move, the D step's fakes) runs the finer decoder blocks on the edited rows
     # only, and the last CTI only its editing half, unless a batch norm in training
     # mode normalises over both streams: the images must be forward's edits all the same
-    cfg, G, _ = _models(variant, 32, norm=norm, lt_norm=lt_norm)
+    cfg, G, _ = _models(variant, 32, norm=norm, lt_norm=lt_norm, head_norm=head_norm)
     if not train:  # running statistics away from their (0, 1) start
         with torch.no_grad():
             G(*_batch(cfg, b=4)[:3])
@@ -302,7 +306,7 @@ def test_edits_skip_the_reconstruction_stream_after_the_last_cti(variant, norm, 
     for h in hooks:
         h.remove()
     torch.testing.assert_close(edited, G(images, t, s).edited)
-    per_sample = not (train and norm == "batch")
+    per_sample = not (train and "batch" in (norm, head_norm))
     cti_half = per_sample and not (train and lt_norm == "batch")
     assert rows == {"last_cti_merge": [3 if cti_half else 6],
                     "last_block": [3 if per_sample else 6]}  # fmt: skip

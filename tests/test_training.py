@@ -648,7 +648,7 @@ def test_the_keep_term_adds_its_weighted_l1_and_holds_the_edit_to_its_input():
     # after a few updates the term has pulled the edits towards their inputs (measured:
     # 0.589 -> 0.570 in 8 steps with it, 0.589 -> 0.590 without)
     keep_on, keep_off = on[-1]["g_keep"].item(), off[-1]["g_keep"].item()
-    assert keep_on < 0.98 * first_on["g_keep"].item() and keep_on < keep_off - 0.01
+    assert keep_on < 0.99 * first_on["g_keep"].item() and keep_on < keep_off - 0.01
 
 
 def test_a_negative_keep_weight_is_refused_by_name():

@@ -113,10 +113,10 @@ class CTI(nn.Module):
         for the other; equal to ``forward(f, cond)[:B]`` where every norm inside is
         per sample (in training mode a batch-norm LT takes other statistics)."""
         half = f.shape[0] // 2
-        # [f_r; f_e]: the streams swapped (slices, since a roll by a dynamic size won't export)
-        other = torch.cat([f[half:], f[:half]])
         if edit_only:
             f, other, cond = f[:half], f[half:], cond[:half]
+        else:  # [f_r; f_e]: the streams swapped (slices: a roll by a dynamic size won't export)
+            other = torch.cat([f[half:], f[:half]])
         y = self.style_encoder(f)  # [y_e; y_r]  (2B, style_dim)
         styled = self.style(other, y)  # [AdaIN(f_r, y_e); AdaIN(f_e, y_r)]
         conditional = self.translate(torch.cat([f - other, tile(cond, f.shape[-1])], dim=1))
@@ -175,7 +175,9 @@ class InterGANGenerator(nn.Module):
         norm in training mode spans both streams, that part runs on both as before.
         """
         f, start, n_cti = z, self.cfg.cti_start, len(self.cti)
-        split = edit_only and self._per_sample(self.cfg.norm)
+        split = (
+            edit_only and self._per_sample(self.cfg.norm) and self._per_sample(self.cfg.head_norm)
+        )
         for j, block in enumerate(self.decoder):
             k = j - start
             if 0 <= k < n_cti:
@@ -220,8 +222,11 @@ class InterGANGenerator(nn.Module):
 
     def _coupled(self) -> bool:
         """Whether the editing stream depends on the reconstruction stream: CTI joins
-        them, and so does batch norm while it uses batch statistics (training)."""
-        return len(self.cti) > 0 or (self.cfg.norm == "batch" and self.training)
+        them, and so does a batch norm (blocks or head) while it uses batch statistics
+        (training)."""
+        return len(self.cti) > 0 or not (
+            self._per_sample(self.cfg.norm) and self._per_sample(self.cfg.head_norm)
+        )
 
     def edit_from_code(
         self, z: torch.Tensor, target: torch.Tensor, source: torch.Tensor
@@ -260,10 +265,10 @@ class InterGANGenerator(nn.Module):
 
     def edit_for_d(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """The edited images the discriminator step trains on. With CTI the streams
-        exchange features and both run (:meth:`edit`); without it only the editing
-        stream runs, and batch norm in training mode then takes the edited batch's
-        own statistics, as AttGAN's code makes D's fakes (the variant's G step keeps
-        the 2B batch of ``forward``)."""
+        exchange features and both run up to the last CTI (:meth:`edit`); without it
+        only the editing stream runs, and batch norm in training mode then takes the
+        edited batch's own statistics, as AttGAN's code makes D's fakes (the variant's
+        G step keeps the 2B batch of ``forward``)."""
         if len(self.cti) > 0:
             return self.edit(images, target, source)
         return self._edit_alone(images, target, source)
