@@ -44,7 +44,7 @@ SETS = {
         "line_hair",
         "grid_bg",
         "grid_skin",
-    ),  # fmt: skip
+    ),
 }
 
 

@@ -178,16 +178,14 @@ class InterGANGenerator(nn.Module):
         split = (
             edit_only and self._per_sample(self.cfg.norm) and self._per_sample(self.cfg.head_norm)
         )
+        half_lt = self._per_sample(self.cfg.lt_norm)  # the LT can run on one stream alone
         for j, block in enumerate(self.decoder):
             k = j - start
             if 0 <= k < n_cti:
-                if split and k == n_cti - 1:
-                    if self._per_sample(self.cfg.lt_norm):
-                        f = self.cti[k](f, cond, edit_only=True)
-                    else:
-                        f = self.cti[k](f, cond)[: f.shape[0] // 2]
-                else:
-                    f = self.cti[k](f, cond)
+                last = split and k == n_cti - 1
+                f = self.cti[k](f, cond, edit_only=last and half_lt)
+                if last and not half_lt:  # both streams ran for the LT's batch statistics
+                    f = f[: f.shape[0] // 2]
             f = block(f)
         out = self.head(f)
         return out[: z.shape[0] // 2] if edit_only and out.shape[0] == z.shape[0] else out
