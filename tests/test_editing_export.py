@@ -81,6 +81,42 @@ def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path):
     assert (a.int() - b.int()).abs().max() <= 1
 
 
+@pytest.mark.parametrize("variant", ["intergan", "attgan"])
+def test_onnx_editor_encodes_once_and_edits_with_the_editing_half(tmp_path, variant):
+    """A slider move on the ONNX backend runs only generator_edit.onnx on the code of
+    generator_encode.onnx; an export without the halves (written before them) still
+    edits, through the whole graph."""
+    pytest.importorskip("onnxruntime")
+    from intergan.editing.backends import OnnxBackend, load_backend
+
+    torch.manual_seed(2)
+    cfg = Config(model=model_config("tiny", variant=variant))
+    G = build_generator(cfg.model).eval()
+    save_exported(G, cfg, tmp_path / "m")
+    from intergan.models.export import export_onnx
+
+    export_onnx(G, cfg, tmp_path / "m" / "generator.onnx")
+    names = sorted(p.name for p in (tmp_path / "m").glob("*.onnx"))
+    assert names == ["generator.onnx", "generator_edit.onnx", "generator_encode.onnx"]
+    be, _ = load_backend(tmp_path / "m", torch.device("cpu"), "onnx")
+    assert be.split and be._whole is None
+    for b in (1, 3):
+        x, t, s = inputs(b, seed=10 + b)
+        code = be.encode(x)
+        with torch.no_grad():
+            ref_code, ref = G.encode(x), G.edit(x, t, s)
+        assert type(code) is type(ref_code)  # AttGAN's code is its list of skips
+        assert (be.decode(code, t, s) - ref).abs().max() <= 1e-4
+    assert be._whole is None  # encode and decode never loaded the whole graph
+    assert (be(x, t, s)[1] - G(x, t, s).reconstructed.detach()).abs().max() <= 1e-4
+
+    for half in ("generator_encode.onnx", "generator_edit.onnx"):
+        (tmp_path / "m" / half).unlink()
+    old = OnnxBackend(tmp_path / "m")
+    assert not old.split
+    assert (old.decode(old.encode(x), t, s) - ref).abs().max() <= 1e-4
+
+
 def test_auto_runs_the_exported_onnx_on_cpus_without_native_bf16(run_dir, tmp_path, monkeypatch):
     pytest.importorskip("onnxruntime")
     plain, with_onnx = tmp_path / "plain", tmp_path / "onnx"

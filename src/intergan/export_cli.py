@@ -20,7 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="output folder (default: RUN/export, or beside the checkpoint; "
         "out/NAME/export for a bundled model)",
     )
-    p.add_argument("--onnx", action="store_true", help="also write generator.onnx")
+    p.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also write generator.onnx and its halves "
+        "(generator_encode.onnx, generator_edit.onnx)",
+    )
     p.add_argument(
         "--judge",
         help=f"judge classifier folder to bundle (judge.json + .safetensors), {BUNDLED_HELP}",

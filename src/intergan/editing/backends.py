@@ -27,11 +27,11 @@ import torch
 
 from intergan.errors import UserError
 from intergan.hardware import cpu_bf16, ort_session_options
+from intergan.models.io import ONNX_EDIT_FILE, ONNX_ENCODE_FILE, ONNX_FILE
 
 if TYPE_CHECKING:
     from intergan.config import Config
 
-ONNX_FILE = "generator.onnx"
 BACKENDS = ("auto", "torch", "torch-bf16", "onnx")
 
 Code = torch.Tensor | list[torch.Tensor]  # what encode gives and decode takes
@@ -139,8 +139,12 @@ class TorchBackend:
 class OnnxBackend:
     """An exported ``generator.onnx`` run by ONNX Runtime on the CPU.
 
-    The exported graph is the whole generator, so its code is the crops themselves
-    and every ``decode`` runs the encoder again.
+    Where the export also holds the generator's halves (``generator_encode.onnx``,
+    ``generator_edit.onnx``: ``intergan export --onnx`` writes them since 2026-12-06),
+    ``encode`` runs the encoder once and ``decode`` only the editing half, as the
+    PyTorch backends do; the whole graph is loaded only when ``__call__`` needs the
+    reconstructions. An older export has the whole graph alone: its code is then the
+    crops themselves and every ``decode`` runs the encoder again.
     """
 
     name = "onnx"
@@ -160,25 +164,49 @@ class OnnxBackend:
             raise UserError(
                 f"no ONNX generator at {path}; write one with `intergan export RUN --onnx`"
             )
-        opts = ort_session_options(threads)
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._ort, self._opts, self._path = ort, ort_session_options(threads), path
+        self._whole = None
+        halves = path.parent / ONNX_ENCODE_FILE, path.parent / ONNX_EDIT_FILE
+        self.split = all(h.is_file() for h in halves)
+        if self.split:
+            self._encoder, self._editor = (self._session(h) for h in halves)
         self.device = torch.device("cpu")
 
+    def _session(self, path: Path):
+        return self._ort.InferenceSession(str(path), self._opts, providers=["CPUExecutionProvider"])
+
+    @property
+    def session(self):
+        """The whole generator's session (loaded on first use)."""
+        if self._whole is None:
+            self._whole = self._session(self._path)
+        return self._whole
+
     def encode(self, images: torch.Tensor) -> Code:
-        return images.detach().to("cpu", torch.float32)
+        if not self.split:
+            return images.detach().to("cpu", torch.float32)
+        parts = self._encoder.run(None, {"images": _np32(images)})
+        code = [torch.from_numpy(a) for a in parts]
+        return code[0] if len(code) == 1 else code
 
     def decode(self, code: Code, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        return self(code, target, source)[0]
+        if not self.split:
+            return self(code, target, source)[0]
+        parts = [code] if isinstance(code, torch.Tensor) else code
+        feeds = {f"code{i}": _np32(c) for i, c in enumerate(parts)}
+        feeds |= {"target": _np32(target), "source": _np32(source)}
+        return torch.from_numpy(self._editor.run(["edited"], feeds)[0])
 
     def __call__(
         self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        def np32(t: torch.Tensor) -> np.ndarray:
-            return t.detach().to("cpu", torch.float32).contiguous().numpy()
-
-        feeds = {"images": np32(images), "target": np32(target), "source": np32(source)}
+        feeds = {"images": _np32(images), "target": _np32(target), "source": _np32(source)}
         edited, reconstructed = self.session.run(["edited", "reconstructed"], feeds)
         return torch.from_numpy(edited), torch.from_numpy(reconstructed)
+
+
+def _np32(t: torch.Tensor) -> np.ndarray:
+    return t.detach().to("cpu", torch.float32).contiguous().numpy()
 
 
 def choose_backend(

@@ -6,6 +6,8 @@ An exported folder holds only tensors and JSON, so loading it never unpickles::
                                 # steps done and planned, batch size, data, preset, a note)
     OUT/generator.safetensors   # the generator's weights (EMA ones when the run kept them)
     OUT/generator.onnx          # with --onnx (images, target, source -> edited, reconstructed)
+    OUT/generator_encode.onnx   # with --onnx: images -> code0[, code1, ...] (the encoder)
+    OUT/generator_edit.onnx     # with --onnx: code0[, ...], target, source -> edited
     OUT/judge.json, OUT/judge.safetensors   # with --judge: the attribute classifier
 
 ``intergan.models.io`` reads such a folder (``is_export``, ``load_exported``), and its
@@ -29,6 +31,8 @@ from intergan.files import atomic_write, check_output_folder, output_folder, wri
 from intergan.models.io import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
+    ONNX_EDIT_FILE,
+    ONNX_ENCODE_FILE,
     ONNX_FILE,
     WEIGHTS_FILE,
     checkpoint_step,
@@ -81,16 +85,50 @@ class _OnnxGenerator(torch.nn.Module):
         return out.edited, out.reconstructed
 
 
+def _code_parts(code) -> tuple[torch.Tensor, ...]:
+    """``G.encode``'s code as a flat tuple (InterGAN: one tensor; AttGAN: its skips)."""
+    return (code,) if isinstance(code, torch.Tensor) else tuple(code)
+
+
+class _OnnxEncoder(torch.nn.Module):
+    """images -> the code's tensors (``G.encode``)."""
+
+    def __init__(self, G: torch.nn.Module):
+        super().__init__()
+        self.G = G
+
+    def forward(self, images):
+        return _code_parts(self.G.encode(images))
+
+
+class _OnnxEdit(torch.nn.Module):
+    """(code tensors..., target, source) -> edited (``G.edit_from_code``)."""
+
+    def __init__(self, G: torch.nn.Module, as_list: bool):
+        super().__init__()
+        self.G, self.as_list = G, as_list  # as_list: G's code is a list (AttGAN)
+
+    def forward(self, *args):
+        parts, target, source = args[:-2], args[-2], args[-1]
+        code = list(parts) if self.as_list else parts[0]
+        return self.G.edit_from_code(code, target, source)
+
+
 def export_onnx(
     G: torch.nn.Module, cfg: Config, path: str | os.PathLike, opset: int = ONNX_OPSET
 ) -> Path:
-    """Write an ONNX generator with a dynamic batch dimension.
+    """Write the ONNX generator ``path`` and its two halves beside it, each with a
+    dynamic batch dimension.
 
-    Inputs ``images`` (B, 3, S, S) float in [-1, 1], ``target`` and ``source``
-    (B, n_attrs) encoded labels; outputs ``edited`` and ``reconstructed``
-    (B, 3, S, S). Uses the ``torch.export`` based exporter (needs ``onnxscript``,
-    in the ``onnx`` extra): the TorchScript tracer bakes the example batch size
-    into the graph's slices, so its output is wrong at other batch sizes.
+    ``path`` (``generator.onnx``): inputs ``images`` (B, 3, S, S) float in [-1, 1],
+    ``target`` and ``source`` (B, n_attrs) encoded labels; outputs ``edited`` and
+    ``reconstructed`` (B, 3, S, S). ``generator_encode.onnx``: ``images`` -> ``code0``
+    (and ``code1``, ... for AttGAN's skips); ``generator_edit.onnx``: the code's
+    tensors, ``target``, ``source`` -> ``edited``, so an editor encodes a photo once
+    and runs only the editing half per slider move. Uses the ``torch.export`` based
+    exporter (needs ``onnxscript``, in the ``onnx`` extra): the TorchScript tracer
+    bakes the example batch size into the graph's slices, so its output is wrong at
+    other batch sizes.
     """
     try:
         import onnxscript  # noqa: F401 - required by torch.onnx.export(dynamo=True)
@@ -98,26 +136,45 @@ def export_onnx(
         raise UserError(
             "ONNX export needs onnx and onnxscript: pip install 'intergan[onnx]'"
         ) from None
+    G = G.cpu().eval()
     s, n = cfg.model.img_size, cfg.model.n_attrs
-    example = (torch.rand(2, 3, s, s) * 2 - 1, torch.zeros(2, n), torch.zeros(2, n))
+    images, target, source = torch.rand(2, 3, s, s) * 2 - 1, torch.zeros(2, n), torch.zeros(2, n)
+    with torch.no_grad():
+        raw = G.encode(images)
+    code = _code_parts(raw)
+    codes = [f"code{i}" for i in range(len(code))]
     batch = torch.export.Dim("batch", min=1, max=4096)
+    folder, as_list = Path(path).parent, not isinstance(raw, torch.Tensor)
+    graphs = [  # (module, example inputs, input names, output names, file)
+        (_OnnxGenerator(G), (images, target, source), ["images", "target", "source"],
+         ["edited", "reconstructed"], Path(path)),
+        (_OnnxEncoder(G), (images,), ["images"], codes, folder / ONNX_ENCODE_FILE),
+        (_OnnxEdit(G, as_list), (*code, target, source), [*codes, "target", "source"],
+         ["edited"], folder / ONNX_EDIT_FILE),
+    ]  # fmt: skip
+    for module, example, names_in, names_out, file in graphs:
+        shapes = tuple({0: batch} for _ in example)  # one per forward parameter
+        if isinstance(module, _OnnxEdit):
+            shapes = (shapes,)  # its one parameter is *args
 
-    def write(tmp: Path) -> None:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")  # the exporter's progress notes
-            torch.onnx.export(
-                _OnnxGenerator(G.cpu().eval()),
-                example,
-                str(tmp),
-                dynamo=True,
-                external_data=False,
-                input_names=["images", "target", "source"],
-                output_names=["edited", "reconstructed"],
-                dynamic_shapes=({0: batch}, {0: batch}, {0: batch}),
-                opset_version=opset,
-            )
+        def write(tmp: Path, module=module, example=example, names_in=names_in,
+                  names_out=names_out, shapes=shapes):  # fmt: skip
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+                warnings.simplefilter("ignore")  # the exporter's progress notes
+                torch.onnx.export(
+                    module,
+                    example,
+                    str(tmp),
+                    dynamo=True,
+                    external_data=False,
+                    input_names=names_in,
+                    output_names=names_out,
+                    dynamic_shapes=shapes,
+                    opset_version=opset,
+                )
 
-    return atomic_write(path, by_path=write)
+        atomic_write(file, by_path=write)
+    return Path(path)
 
 
 def training_record(

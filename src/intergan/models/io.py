@@ -17,7 +17,7 @@ JSON, so loading it never unpickles::
 
     OUT/config.json             # Config.to_dict() plus an "export" record
     OUT/generator.safetensors   # the generator's weights
-    OUT/generator.onnx          # optional
+    OUT/generator.onnx          # optional, with generator_encode.onnx / generator_edit.onnx
 
 This module imports nothing from ``intergan.training``: editing, evaluation and the
 app load generators through :func:`load_generator` alone.
@@ -56,6 +56,10 @@ _NAME = re.compile(r"^step_(\d+)\.pt$")
 WEIGHTS_FILE = "generator.safetensors"
 CONFIG_FILE = "config.json"
 ONNX_FILE = "generator.onnx"
+# with ONNX_FILE: the generator's two halves, so that an editor encodes a photo once and
+# each slider move runs only the editing half (images -> code; code, labels -> edited)
+ONNX_ENCODE_FILE = "generator_encode.onnx"
+ONNX_EDIT_FILE = "generator_edit.onnx"
 REEXPORT = "export the run again (`intergan export RUN --out DIR --overwrite`)"
 
 
@@ -205,7 +209,8 @@ def check_resume_config(saved: Config, current: Config, source: str | os.PathLik
 def export_folder(path: str | os.PathLike) -> Path:
     """The exported folder ``path`` names (the folder itself, or one of its files)."""
     p = Path(path)
-    return p.parent if p.name in (WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE) else p
+    files = (WEIGHTS_FILE, CONFIG_FILE, ONNX_FILE, ONNX_ENCODE_FILE, ONNX_EDIT_FILE)
+    return p.parent if p.name in files else p
 
 
 def is_export(path: str | os.PathLike) -> bool:
