@@ -109,6 +109,7 @@ def test_onnx_editor_encodes_once_and_edits_with_the_editing_half(tmp_path, vari
         assert (be.decode(code, t, s) - ref).abs().max() <= 1e-4
     assert be._whole is None  # encode and decode never loaded the whole graph
     assert (be(x, t, s)[1] - G(x, t, s).reconstructed.detach()).abs().max() <= 1e-4
+    assert OnnxBackend(tmp_path / "m" / "generator_edit.onnx").split  # a half names the export
 
     for half in ("generator_encode.onnx", "generator_edit.onnx"):
         (tmp_path / "m" / half).unlink()

@@ -125,7 +125,9 @@ def export_onnx(
     ``reconstructed`` (B, 3, S, S). ``generator_encode.onnx``: ``images`` -> ``code0``
     (and ``code1``, ... for AttGAN's skips); ``generator_edit.onnx``: the code's
     tensors, ``target``, ``source`` -> ``edited``, so an editor encodes a photo once
-    and runs only the editing half per slider move. Uses the ``torch.export`` based
+    and runs only the editing half per slider move. The halves are written last (old
+    ones removed first), so an export that fails midway never pairs a new graph with
+    an old half: the backend then runs the whole graph. Uses the ``torch.export`` based
     exporter (needs ``onnxscript``, in the ``onnx`` extra): the TorchScript tracer
     bakes the example batch size into the graph's slices, so its output is wrong at
     other batch sizes.
@@ -152,6 +154,8 @@ def export_onnx(
         (_OnnxEdit(G, as_list), (*code, target, source), [*codes, "target", "source"],
          ["edited"], folder / ONNX_EDIT_FILE),
     ]  # fmt: skip
+    for *_, file in graphs[1:]:  # old halves would pair with a new whole graph
+        file.unlink(missing_ok=True)
     for module, example, names_in, names_out, file in graphs:
         shapes = tuple({0: batch} for _ in example)  # one per forward parameter
         if isinstance(module, _OnnxEdit):
