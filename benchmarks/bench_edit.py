@@ -5,6 +5,7 @@ generator (latency does not depend on the weights' values) and a random judge.
 
 Usage: PYTHONPATH=src python benchmarks/bench_edit.py [--preset base] [--size 256]
        [--threads 2] [--repeats 5] [--backends torch,torch-bf16,autocast,onnx]
+       [--set model.enc_dim=32]
 
 Scenarios, all through the public API on a 1024x768 photo with one face:
 - ``first_edit``: ``Editor.edit(photo, {"Blond_Hair": 1})`` from nothing: MTCNN
@@ -153,10 +154,13 @@ def main() -> None:
     ap.add_argument("--backends", default="torch,torch-bf16,autocast,onnx")
     ap.add_argument("--out", help="default: benchmarks/results/bench_edit_PRESET_SIZE.json")
     ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
+    ap.add_argument("--set", action="append", default=[], metavar="model.FIELD=VALUE",
+                    help="change the preset's model, e.g. model.enc_dim=32 (the bundled "
+                    "synthfaces-64's width)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from intergan.config import Config, model_config
+    from intergan.config import Config, apply_overrides, model_config
     from intergan.editing.backends import choose_backend
     from intergan.editing.editor import Editor
     from intergan.hardware import cpu_bf16
@@ -164,6 +168,7 @@ def main() -> None:
     from intergan.models.judge import build_judge
 
     cfg = Config(model=model_config(args.preset, img_size=args.size))
+    apply_overrides(cfg, args.set)
     work = Path(tempfile.mkdtemp(prefix="bench_edit_"))
     backends, export_s = make_backends(args.backends.split(","), cfg, work, args.threads)
     judge = build_judge(cfg.model.attrs, args.size)
@@ -228,7 +233,7 @@ def main() -> None:
         "strip_repeats": strip_reps,
         "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --preset {args.preset} "
         f"--size {args.size} --threads {args.threads} --repeats {args.repeats} "
-        f"--backends {args.backends}",
+        f"--backends {args.backends}" + "".join(f" --set {item}" for item in args.set),
     }
     out = Path(args.out or f"benchmarks/results/bench_edit_{args.preset}_{args.size}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
