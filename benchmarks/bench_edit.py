@@ -20,7 +20,8 @@ Scenarios, all through the public API on a 1024x768 photo with one face:
 - ``crop_edit``: ``Editor.edit`` of one (1, 3, S, S) crop tensor with
   ``align=False`` (the generator and glue; the figure earlier versions reported).
 Median and best of ``--repeats`` calls (strips: half as many) after one warm-up,
-the backends taking turns. Saves benchmarks/results/bench_edit_PRESET_SIZE.json.
+the backends taking turns. Saves benchmarks/results/bench_edit_PRESET_SIZE.json
+(with each ``--set`` item appended to the name, e.g. ``_encdim32``) or ``--out``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import argparse
 import json
 import os
 import platform
+import re
+import shlex
 import statistics
 import tempfile
 import time
@@ -152,7 +155,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--backends", default="torch,torch-bf16,autocast,onnx")
-    ap.add_argument("--out", help="default: benchmarks/results/bench_edit_PRESET_SIZE.json")
+    ap.add_argument("--out", help="default: benchmarks/results/bench_edit_PRESET_SIZE[_SET].json")
     ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
     ap.add_argument("--set", action="append", default=[], metavar="model.FIELD=VALUE",
                     help="change the preset's model, e.g. model.enc_dim=32 (the bundled "
@@ -168,7 +171,14 @@ def main() -> None:
     from intergan.models.judge import build_judge
 
     cfg = Config(model=model_config(args.preset, img_size=args.size))
+    if any(
+        not item.startswith("model.") or item.startswith("model.img_size=") for item in args.set
+    ):
+        raise SystemExit("--set takes model.FIELD=VALUE (the size is --size)")
     apply_overrides(cfg, args.set)
+    # the default name carries the --set items, so a variant never overwrites the preset's file
+    variant = "".join("_" + re.sub(r"[^A-Za-z0-9]+", "", i.split(".", 1)[1]) for i in args.set)
+    out = Path(args.out or f"benchmarks/results/bench_edit_{args.preset}_{args.size}{variant}.json")
     work = Path(tempfile.mkdtemp(prefix="bench_edit_"))
     backends, export_s = make_backends(args.backends.split(","), cfg, work, args.threads)
     judge = build_judge(cfg.model.attrs, args.size)
@@ -233,9 +243,10 @@ def main() -> None:
         "strip_repeats": strip_reps,
         "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --preset {args.preset} "
         f"--size {args.size} --threads {args.threads} --repeats {args.repeats} "
-        f"--backends {args.backends}" + "".join(f" --set {item}" for item in args.set),
+        f"--backends {args.backends}"
+        + "".join(f" --set {shlex.quote(item)}" for item in args.set)
+        + f" --out {shlex.quote(str(out))}",
     }
-    out = Path(args.out or f"benchmarks/results/bench_edit_{args.preset}_{args.size}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "results": res}, indent=2) + "\n")
     print(json.dumps(meta))
