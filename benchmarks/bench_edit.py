@@ -163,19 +163,19 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from intergan.config import Config, apply_overrides, model_config
+    from intergan.config import Config, model_config
     from intergan.editing.backends import choose_backend
     from intergan.editing.editor import Editor
     from intergan.hardware import cpu_bf16
+    from intergan.model_cli import with_model_overrides
     from intergan.models import build_generator
     from intergan.models.judge import build_judge
 
-    cfg = Config(model=model_config(args.preset, img_size=args.size))
-    if any(
-        not item.startswith("model.") or item.startswith("model.img_size=") for item in args.set
-    ):
-        raise SystemExit("--set takes model.FIELD=VALUE (the size is --size)")
-    apply_overrides(cfg, args.set)
+    if any(item.startswith("model.img_size=") for item in args.set):
+        raise SystemExit("--set model.img_size: the size is --size")
+    cfg = Config(
+        model=with_model_overrides(model_config(args.preset, img_size=args.size), args.set)
+    )
     # the default name carries the --set items, so a variant never overwrites the preset's file
     variant = "".join("_" + re.sub(r"[^A-Za-z0-9]+", "", i.split(".", 1)[1]) for i in args.set)
     out = Path(args.out or f"benchmarks/results/bench_edit_{args.preset}_{args.size}{variant}.json")

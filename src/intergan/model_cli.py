@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     variants = list(VARIANTS) if args.variant == "all" else [args.variant]
-    cfgs = [_with_overrides(model_config(args.preset, v, args.size, args.attrs), args.set)
+    cfgs = [with_model_overrides(model_config(args.preset, v, args.size, args.attrs), args.set)
             for v in variants]  # fmt: skip
     reports = [measure(cfg) for cfg in cfgs]
     c = cfgs[0]
@@ -62,11 +62,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _with_overrides(model: ModelConfig, items: list[str]) -> ModelConfig:
+def with_model_overrides(model: ModelConfig, items: list[str]) -> ModelConfig:
     """``model`` with the ``--set model.FIELD=VALUE`` items applied and checked."""
     for item in items:
         if not item.startswith("model."):
-            raise UserError(f"--set {item!r}: `intergan model` takes model fields only")
+            raise UserError(f"--set {item!r}: model fields only here (model.FIELD=VALUE)")
     cfg = Config(model=model)
     apply_overrides(cfg, items)
     validate_model(cfg.model)
