@@ -419,6 +419,32 @@ def test_ddp_two_processes_on_cpu(tmp_path):
     # the checkpoint holds each rank's random streams, for an exact resume
     assert io.load_checkpoint(io.find_checkpoint(run))["rng"]["world"] == 2
     assert (run / "samples" / "step_0000002.png").is_file()
+    # CTI's batch norm: per process on CPU, and the log says why
+    assert (
+        "batch norm: statistics per process (SyncBatchNorm runs on GPUs only)"
+        in (run / "log.txt").read_text()
+    )
+
+
+def test_sync_batch_norm_only_for_several_gpu_processes_and_checkpoints_unchanged(monkeypatch):
+    from intergan.models import build_generator
+    from intergan.training import distributed as dist
+
+    cfg = tiny_config()
+    G = build_generator(cfg.model)
+    cuda, cpu = torch.device("cuda", 0), torch.device("cpu")
+    assert not dist.sync_batch_norm(G, cuda, True)  # alone: nothing to sync
+    monkeypatch.setattr(dist, "world_size", lambda: 2)
+    assert dist.sync_batch_norm(G, cuda, True)
+    assert not dist.sync_batch_norm(G, cuda, False)  # train.sync_bn=false
+    assert not dist.sync_batch_norm(G, cpu, True)  # gloo: no CPU kernel in torch
+    assert not dist.sync_batch_norm(torch.nn.Conv2d(3, 3, 1), cuda, True)  # no batch norm
+    assert "global batch of 2 processes" in dist.batch_norm_note([G], cuda, True)
+    assert "train.sync_bn=false" in dist.batch_norm_note([G], cuda, False)
+    # a checkpoint written by a SyncBatchNorm run loads into the plain model
+    synced = torch.nn.SyncBatchNorm.convert_sync_batchnorm(build_generator(cfg.model))
+    assert any(isinstance(m, torch.nn.SyncBatchNorm) for m in synced.modules())
+    G.load_state_dict(synced.state_dict(), strict=True)
 
 
 # --- the command line ----------------------------------------------------------------

@@ -107,6 +107,27 @@ def barrier() -> None:
         dist.barrier()
 
 
+def has_batch_norm(module: torch.nn.Module) -> bool:
+    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
+def sync_batch_norm(module: torch.nn.Module, device: torch.device, enabled: bool) -> bool:
+    """Whether ``module``'s batch norms should become SyncBatchNorm: several processes,
+    on GPUs (torch's SyncBatchNorm has no CPU kernel), asked for, and any to convert."""
+    return enabled and world_size() > 1 and device.type == "cuda" and has_batch_norm(module)
+
+
+def batch_norm_note(modules: list[torch.nn.Module], device: torch.device, enabled: bool) -> str:
+    """One log line on how batch-norm statistics are taken; empty alone or without any."""
+    if world_size() <= 1 or not any(has_batch_norm(m) for m in modules):
+        return ""
+    if any(sync_batch_norm(m, device, enabled) for m in modules):
+        n = world_size()
+        return f"batch norm: statistics over the global batch of {n} processes (SyncBatchNorm)"
+    why = "--set train.sync_bn=false" if not enabled else "SyncBatchNorm runs on GPUs only"
+    return f"batch norm: statistics per process ({why}); running statistics averaged every step"
+
+
 def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     """DistributedDataParallel around ``module`` when distributed, else ``module``.
 
