@@ -421,7 +421,7 @@ def test_ddp_two_processes_on_cpu(tmp_path):
     assert (run / "samples" / "step_0000002.png").is_file()
     # CTI's batch norm: per process on CPU, and the log says why
     assert (
-        "batch norm: statistics per process (SyncBatchNorm runs on GPUs only)"
+        "batch norm in G: statistics per process (SyncBatchNorm runs on GPUs only)"
         in (run / "log.txt").read_text()
     )
 
@@ -439,12 +439,33 @@ def test_sync_batch_norm_only_for_several_gpu_processes_and_checkpoints_unchange
     assert not dist.sync_batch_norm(G, cuda, False)  # train.sync_bn=false
     assert not dist.sync_batch_norm(G, cpu, True)  # gloo: no CPU kernel in torch
     assert not dist.sync_batch_norm(torch.nn.Conv2d(3, 3, 1), cuda, True)  # no batch norm
-    assert "global batch of 2 processes" in dist.batch_norm_note([G], cuda, True)
-    assert "train.sync_bn=false" in dist.batch_norm_note([G], cuda, False)
+    assert "global batch of 2 processes" in dist.batch_norm_note(G, cuda, True)
+    assert "train.sync_bn=false" in dist.batch_norm_note(G, cuda, False)
     # a checkpoint written by a SyncBatchNorm run loads into the plain model
     synced = torch.nn.SyncBatchNorm.convert_sync_batchnorm(build_generator(cfg.model))
     assert any(isinstance(m, torch.nn.SyncBatchNorm) for m in synced.modules())
     G.load_state_dict(synced.state_dict(), strict=True)
+
+
+def test_trainer_trains_the_synced_generator_and_keeps_the_ema_and_d_plain(monkeypatch):
+    # what build_trainer does where sync_batch_norm says yes (several GPU processes),
+    # checked on the CPU: no forward runs, so no process group is needed
+    from intergan.training import distributed as dist
+    from intergan.training.loop import build_trainer
+
+    monkeypatch.setattr(dist, "sync_batch_norm", lambda module, device, enabled: True)
+    cfg = tiny_config()
+    cfg.model.dis_norm = "batch"  # D's penalty has no SyncBatchNorm double backward
+    trainer = build_trainer(cfg, torch.device("cpu"))
+
+    def synced(m):
+        return any(isinstance(x, torch.nn.SyncBatchNorm) for x in m.modules())
+
+    assert synced(trainer.G) and trainer.G_run is trainer.G
+    assert trainer.G_fake.__self__ is trainer.G  # the D step's fakes use the same G
+    assert not synced(trainer.G_ema) and not synced(trainer.D)
+    opt_params = {id(p) for g in trainer.opt_G.param_groups for p in g["params"]}
+    assert opt_params == {id(p) for p in trainer.G.parameters()}
 
 
 # --- the command line ----------------------------------------------------------------

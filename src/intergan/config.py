@@ -178,11 +178,13 @@ class TrainConfig:
     # resume without --amp / --channels-last then picks them again for its own machine
     # (a run begun on an AMX CPU and resumed on one without keeps float32 speed there).
     auto_precision: bool = False
-    # Under torchrun on CUDA, batch norms (CTI's local translation, model.norm=batch,
-    # AttGAN) take their statistics over the global batch (SyncBatchNorm) [chosen];
+    # Under torchrun on CUDA, G's batch norms (CTI's local translation, model.norm=batch,
+    # AttGAN's G) take their statistics over the global batch (SyncBatchNorm) [chosen];
     # False: each process over its own. On CPU (gloo) they are per process either way:
-    # torch's SyncBatchNorm runs on GPUs only. Running statistics are averaged over
-    # processes after every step in both cases. Checkpoints are the same either way.
+    # torch's SyncBatchNorm runs on GPUs only. D's (dis_norm=batch) are always per
+    # process: SyncBatchNorm has no double backward for the gradient penalty. Running
+    # statistics are averaged over processes after every step. Checkpoints are the same
+    # either way.
     sync_bn: bool = True
     compile: bool = False  # torch.compile G and D (the penalty's double backward runs eager)
     deterministic: bool = False  # torch.use_deterministic_algorithms also on GPU (slower)

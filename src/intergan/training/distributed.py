@@ -117,15 +117,15 @@ def sync_batch_norm(module: torch.nn.Module, device: torch.device, enabled: bool
     return enabled and world_size() > 1 and device.type == "cuda" and has_batch_norm(module)
 
 
-def batch_norm_note(modules: list[torch.nn.Module], device: torch.device, enabled: bool) -> str:
-    """One log line on how batch-norm statistics are taken; empty alone or without any."""
-    if world_size() <= 1 or not any(has_batch_norm(m) for m in modules):
+def batch_norm_note(G: torch.nn.Module, device: torch.device, enabled: bool) -> str:
+    """One log line on how G's batch-norm statistics are taken; empty alone or without any."""
+    if world_size() <= 1 or not has_batch_norm(G):
         return ""
-    if any(sync_batch_norm(m, device, enabled) for m in modules):
+    if sync_batch_norm(G, device, enabled):
         n = world_size()
-        return f"batch norm: statistics over the global batch of {n} processes (SyncBatchNorm)"
+        return f"batch norm in G: statistics over the global batch of {n} processes (SyncBatchNorm)"
     why = "--set train.sync_bn=false" if not enabled else "SyncBatchNorm runs on GPUs only"
-    return f"batch norm: statistics per process ({why}); running statistics averaged every step"
+    return f"batch norm in G: statistics per process ({why}); running statistics averaged"
 
 
 def wrap(module: torch.nn.Module, device: torch.device) -> torch.nn.Module:

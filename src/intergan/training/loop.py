@@ -118,11 +118,11 @@ def build_trainer(cfg: Config, device: torch.device) -> Trainer:
     if train_cfg.channels_last:
         G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
     G_ema = copy.deepcopy(G).requires_grad_(False) if train_cfg.ema > 0 else None
-    # after the EMA copy (which runs in eval mode only); same parameters and buffers
+    # G only, after the EMA copy (which runs in eval mode only); same parameters and
+    # buffers. Not D: the penalty's double backward has no SyncBatchNorm derivative
+    # (pytorch/pytorch#61222), so a batch-norm D normalises per process.
     if dist.sync_batch_norm(G, device, train_cfg.sync_bn):
         G = nn.SyncBatchNorm.convert_sync_batchnorm(G)
-    if dist.sync_batch_norm(D, device, train_cfg.sync_bn):
-        D = nn.SyncBatchNorm.convert_sync_batchnorm(D)
     G_w, D_w = dist.wrap(G, device), dist.wrap(D, device)
     seed = dist.rank_seed(train_cfg.seed)
     _seed_all(seed)
@@ -462,7 +462,7 @@ def _prepare(
     precision = {"none": "float32", "bf16": "bfloat16 autocast", "fp16": "float16 autocast"}
     layout = "channels-last" if train_cfg.channels_last else "NCHW"
     logger.message(f"precision: {precision[train_cfg.amp]} ({plan.precision_why}), {layout}")
-    bn_note = dist.batch_norm_note([trainer.G, trainer.D], device, train_cfg.sync_bn)
+    bn_note = dist.batch_norm_note(trainer.G, device, train_cfg.sync_bn)
     if bn_note:
         logger.message(bn_note)
     if stream.weights is not None:
