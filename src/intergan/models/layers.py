@@ -92,6 +92,11 @@ def norm2d(kind: str, channels: int) -> nn.Module:
     raise ValueError(f"unknown norm {kind!r}; choose one of {', '.join(NORMS)}")
 
 
+def has_batch_norm(module: nn.Module) -> bool:
+    """Whether any layer of ``module`` is a batch norm (its statistics span the batch)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
+
+
 def lrelu() -> nn.LeakyReLU:
     return nn.LeakyReLU(LRELU_SLOPE)
 

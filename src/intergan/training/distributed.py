@@ -17,6 +17,7 @@ import torch.distributed as dist
 
 from intergan import hardware
 from intergan.errors import UserError
+from intergan.models.layers import has_batch_norm
 
 
 def env_world() -> tuple[int, int, int]:
@@ -105,10 +106,6 @@ def gather_objects(obj: Any) -> list[Any]:
 def barrier() -> None:
     if dist.is_initialized():
         dist.barrier()
-
-
-def has_batch_norm(module: torch.nn.Module) -> bool:
-    return any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in module.modules())
 
 
 def sync_batch_norm(module: torch.nn.Module, device: torch.device, enabled: bool) -> bool:

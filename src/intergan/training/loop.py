@@ -29,6 +29,7 @@ from intergan.errors import UserError
 from intergan.hardware import resolve_amp, resolve_channels_last
 from intergan.images import to_model
 from intergan.models import io
+from intergan.models.layers import has_batch_norm
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
 from intergan.training.logger import RunLogger
@@ -144,7 +145,7 @@ def build_trainer(cfg: Config, device: torch.device) -> Trainer:
         rng=torch.Generator().manual_seed(seed),
         rng_device=torch.Generator(device).manual_seed(seed + 2**32),
         G_ema=G_ema,
-        joint_d_batch=not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in D.modules()),
+        joint_d_batch=not has_batch_norm(D),
         d_scales=filter_scales(D) if train_cfg.keep_d_scale else None,
     )
 
