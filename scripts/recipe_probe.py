@@ -93,6 +93,9 @@ def main() -> None:
         resume = "latest" if (run / "checkpoints").exists() else None
         result = train(cfg, run, resume=resume)
         wall = time.perf_counter() - t0
+        if result.stopped or result.step < args.steps:  # interrupted: nothing to record
+            print(f"{name}: stopped at step {result.step}; rerun to resume it", flush=True)
+            break
         G = result.trainer.G.eval()
         row = {
             "probe": name,
