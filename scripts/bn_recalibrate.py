@@ -35,6 +35,7 @@ def recalibrate(G: torch.nn.Module, cfg: Config, batches: int, seed: int) -> int
     ``batches`` training batches (the run's data, batch size and targets); returns
     how many batch-norm layers there were."""
     norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # cumulative average
@@ -52,8 +53,8 @@ def recalibrate(G: torch.nn.Module, cfg: Config, batches: int, seed: int) -> int
             images = images.contiguous(memory_format=torch.channels_last)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             G(images, target_enc, source_enc)
-    for m in norms:
-        m.momentum = 0.1
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum  # as built, for whatever trains the copy next
     return len(norms)
 
 
