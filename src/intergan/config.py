@@ -51,6 +51,11 @@ class ModelConfig:
     norm: str = "instance"  # [chosen] G's residual and HFCM blocks: instance | batch | none
     head_norm: str = "none"  # [chosen, measured] norm in the output head (was `norm`)
     cti_start: int = 0  # first CTI's decoder level: 0 = on the bottleneck codes (figure)
+    # [chosen, measured: docs/recipe.md section 14] output skips inside the decoder
+    # (StyleGAN2's): the last block at each resolution below the image's also draws a
+    # picture, a 1x1 conv to 3 colours per output pixel laid out by a pixel shuffle,
+    # summed with the head's before the tanh. Nothing passes around the bottleneck.
+    rgb_skips: bool = False
     hfcm_dim: int = 32  # [chosen] width of every conv in the HFCM fusion chain (R/2, R/4, R/8)
     n_cti: int = 2  # [chosen] CTI modules, before decoder blocks cti_start, cti_start + 1, ...
     style_dim: int = 64  # [chosen] width of the CTI style code y_e / y_r
@@ -107,7 +112,11 @@ BOTTLENECK_BY_SIZE = {32: 8, 64: 16, 128: 16, 256: 16, 512: 32}
 # written since record the resolved side (Config.to_dict). Never edit this table.
 SAVED_ZERO_BOTTLENECK = {32: 8, 64: 8, 128: 16, 256: 16, 512: 32}
 # Fields added after checkpoints existed, and the value that reproduces the old models.
-LEGACY_MODEL_FIELDS = {"head_norm": lambda m: m.get("norm", "instance"), "cti_start": lambda m: 1}
+LEGACY_MODEL_FIELDS = {
+    "head_norm": lambda m: m.get("norm", "instance"),
+    "cti_start": lambda m: 1,
+    "rgb_skips": lambda m: False,
+}
 
 
 @dataclass

@@ -9,6 +9,7 @@ run as one batch of 2B: rows ``[:B]`` edit, rows ``[B:]`` reconstruct.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from intergan.config import ModelConfig
@@ -154,6 +155,15 @@ class InterGANGenerator(nn.Module):
         self.head = nn.Sequential(
             norm2d(cfg.head_norm, c[0]), lrelu(), nn.Conv2d(c[0], 3, 1), nn.Tanh()
         )
+        # output skips: decoder block j -> a 1x1 conv to 3 * r * r colours (r: how many
+        # output pixels one of its pixels spans), after the last block at each coarser
+        # resolution
+        self.rgb = nn.ModuleDict()
+        if cfg.rgb_skips:
+            for j in range(n - 1):
+                if self.decoder[j + 1].up:
+                    r = 2 ** sum(b.up for b in self.decoder[j + 1 :])
+                    self.rgb[str(j)] = nn.Conv2d(c[n - j - 1], 3 * r * r, 1)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, R, R)`` -> ``Z_s (B, c_n, b, b)`` (``b = cfg.bottleneck_size``)."""
@@ -174,7 +184,7 @@ class InterGANGenerator(nn.Module):
         half; equal to ``decode(z, cond)[:B]`` up to float rounding. Where a batch
         norm in training mode spans both streams, that part runs on both as before.
         """
-        f, start, n_cti = z, self.cfg.cti_start, len(self.cti)
+        f, start, n_cti, extra = z, self.cfg.cti_start, len(self.cti), None
         split = (
             edit_only and self._per_sample(self.cfg.norm) and self._per_sample(self.cfg.head_norm)
         )
@@ -187,8 +197,25 @@ class InterGANGenerator(nn.Module):
                 if last and not half_lt:  # both streams ran for the LT's batch statistics
                     f = f[: f.shape[0] // 2]
             f = block(f)
-        out = self.head(f)
+            if str(j) in self.rgb:
+                extra = self._rgb(self.rgb[str(j)], f, extra)
+        if not self.rgb:
+            out = self.head(f)
+        else:  # the head's colours plus the skips', then the head's tanh
+            out = self.head[-1](self._rgb(None, self.head[:-1](f), extra))
         return out[: z.shape[0] // 2] if edit_only and out.shape[0] == z.shape[0] else out
+
+    @staticmethod
+    def _rgb(conv: nn.Module | None, f: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+        """``extra`` plus the picture ``conv`` draws from ``f`` (``f`` itself when
+        ``conv`` is None); ``extra`` keeps only the rows ``f`` has (an edit-only decode
+        drops the reconstruction stream part-way)."""
+        pic = (
+            f
+            if conv is None
+            else F.pixel_shuffle(conv(f), int(round((conv.out_channels // 3) ** 0.5)))
+        )
+        return pic if extra is None else pic + extra[: pic.shape[0]]
 
     def _per_sample(self, norm: str) -> bool:
         """Whether a ``norm`` layer treats each sample on its own now (a batch norm in
