@@ -51,10 +51,11 @@ class ModelConfig:
     norm: str = "instance"  # [chosen] G's residual and HFCM blocks: instance | batch | none
     head_norm: str = "none"  # [chosen, measured] norm in the output head (was `norm`)
     cti_start: int = 0  # first CTI's decoder level: 0 = on the bottleneck codes (figure)
-    # [chosen, measured: docs/recipe.md section 14] output skips inside the decoder
-    # (StyleGAN2's): the last block at each resolution below the image's also draws a
-    # picture, a 1x1 conv to 3 colours per output pixel laid out by a pixel shuffle,
-    # summed with the head's before the tanh. Nothing passes around the bottleneck.
+    # Output skips inside the decoder (StyleGAN2's): the last block at each resolution
+    # below the image's also draws a picture, a 1x1 conv to 3 colours per output pixel
+    # laid out by a pixel shuffle, summed with the head's before the tanh; nothing
+    # passes around the bottleneck. Off until the full recipe measures them (the
+    # decoder alone: +3.4 dB at step 1000; docs/recipe.md section 14).
     rgb_skips: bool = False
     hfcm_dim: int = 32  # [chosen] width of every conv in the HFCM fusion chain (R/2, R/4, R/8)
     n_cti: int = 2  # [chosen] CTI modules, before decoder blocks cti_start, cti_start + 1, ...
