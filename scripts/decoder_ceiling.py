@@ -12,7 +12,8 @@ encoder's or the bottleneck's. The other side: ``encoder`` trains G's encoder (H
 included) behind the simplest decoder, one 1x1 conv from the 16x16 code to 48
 channels laid out by a 4x pixel shuffle, so what it cannot redraw is the encoder's
 limit. One run per ``--arm`` (``plain``: the decoder as G has it; ``rgb``: with the
-output skips of ``model.rgb_skips``; ``encoder``), the same seed, batches and steps;
+output skips of ``model.rgb_skips``; ``encoder``; ``encoder_no_hfcm``: without
+HFCM), the same seed, batches and steps;
 reconstruction PSNR of the first ``--n`` test images (the probes'
 PSNR: [-1, 1] images, range 2) every ``--eval-every`` steps. Rows are added to
 ``--out`` (a row of the same settings is replaced).
@@ -76,14 +77,20 @@ class Encoder(nn.Module):
     """G's encoder (the 64 px ``small`` layout, ``enc_dim`` 32, HFCM) and a linear
     decoder: a 1x1 conv to 48 channels, a 4x pixel shuffle, a tanh."""
 
-    def __init__(self, norm: str):
+    def __init__(self, norm: str, variant: str = "intergan"):
         super().__init__()
-        G = build_generator(model_config("small", "intergan", 64, enc_dim=32, norm=norm))
+        G = build_generator(model_config("small", variant, 64, enc_dim=32, norm=norm))
         self.encoder, self.hfcm = G.encoder, G.hfcm
         self.out = nn.Conv2d(G.cfg.max_dim, 48, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        z = self.hfcm.encode(images, self.encoder["stem"], self.encoder["blocks"])
+        stem, blocks = self.encoder["stem"], self.encoder["blocks"]
+        if self.hfcm is not None:
+            z = self.hfcm.encode(images, stem, blocks)
+        else:  # no_hfcm: the blocks alone
+            z = stem(images)
+            for block in blocks:
+                z = block(z)
         return torch.tanh(F.pixel_shuffle(self.out(z), 4))
 
 
@@ -107,7 +114,10 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--norm", default="batch")
     p.add_argument(
-        "--arm", nargs="+", default=["plain", "rgb"], choices=["plain", "rgb", "encoder"]
+        "--arm",
+        nargs="+",
+        default=["plain", "rgb"],
+        choices=["plain", "rgb", "encoder", "encoder_no_hfcm"],
     )
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--eval-every", type=int, default=250)
@@ -123,7 +133,10 @@ def main() -> None:
     rows = json.loads(args.out.read_text()) if args.out and args.out.exists() else []
     for kind in args.arm:
         torch.manual_seed(args.seed)
-        net = Encoder(args.norm) if kind == "encoder" else Decoder(args.norm, kind == "rgb")
+        if kind.startswith("encoder"):
+            net = Encoder(args.norm, "no_hfcm" if kind == "encoder_no_hfcm" else "intergan")
+        else:
+            net = Decoder(args.norm, kind == "rgb")
         opt = torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.5, 0.999))
         curve, t0 = {}, time.perf_counter()
         for step in range(1, args.steps + 1):
