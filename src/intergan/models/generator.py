@@ -197,24 +197,19 @@ class InterGANGenerator(nn.Module):
                 if last and not half_lt:  # both streams ran for the LT's batch statistics
                     f = f[: f.shape[0] // 2]
             f = block(f)
-            if str(j) in self.rgb:
-                extra = self._rgb(self.rgb[str(j)], f, extra)
-        if not self.rgb:
+            if str(j) in self.rgb:  # its pixel spans img_size / side output pixels
+                pic = F.pixel_shuffle(self.rgb[str(j)](f), self.cfg.img_size // f.shape[-1])
+                extra = self._plus(pic, extra)
+        if extra is None:
             out = self.head(f)
         else:  # the head's colours plus the skips', then the head's tanh
-            out = self.head[-1](self._rgb(None, self.head[:-1](f), extra))
+            out = self.head[-1](self._plus(self.head[:-1](f), extra))
         return out[: z.shape[0] // 2] if edit_only and out.shape[0] == z.shape[0] else out
 
     @staticmethod
-    def _rgb(conv: nn.Module | None, f: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
-        """``extra`` plus the picture ``conv`` draws from ``f`` (``f`` itself when
-        ``conv`` is None); ``extra`` keeps only the rows ``f`` has (an edit-only decode
+    def _plus(pic: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
+        """``pic + extra``, ``extra`` cut to the rows ``pic`` has (an edit-only decode
         drops the reconstruction stream part-way)."""
-        pic = (
-            f
-            if conv is None
-            else F.pixel_shuffle(conv(f), int(round((conv.out_channels // 3) ** 0.5)))
-        )
         return pic if extra is None else pic + extra[: pic.shape[0]]
 
     def _per_sample(self, norm: str) -> bool:
