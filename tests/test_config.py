@@ -32,3 +32,37 @@ def test_unknown_fields_and_presets():
         model_config("huge")
     with pytest.raises(UserError, match="variant"):
         model_config("tiny", variant="stargan")
+
+
+def test_set_fills_an_optional_field_left_unset():
+    from intergan.config import apply_overrides
+
+    cfg = Config()
+    assert cfg.train.lr_decay_step is None and cfg.train.channels_last is None
+    apply_overrides(cfg, ["train.lr_decay_step=3050", "train.channels_last=false"])
+    assert cfg.train.lr_decay_step == 3050 and cfg.train.channels_last is False
+    apply_overrides(cfg, ["train.lr_decay_step=none"])
+    assert cfg.train.lr_decay_step is None
+    with pytest.raises(UserError, match=r"train\.lr_decay_step=soon: expected an integer"):
+        apply_overrides(cfg, ["train.lr_decay_step=soon"])
+
+
+def test_errors_name_a_flag_only_where_intergan_train_has_one():
+    import argparse
+
+    from intergan.config import TRAIN_FLAGGED, TrainConfig, validate_train
+    from intergan.training.cli import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    dests = {a.dest for a in parser._actions if a.option_strings}
+    fields = {f.name for f in __import__("dataclasses").fields(TrainConfig)}
+    assert TRAIN_FLAGGED == dests & fields
+    cfg = Config()
+    cfg.train.lambda_keep = -1.0  # no flag of its own: the message says how to set it
+    with pytest.raises(UserError, match=r"train\.lambda_keep \(--set train\.lambda_keep=\.\.\.\)"):
+        validate_train(cfg, "cpu")
+    cfg = Config()
+    cfg.train.n_d = 0
+    with pytest.raises(UserError, match=r"train\.n_d \(--n-d\)"):
+        validate_train(cfg, "cpu")

@@ -425,11 +425,57 @@ def validate_model(cfg: ModelConfig) -> None:
     resolve_attrs(cfg.attrs)
 
 
+# TrainConfig fields that `intergan train` sets with a flag of their own; TRAIN_FLAGS
+# are the plain ones (the flag's value is the field's). The others are set with --set.
+TRAIN_FLAGS = (
+    "steps",
+    "epochs",
+    "batch_size",
+    "lr",
+    "n_d",
+    "lr_decay_at",
+    "rec_warmup",
+    "n_d_warmup",
+    "mode",
+    "b_distribution",
+    "thres_int",
+    "test_int",
+    "amp",
+    "device",
+    "seed",
+    "log_every",
+    "sample_every",
+    "sample_count",
+    "checkpoint_every",
+    "keep_last",
+)
+TRAIN_FLAGGED = frozenset((*TRAIN_FLAGS, "ema", "channels_last", "compile", "deterministic"))
+
+
 def _field(name: str) -> str:
-    return f"train.{name} (--{name.replace('_', '-')})"
+    if name in TRAIN_FLAGGED:
+        return f"train.{name} (--{name.replace('_', '-')})"
+    return f"train.{name} (--set train.{name}=...)"
 
 
-def _coerce(value: str, current: Any, key: str) -> Any:
+def _optional_type(obj: object, name: str) -> type | None:
+    """The X of a field declared ``X | None`` (``None`` if it is not one)."""
+    hint = typing.get_type_hints(type(obj)).get(name)
+    kinds = [a for a in typing.get_args(hint) if a is not type(None)]
+    return kinds[0] if len(kinds) == 1 and type(None) in typing.get_args(hint) else None
+
+
+_KINDS = {bool: "true or false", int: "an integer", float: "a number", list: "a list"}
+
+
+def _coerce(value: str, current: Any, key: str, optional: type | None = None) -> Any:
+    """``value`` as the type of ``current``; a field declared ``X | None`` (``optional``
+    is its X) also takes none/null, and an unset one is read as an X."""
+    if optional is not None:
+        if value.lower() in ("none", "null"):
+            return None
+        if current is None and optional is not str:
+            current = optional()  # int(), float(), bool(): only the type matters
     try:
         if isinstance(current, bool):
             if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
@@ -442,7 +488,8 @@ def _coerce(value: str, current: Any, key: str) -> Any:
         if isinstance(current, list):
             return resolve_attrs(value) if key == "model.attrs" else value.split(",")
     except ValueError:
-        raise UserError(f"--set {key}={value}: expected a {type(current).__name__}") from None
+        kind = _KINDS.get(type(current), type(current).__name__)
+        raise UserError(f"--set {key}={value}: expected {kind}") from None
     return value
 
 
@@ -458,7 +505,7 @@ def apply_overrides(cfg: Config, items: list[str]) -> None:
                 f"--set {item!r}: use SECTION.FIELD=VALUE with a field of "
                 "model, data or train (see a run's config.json)"
             )
-        setattr(obj, name, _coerce(value, getattr(obj, name), key))
+        setattr(obj, name, _coerce(value, getattr(obj, name), key, _optional_type(obj, name)))
 
 
 def _check(ok: bool, name: str, value: object, need: str) -> None:

@@ -24,6 +24,7 @@ from intergan.config import (
     MODES,
     PRESET_SIZES,
     PRESETS,
+    TRAIN_FLAGS,
     VARIANTS,
     Config,
     apply_overrides,
@@ -32,30 +33,6 @@ from intergan.config import (
 )
 from intergan.errors import UserError
 from intergan.files import check_writable_folder, guard
-
-# flag -> TrainConfig field, for plain overrides (None = not given)
-TRAIN_FLAGS = (
-    "steps",
-    "epochs",
-    "batch_size",
-    "lr",
-    "n_d",
-    "lr_decay_at",
-    "rec_warmup",
-    "n_d_warmup",
-    "mode",
-    "b_distribution",
-    "thres_int",
-    "test_int",
-    "amp",
-    "device",
-    "seed",
-    "log_every",
-    "sample_every",
-    "sample_count",
-    "checkpoint_every",
-    "keep_last",
-)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
