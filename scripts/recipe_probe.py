@@ -47,7 +47,9 @@ def parse_probe(spec: str) -> tuple[str, dict[str, dict[str, object]]]:
 
 
 def build_config(args: argparse.Namespace, changes: dict) -> Config:
-    model = model_config(args.preset, "intergan", args.size, **changes["model"])
+    model_changes = dict(changes["model"])
+    variant = model_changes.pop("variant", "intergan")  # model.variant=no_cti: an ablation
+    model = model_config(args.preset, variant, args.size, **model_changes)
     cfg = Config(model=model)
     cfg.data.path = args.data
     t = cfg.train

@@ -226,6 +226,7 @@ def test_model_command_sizes_the_model_a_set_override_describes(capsys):
         (dict(bottleneck=32), "model.n_down"),  # HFCM needs RB1 and RB2 to halve
         (dict(cti_start=4), "model.cti_start"),
         (dict(head_norm="layer"), "model.head_norm"),
+        (dict(cti_init="zeros"), "model.cti_init"),
         (dict(attgan_shortcut_layers=4), "model.attgan_shortcut_layers"),
         (dict(dis_layers=7), "model.dis_layers"),
     ],
@@ -364,12 +365,33 @@ def test_first_cti_sits_on_the_bottleneck_codes_by_default():
     assert seen[:3] == [G.cti[0], G.decoder[0], G.cti[1]]
 
 
+@pytest.mark.parametrize("train", [True, False])
+def test_identity_initialised_cti_passes_its_input_through_and_then_learns(train):
+    """model.cti_init identity: each CTI starts as f itself, with the default init's
+    shapes; the styled and conditional inputs, weighted zero, still get gradients."""
+    cfg, G, _ = _models("intergan", 32, cti_init="identity", norm="batch")
+    _, plain, _ = _models("intergan", 32)
+    assert [p.shape for p in G.parameters()] == [p.shape for p in plain.parameters()]
+    G.train(train)
+    plain.train(train)
+    for m, default in zip(G.cti, plain.cti, strict=True):
+        f, cond = torch.randn(6, m.merge.out_channels, 8, 8), torch.randn(6, cfg.n_attrs)
+        torch.testing.assert_close(m(f, cond), f)
+        assert not torch.allclose(default(f, cond), f)
+    images, t, s, _, _ = _batch(cfg, b=4)
+    G.train(True)
+    (G(images, t, s).edited - images).abs().mean().backward()
+    for m in G.cti:
+        c = m.merge.out_channels
+        assert m.merge.weight.grad[:, c:].abs().sum() > 0
+
+
 def test_configs_saved_before_the_bottleneck_field_build_the_old_model():
     from intergan.config import Config
 
     old = Config(model=model_config("tiny", "intergan", 64)).to_dict()
-    for name in ("bottleneck", "head_norm", "cti_start", "rgb_skips"):
+    for name in ("bottleneck", "head_norm", "cti_start", "rgb_skips", "cti_init"):
         del old["model"][name]
     m = Config.from_dict(old).model
     assert (m.bottleneck_size, m.head_norm, m.cti_start) == (64 // 2**m.n_down, m.norm, 1)
-    assert not m.rgb_skips
+    assert not m.rgb_skips and m.cti_init == "default"

@@ -51,6 +51,11 @@ class ModelConfig:
     norm: str = "instance"  # [chosen] G's residual and HFCM blocks: instance | batch | none
     head_norm: str = "none"  # [chosen, measured] norm in the output head (was `norm`)
     cti_start: int = 0  # first CTI's decoder level: 0 = on the bottleneck codes (figure)
+    # How CTI's merge conv (1x1 over [f, styled, conditional]) starts: "default"
+    # (PyTorch's init: a random mix of the three) or "identity" (it passes f through,
+    # the other two start at zero weight and grow in training). Initialisation only:
+    # the weights' shapes are the same. docs/recipe.md section 15.
+    cti_init: str = "default"
     # Output skips inside the decoder (StyleGAN2's): the last block at each resolution
     # below the image's also draws a picture, a 1x1 conv to 3 colours per output pixel
     # laid out by a pixel shuffle, summed with the head's before the tanh; nothing
@@ -117,7 +122,9 @@ LEGACY_MODEL_FIELDS = {
     "head_norm": lambda m: m.get("norm", "instance"),
     "cti_start": lambda m: 1,
     "rgb_skips": lambda m: False,
+    "cti_init": lambda m: "default",
 }
+CTI_INITS = ("default", "identity")
 
 
 @dataclass
@@ -417,6 +424,8 @@ def validate_model(cfg: ModelConfig) -> None:
     for name in ("norm", "head_norm", "lt_norm", "dis_norm", "attgan_norm"):
         if getattr(cfg, name) not in NORMS:
             raise UserError(f"model.{name} {getattr(cfg, name)!r} is not one of {', '.join(NORMS)}")
+    if cfg.cti_init not in CTI_INITS:
+        raise UserError(f"model.cti_init {cfg.cti_init!r} is not one of {', '.join(CTI_INITS)}")
     if not 0 <= cfg.dis_layers or s // 2**cfg.dis_layers < 1:
         raise UserError(f"model.dis_layers {cfg.dis_layers} does not fit {s} px (0 = automatic)")
     for name in ("attgan_shortcut_layers", "attgan_inject_layers"):

@@ -85,7 +85,9 @@ class CTI(nn.Module):
     so are the two halves of the output.
     """
 
-    def __init__(self, channels: int, n_attrs: int, style_dim: int, lt_norm: str):
+    def __init__(
+        self, channels: int, n_attrs: int, style_dim: int, lt_norm: str, init: str = "default"
+    ):
         super().__init__()
         c = channels
         self.style_encoder = nn.Sequential(
@@ -108,6 +110,11 @@ class CTI(nn.Module):
             nn.Conv2d(c, c, 3, 1, 1),
         )
         self.merge = nn.Conv2d(3 * c, c, 1)
+        if init == "identity":  # start as f itself; styled and conditional weigh in as trained
+            with torch.no_grad():
+                self.merge.weight.zero_()
+                self.merge.weight[:, :c, 0, 0] = torch.eye(c)
+                self.merge.bias.zero_()
 
     def forward(self, f: torch.Tensor, cond: torch.Tensor, edit_only: bool = False) -> torch.Tensor:
         """edit_only: return only the editing half ``(B, C, H, W)``, computing nothing
@@ -149,7 +156,7 @@ class InterGANGenerator(nn.Module):
         n_cti = 0 if cfg.variant == "no_cti" else cfg.n_cti
         # CTI k sits before decoder block cti_start + k (0: on the bottleneck codes)
         self.cti = nn.ModuleList(
-            CTI(c[n - cfg.cti_start - k], cfg.n_attrs, cfg.style_dim, cfg.lt_norm)
+            CTI(c[n - cfg.cti_start - k], cfg.n_attrs, cfg.style_dim, cfg.lt_norm, cfg.cti_init)
             for k in range(n_cti)
         )
         self.head = nn.Sequential(
