@@ -68,8 +68,8 @@ class Decoder(nn.Module):
         for j, block in enumerate(self.blocks):
             f = block(f)
             if str(j) in self.rgb:
-                conv = self.rgb[str(j)]
-                extra = extra + F.pixel_shuffle(conv(f), int((conv.out_channels // 3) ** 0.5))
+                # its pixel spans 64 / side output pixels, as in G
+                extra = extra + F.pixel_shuffle(self.rgb[str(j)](f), 64 // f.shape[-1])
         return torch.tanh(self.head(f) + extra)
 
 
@@ -79,19 +79,13 @@ class Encoder(nn.Module):
 
     def __init__(self, norm: str, variant: str = "intergan"):
         super().__init__()
-        G = build_generator(model_config("small", variant, 64, enc_dim=32, norm=norm))
-        self.encoder, self.hfcm = G.encoder, G.hfcm
-        self.out = nn.Conv2d(G.cfg.max_dim, 48, 1)
+        self.G = build_generator(model_config("small", variant, 64, enc_dim=32, norm=norm))
+        for part in ("bottleneck", "decoder", "cti", "head", "rgb"):  # G.encode needs none
+            delattr(self.G, part)
+        self.out = nn.Conv2d(self.G.cfg.max_dim, 48, 1)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        stem, blocks = self.encoder["stem"], self.encoder["blocks"]
-        if self.hfcm is not None:
-            z = self.hfcm.encode(images, stem, blocks)
-        else:  # no_hfcm: the blocks alone
-            z = stem(images)
-            for block in blocks:
-                z = block(z)
-        return torch.tanh(F.pixel_shuffle(self.out(z), 4))
+        return torch.tanh(F.pixel_shuffle(self.out(self.G.encode(images)), 4))
 
 
 def batch(data, idx: torch.Tensor) -> torch.Tensor:

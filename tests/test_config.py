@@ -49,6 +49,7 @@ def test_set_fills_an_optional_field_left_unset():
 
 def test_errors_name_a_flag_only_where_intergan_train_has_one():
     import argparse
+    import dataclasses
 
     from intergan.config import TRAIN_FLAGGED, TrainConfig, validate_train
     from intergan.training.cli import add_arguments
@@ -56,7 +57,7 @@ def test_errors_name_a_flag_only_where_intergan_train_has_one():
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     dests = {a.dest for a in parser._actions if a.option_strings}
-    fields = {f.name for f in __import__("dataclasses").fields(TrainConfig)}
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
     assert TRAIN_FLAGGED == dests & fields
     cfg = Config()
     cfg.train.lambda_keep = -1.0  # no flag of its own: the message says how to set it

@@ -325,13 +325,19 @@ def check_types(kind, values: dict[str, Any], section: str) -> dict[str, Any]:
     return out
 
 
+def _optional_arg(hint: Any) -> Any:
+    """The X of a type hint ``X | None``; ``None`` for any other hint."""
+    args = typing.get_args(hint)
+    return next(a for a in args if a is not type(None)) if type(None) in args else None
+
+
 def _typed(value: Any, hint: Any) -> tuple[bool, Any]:
     """(does ``value`` fit ``hint``, the value to keep)."""
-    args = typing.get_args(hint)
-    if type(None) in args:  # X | None
+    optional = _optional_arg(hint)
+    if optional is not None:  # X | None
         if value is None:
             return True, None
-        return _typed(value, next(a for a in args if a is not type(None)))
+        return _typed(value, optional)
     if hint is bool:
         return isinstance(value, bool), value
     if hint is int:
@@ -351,9 +357,8 @@ def _typed(value: Any, hint: Any) -> tuple[bool, Any]:
 
 
 def _type_name(hint: Any) -> str:
-    args = typing.get_args(hint)
-    if type(None) in args:
-        return " or ".join(_type_name(a) for a in args if a is not type(None)) + " or null"
+    if _optional_arg(hint) is not None:
+        return _type_name(_optional_arg(hint)) + " or null"
     if typing.get_origin(hint) is list:
         return f"a list of {_type_name(typing.get_args(hint)[0]).split()[-1]}s"
     names = {bool: "true or false", int: "an integer", float: "a finite number", str: "a string"}
@@ -467,19 +472,10 @@ def _field(name: str) -> str:
     return f"train.{name} (--set train.{name}=...)"
 
 
-def _optional_type(obj: object, name: str) -> type | None:
-    """The X of a field declared ``X | None`` (``None`` if it is not one)."""
-    hint = typing.get_type_hints(type(obj)).get(name)
-    kinds = [a for a in typing.get_args(hint) if a is not type(None)]
-    return kinds[0] if len(kinds) == 1 and type(None) in typing.get_args(hint) else None
-
-
-_KINDS = {bool: "true or false", int: "an integer", float: "a number", list: "a list"}
-
-
-def _coerce(value: str, current: Any, key: str, optional: type | None = None) -> Any:
-    """``value`` as the type of ``current``; a field declared ``X | None`` (``optional``
-    is its X) also takes none/null, and an unset one is read as an X."""
+def _coerce(value: str, current: Any, key: str, hint: Any) -> Any:
+    """``value`` as the type of ``current``; a field declared ``X | None`` (``hint``)
+    also takes none/null, and an unset one is read as an X."""
+    optional = _optional_arg(hint)
     if optional is not None:
         if value.lower() in ("none", "null"):
             return None
@@ -497,8 +493,7 @@ def _coerce(value: str, current: Any, key: str, optional: type | None = None) ->
         if isinstance(current, list):
             return resolve_attrs(value) if key == "model.attrs" else value.split(",")
     except ValueError:
-        kind = _KINDS.get(type(current), type(current).__name__)
-        raise UserError(f"--set {key}={value}: expected {kind}") from None
+        raise UserError(f"--set {key}={value}: expected {_type_name(hint)}") from None
     return value
 
 
@@ -514,7 +509,8 @@ def apply_overrides(cfg: Config, items: list[str]) -> None:
                 f"--set {item!r}: use SECTION.FIELD=VALUE with a field of "
                 "model, data or train (see a run's config.json)"
             )
-        setattr(obj, name, _coerce(value, getattr(obj, name), key, _optional_type(obj, name)))
+        hint = typing.get_type_hints(type(obj))[name]
+        setattr(obj, name, _coerce(value, getattr(obj, name), key, hint))
 
 
 def _check(ok: bool, name: str, value: object, need: str) -> None:
