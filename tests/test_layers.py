@@ -24,6 +24,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "base": (
         "intergan",
         "intergan.errors",
+        "intergan.cli_args",
         "intergan.permissions",
         "intergan.files",
         "intergan.attributes",
