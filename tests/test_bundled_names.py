@@ -117,3 +117,21 @@ def test_the_bundled_model_says_it_was_trained_on_synthfaces_only():
     assert synthetic_only("synthfaces-64") is True
     assert read_training(pretrained.resolve_model("synthfaces-64"))["steps"] > 0
     assert synthetic_only("/no/such/model") is False
+
+
+def test_a_model_in_the_user_model_folder_is_found_by_its_name(tiny_bundle, tmp_path, monkeypatch):
+    """``--model NAME`` finds ``$INTERGAN_HOME/models/NAME`` (where imports go), and a
+    name found nowhere says where it was looked for."""
+    import shutil
+
+    monkeypatch.setenv("INTERGAN_HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    home = pretrained.models_home()
+    assert home == tmp_path / "home" / "models"
+    assert pretrained.local_models() == {}
+    shutil.copytree(tiny_bundle, home / "my-import")
+    (home / "not-a-model").mkdir()  # no config.json: not listed
+    assert pretrained.local_models() == {"my-import": home / "my-import"}
+    assert pretrained.resolve_model("my-import") == home / "my-import"
+    with pytest.raises(pretrained.UserError, match=r"my-imprt.*models.*did you mean 'my-import'"):
+        pretrained.resolve_model("my-imprt")

@@ -8,6 +8,11 @@ the same name in the current directory: write ``./synthfaces-64`` for that one).
 Nothing is ever downloaded: a bundled name whose files are missing raises a
 ``UserError`` that says how to make them. Every command that takes ``--model`` or
 ``--judge`` goes through these two functions.
+
+Besides the bundled names, a name that is not a path is looked up in the user's model
+folder, :func:`models_home` (``$INTERGAN_HOME/models``, by default
+``~/.cache/intergan/models``): ``intergan import`` writes there unless told otherwise,
+so ``--model NAME`` finds an import by its folder name. :func:`local_models` lists it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,27 @@ _MAKE_BUNDLE = (
     "`intergan classifier train --data data/synth64 --size 64 --out runs/judge64`, "
     "`intergan export runs/synth64 --judge runs/judge64 --out {folder}`"
 )
+
+
+def models_home() -> Path:
+    """The user's model folder: ``$INTERGAN_HOME/models`` (default ``~/.cache/intergan/models``).
+
+    It need not exist; nothing here creates it."""
+    home = os.environ.get("INTERGAN_HOME", "").strip()
+    base = Path(home).expanduser() if home else Path.home() / ".cache" / "intergan"
+    return base / "models"
+
+
+def local_models() -> dict[str, Path]:
+    """Name -> folder of each exported model in :func:`models_home` (sorted by name)."""
+    home = models_home()
+    if not home.is_dir():
+        return {}
+    found = {}
+    for folder in sorted(home.iterdir()):
+        if folder.is_dir() and all((folder / f).is_file() for f in BUNDLE_FILES):
+            found[folder.name] = folder
+    return found
 
 
 def bundled_dir(name: str) -> Path:
@@ -72,11 +98,15 @@ def resolve_model(model: str | os.PathLike, flag: str | None = None) -> Path:
         return _bundled(text, BUNDLE_FILES, flag or "--model", "an exported model or run")
     path = Path(text).expanduser()
     if not path.exists():
-        hint = suggest(text, list(BUNDLED)) if os.sep not in text else ""
+        local = local_models()
+        if text in local:
+            return local[text]
+        names = [*BUNDLED, *local]
+        hint = suggest(text, names) if os.sep not in text else ""
         raise UserError(
             f"{flag or 'model'} {text!r} does not exist: it is not a file or folder, nor a bundled "
-            f"model name ({', '.join(BUNDLED)}){hint}; pass an exported folder, a run "
-            "folder or a checkpoint"
+            f"model name ({', '.join(BUNDLED)}) nor a model in {models_home()}{hint}; pass an "
+            "exported folder, a run folder or a checkpoint"
         )
     return path
 
