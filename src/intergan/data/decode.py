@@ -85,7 +85,8 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
                 img = img.resize((size, size), Image.Resampling.BICUBIC, box=scaled)
             arr = np.asarray(img, dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise BadImageError(f"cannot decode image {path}: {e}") from e
+        reason = (e.strerror if isinstance(e, OSError) else None) or e  # no repeated path
+        raise BadImageError(f"cannot decode image {path}: {reason}") from e
     return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 

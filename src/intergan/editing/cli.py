@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -162,7 +163,7 @@ class OutputNames:
 
     def __init__(self, out: Path, inputs: list[Path]) -> None:
         self.out = out
-        self.taken = {p.resolve() for p in inputs}
+        self.taken = {Path(os.path.realpath(p)) for p in inputs}  # a link loop: no error
 
     def __call__(self, name: str) -> Path:
         stem, ext = Path(name).stem, Path(name).suffix

@@ -62,8 +62,6 @@ def check_pixels(
 def load_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photo:
     """Read an image file upright (EXIF orientation applied) as a ``Photo``."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"image file {path} does not exist")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit below
         try:
@@ -74,6 +72,13 @@ def load_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             ) from None
         except Image.DecompressionBombError as e:
             raise UserError(f"image {path} is too large to open safely ({e})") from None
+        except FileNotFoundError:
+            broken = " (a symbolic link to a missing file)" if path.is_symlink() else ""
+            raise UserError(f"image file {path} does not exist{broken}") from None
+        except OSError as e:  # a folder, a symbolic link loop, no permission to read
+            raise UserError(
+                f"cannot read image {path}: {e.strerror or e}; check the file"
+            ) from None
         with im:
             check_pixels(im.width, im.height, max_pixels, f"image {path}")
             try:
@@ -109,7 +114,10 @@ def save_image(
 
 
 def list_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
-    """Expand files and folders (not recursive) into image paths, in a stable order."""
+    """Expand files and folders (not recursive) into image paths, in a stable order.
+
+    Nothing here opens a file: a link that leads nowhere (dangling, a loop) is listed
+    and :func:`load_image` names it, so it is one skipped photo, not a stopped run."""
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -118,7 +126,7 @@ def list_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
             if not found:
                 raise UserError(f"folder {p} holds no images ({', '.join(IMAGE_SUFFIXES)})")
             out.extend(found)
-        elif p.is_file():
+        elif p.is_file() or p.is_symlink():  # a broken link: reported when it is read
             out.append(p)
         else:
             raise UserError(f"input {p} does not exist")
@@ -128,7 +136,7 @@ def list_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
 def _unique(paths: Iterable[Path]) -> Iterable[Path]:
     seen = set()
     for p in paths:
-        key = p.resolve()
+        key = os.path.realpath(p)  # never raises: a symbolic link loop is one bad photo
         if key not in seen:
             seen.add(key)
             yield p
