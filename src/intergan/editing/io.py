@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from intergan.errors import UserError
 from intergan.files import atomic_write, guard
+from intergan.images import rgb_alpha
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 megapixels: a large phone photo is ~12-50 MP
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -42,11 +43,8 @@ class Photo:
 def from_pil(im: Image.Image, path: Path | None = None) -> Photo:
     """Split a PIL image of any mode into RGB and (if it has one) alpha."""
     im = ImageOps.exif_transpose(im) or im
-    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-    if has_alpha:
-        rgba = np.asarray(im.convert("RGBA"))
-        return Photo(np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3]), path)
-    return Photo(np.asarray(im.convert("RGB")), None, path)
+    rgb, alpha = rgb_alpha(im)  # the training decoder's reading of every mode (16-bit...)
+    return Photo(rgb, alpha, path)
 
 
 def check_pixels(
