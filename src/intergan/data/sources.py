@@ -34,6 +34,7 @@ DEFAULT_RATIOS = (0.9, 0.05, 0.05)
 
 PARTITION_FILE = "list_eval_partition.txt"
 MANIFEST, IDENTITIES = "manifest.json", "identities.jsonl"
+ALIGNED_META = "aligned.json"  # beside data made by `intergan faces align`
 
 
 def _celeba_files(root: Path) -> tuple[Path | None, Path | None, Path | None]:
