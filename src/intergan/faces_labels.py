@@ -10,7 +10,7 @@ are marked ``"estimated": true`` there, with each face's probabilities in
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +38,9 @@ class Sample:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
-        row = asdict(self) | {"photo": self.photo.name}
-        del row["extra"], row["kept_from_photo"]
+        """Its row of ``aligned_faces.jsonl``."""
+        row = {"file": self.name, "photo": self.photo.name, "face": self.face}
+        row |= {"faces_in_photo": self.faces_in_photo, "box": self.box, "score": self.score}
         return row | self.extra
 
 

@@ -133,6 +133,11 @@ def read_label_csv(path: str | Path) -> AttrTable:
         raise UserError(
             f"{path} is empty; write a header 'file,Attr1,Attr2,...' and one row per image"
         )
+    if len(rows[0][1]) < 2:
+        raise UserError(
+            f"{path}: line 1 should be the header 'file,Attr1,Attr2,...' separated by "
+            f"commas; found {','.join(rows[0][1])[:60]!r}"
+        )
     columns = [c.strip() for c in rows[0][1][1:]]
     _check_columns(path, columns)
     files, values, numbers = [], [], []
