@@ -42,7 +42,7 @@ from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS, Photo, list_images, load_image, save_image
 from intergan.errors import UserError
 from intergan.faces_labels import FileLabels, JudgeLabels, Labeller, Sample
-from intergan.files import check_not_an_input, output_folder, write_json
+from intergan.files import check_not_an_input, check_output_folder, output_folder, write_json
 from intergan.models.pretrained import BUNDLED_HELP
 
 IMAGES = "img_align_celeba"
@@ -84,7 +84,7 @@ class Skipped:
 
     def add(self, kind: str, line: str, log: Callable[[str], None]) -> None:
         getattr(self, kind).append(line)
-        log(f"skipped {line}")
+        log(f"skipped: {line}")
 
     def summary(self) -> str:
         counts = {k.replace("_", " "): len(v) for k, v in asdict(self).items() if v}
@@ -132,7 +132,7 @@ class _Aligner:
     def _add_face(self, path: Path, photo: Photo, faces: list[Face], k: int, kept: int) -> None:
         f = faces[k]
         name = sample_name(path, k, len(faces), self.taken)
-        s = Sample(name, path, k, len(faces), kept, [round(v, 1) for v in f.box], f.score)
+        s = Sample(name, path, k, len(faces), kept, [round(v, 1) for v in f.box], round(f.score, 4))
         row = self.labeller(s, photo, f)
         if row is None:
             self.taken.discard(name)
@@ -179,6 +179,7 @@ def align_photos(
     paths = list_images(inputs)
     for p in inputs:
         check_not_an_input(out, {"the input": p})
+    check_output_folder(out, overwrite)  # before the detector loads (output_folder rechecks)
     detector = default_detector()  # a missing face detector stops the run here
     with output_folder(out, overwrite) as tmp:
         (tmp / IMAGES).mkdir()
