@@ -39,10 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="images or folders")
     p.add_argument(
         "--model",
-        help=f"exported folder, run folder or checkpoint, {BUNDLED_HELP} (required but "
-        "with --list-faces)",
+        help=f"exported folder, run folder or checkpoint, {BUNDLED_HELP} (required "
+        "unless --list-faces)",
     )
-    p.add_argument("--out", help="output folder (required but with --list-faces)")
+    p.add_argument("--out", help="output folder (required unless --list-faces)")
     mode = p.add_argument_group("what to do (one of)")
     mode.add_argument(
         "--set",
