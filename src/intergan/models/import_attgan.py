@@ -31,7 +31,13 @@ from typing import Any
 import torch
 
 from intergan.errors import UserError
-from intergan.files import atomic_write, check_output_folder, output_folder, read_json_object
+from intergan.files import (
+    atomic_write,
+    check_output_folder,
+    guard,
+    output_folder,
+    read_json_object,
+)
 from intergan.models.attgan_pytorch import AttGANPyTorchGenerator, Settings, load_checked
 from intergan.models.attgan_pytorch import strip_prefix as _strip
 from intergan.models.export import check_judge, copy_judge, save_exported
@@ -118,19 +124,24 @@ def read_settings(
 
 def read_weights(path: Path) -> dict[str, Any]:
     """The dict in an AttGAN-PyTorch weights file, read with ``weights_only=True``."""
+    fix = "pass an AttGAN-PyTorch checkpoint/weights.N.pth"
+    with guard(path, "read"):
+        with path.open("rb") as f:
+            head = f.read(4)
+    # torch.save's zip format, or the legacy one (a pickle, protocol 2 and up)
+    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
+        raise UserError(f"{path} is not a PyTorch weights file (it starts {head!r}); {fix}")
     try:
         states = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).splitlines()[0] if str(e) else ""
         raise UserError(
-            f"{path} is not a weights-only PyTorch file (it holds more than tensors and plain "
-            f"containers, which are never unpickled here: {first[:160]})"
+            f"{path} holds more than tensors and plain containers ({_unpickler_error(e)}); "
+            "such objects are never unpickled here: save the state dicts alone"
         ) from None
-    except (RuntimeError, EOFError, ValueError, OSError) as e:
+    except (RuntimeError, EOFError, ValueError) as e:
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UserError(
-            f"{path} is not a readable PyTorch weights file ({first[:160]}); pass an "
-            "AttGAN-PyTorch checkpoint/weights.N.pth"
+            f"{path} is not a readable PyTorch weights file ({first[:160]}); {fix}"
         ) from None
     if not isinstance(states, dict) or "G" not in states:
         keys = list(states)[:4] if isinstance(states, dict) else type(states).__name__
@@ -139,6 +150,16 @@ def read_weights(path: Path) -> dict[str, Any]:
             "or {'G', 'D', 'optim_G', 'optim_D'}"
         )
     return states
+
+
+def _unpickler_error(e: Exception) -> str:
+    """What torch's weights-only refusal names as refused (the text after its
+    "WeightsUnpickler error:", which may start on the next line)."""
+    text = str(e)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return (lines[0].split(". ")[0] if lines else type(e).__name__)[:160]
 
 
 def discriminator(states: dict[str, Any], where: str) -> dict[str, torch.Tensor] | None:
