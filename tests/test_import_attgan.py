@@ -306,3 +306,31 @@ def test_an_import_exports_to_onnx_and_keeps_its_architecture(tmp_path):
                                                                           align=False)  # fmt: skip
     b = Editor.from_pretrained(model, backend="torch").edit(img, {"Young": 1}, src, align=False)
     assert np.abs(a.astype(int) - b.astype(int)).max() <= 1
+
+
+def test_a_real_photo_runs_through_an_import_in_its_training_framing(tmp_path):
+    """Detect, align to CelebA's crop-170 framing, edit, paste back: the astronaut."""
+    pytest.importorskip("onnxruntime")
+    skdata = pytest.importorskip("skimage.data")
+    from intergan.editing.align import transform_points
+
+    s = settings()  # 128 px, shortcut 1, inject 0, CelebA
+    model = import_attgan_pytorch(write_run(tmp_path / "run", s, {0: {"G": upstream_state(s, 7)}}),
+                                  tmp_path / "m")  # fmt: skip
+    editor = Editor.from_pretrained(model, backend="torch")
+    assert editor.framing.name == "celeba"
+    photo_ = skdata.astronaut()
+    session = editor.open(photo_, source={"Young": 1})
+    (face,) = session.faces[0]
+    eyes = transform_points(session.framed.mats[0], face.eyes)
+    assert np.abs(eyes - editor.framing.points(128)[:2]).max() < 2  # eyes where CelebA has them
+    out = session.edit({"Blond_Hair": 1})
+    assert out.shape == photo_.shape and out.dtype == np.uint8
+    changed = np.any(out != photo_, axis=-1)
+    ys, xs = np.nonzero(changed)
+    assert xs.min() < 205 and xs.max() > 245 and ys.min() < 95 and ys.max() > 140  # the face
+    assert not changed[320:].any() and not changed[:, :100].any() and not changed[:, 420:].any()
+    hq = settings(img_size=64, enc_dim=8, dec_dim=8, enc_layers=4, dec_layers=4, data="CelebA-HQ")
+    hq_model = import_attgan_pytorch(write_run(tmp_path / "hq", hq, {0: {"G": upstream_state(hq, 1)}}),
+                                     tmp_path / "hq_m")  # fmt: skip
+    assert Editor.from_pretrained(hq_model, backend="torch").framing.name == "celebahq"
