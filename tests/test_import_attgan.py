@@ -154,7 +154,9 @@ def photo(size: int, seed: int) -> np.ndarray:
 def assert_same_as_upstream(editor, sd, s, img, att_a, edits) -> None:
     """Editor.edit(img, {attr: v}, source=att_a, align=False) against the reference
     G(x, b) for each (changes, b): every pixel within one level of 255."""
-    x = (torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255 - 0.5) / 0.5  # ToTensor+Normalize
+    x = (
+        torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255 - 0.5
+    ) / 0.5  # ToTensor+Normalize
     for changes, b in edits:
         with torch.no_grad():
             want = (reference_G(sd, s, x, b)[0].permute(1, 2, 0) + 1) * 127.5
@@ -169,8 +171,16 @@ def assert_same_as_upstream(editor, sd, s, img, att_a, edits) -> None:
     "kw",
     [
         dict(img_size=128, shortcut_layers=1, inject_layers=0),
-        dict(img_size=256, shortcut_layers=1, inject_layers=1, enc_dim=8, dec_dim=8,
-             data="CelebA-HQ", thres_int=0.6, test_int=0.9),  # fmt: skip
+        dict(
+            img_size=256,
+            shortcut_layers=1,
+            inject_layers=1,
+            enc_dim=8,
+            dec_dim=8,
+            data="CelebA-HQ",
+            thres_int=0.6,
+            test_int=0.9,
+        ),  # fmt: skip
     ],
     ids=["128_shortcut1_inject0", "256_shortcut1_inject1_hq"],
 )
@@ -211,7 +221,10 @@ def test_a_full_checkpoint_keeps_d_and_loads_like_the_g_only_file(tmp_path):
     assert not (a / "discriminator.safetensors").exists()
     kept = load_file(str(b / "discriminator.safetensors"))
     assert sorted(kept) == sorted(D) and all(torch.equal(kept[k], D[k]) for k in D)
-    ga, gb = load_file(str(a / "generator.safetensors")), load_file(str(b / "generator.safetensors"))
+    ga, gb = (
+        load_file(str(a / "generator.safetensors")),
+        load_file(str(b / "generator.safetensors")),
+    )
     assert sorted(ga) == sorted(sd) and all(torch.equal(ga[k], gb[k]) for k in ga)
     record = json.loads((b / "config.json").read_text())["export"]["training"]
     assert record["kept"] == ["G", "D"] and record["framing"] == "celeba"
@@ -331,6 +344,6 @@ def test_a_real_photo_runs_through_an_import_in_its_training_framing(tmp_path):
     assert xs.min() < 205 and xs.max() > 245 and ys.min() < 95 and ys.max() > 140  # the face
     assert not changed[320:].any() and not changed[:, :100].any() and not changed[:, 420:].any()
     hq = settings(img_size=64, enc_dim=8, dec_dim=8, enc_layers=4, dec_layers=4, data="CelebA-HQ")
-    hq_model = import_attgan_pytorch(write_run(tmp_path / "hq", hq, {0: {"G": upstream_state(hq, 1)}}),
-                                     tmp_path / "hq_m")  # fmt: skip
+    hq_run = write_run(tmp_path / "hq", hq, {0: {"G": upstream_state(hq, 1)}})
+    hq_model = import_attgan_pytorch(hq_run, tmp_path / "hq_m")
     assert Editor.from_pretrained(hq_model, backend="torch").framing.name == "celebahq"
