@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     files = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     print(f"imported {args.run} -> {out}: {', '.join(files)}")
-    if not args.out:
-        print(f"edit with: intergan edit PHOTO --model {out.name} --set ATTR=VALUE")
+    model = out.name if not args.out else str(out)
+    source = "" if args.judge else " --source-attrs ATTR,... (the photo's attributes)"
+    print(f"edit with: intergan edit PHOTO --model {model}{source} --set ATTR=VALUE --out DIR")
     return 0

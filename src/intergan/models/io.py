@@ -127,6 +127,11 @@ def find_checkpoint(run_dir_or_file: str | os.PathLike, which: str | int = "late
         raise UserError(f"checkpoint path {path} does not exist")
     folder = path / CHECKPOINT_DIR if (path / CHECKPOINT_DIR).is_dir() else path
     found = list_checkpoints(folder)
+    if not found and (path / "setting.txt").is_file() and (path / "checkpoint").is_dir():
+        raise UserError(
+            f"{path} is an AttGAN-PyTorch run folder: import it first "
+            f"(`intergan import attgan-pytorch {path}`), then pass the import's folder or name"
+        )
     if not found:
         raise UserError(
             f"no checkpoint (step_*.pt) in {folder}; train first, or pass a checkpoint file"
