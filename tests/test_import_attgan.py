@@ -32,67 +32,76 @@ HAIR = ["Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair"]
 # ------------------------------------------------------------ the reference (upstream facts)
 def upstream_state(s: dict, seed: int) -> dict[str, torch.Tensor]:
     """A random state dict with the names and shapes attgan.py's Generator has for the
-    settings ``s`` (batch norm everywhere but the last layer, as train.py's defaults)."""
+    settings ``s``: per layer ``layers.0`` the (transposed) conv, with a bias only
+    without a norm, ``layers.1`` its norm (BatchNorm2d: weight, bias, running stats,
+    counter; InstanceNorm2d(affine=True): weight, bias); the last layer 3 outputs, a bias."""
     g = torch.Generator().manual_seed(seed)
     n, na, sd = s["enc_layers"], len(s["attrs"]), {}
 
-    def bn(prefix: str, c: int) -> None:
-        sd[prefix + "weight"] = 1 + 0.3 * torch.randn(c, generator=g)
-        sd[prefix + "bias"] = 0.2 * torch.randn(c, generator=g)
-        sd[prefix + "running_mean"] = 0.5 * torch.randn(c, generator=g)
-        sd[prefix + "running_var"] = 0.2 + 2 * torch.rand(c, generator=g)
-        sd[prefix + "num_batches_tracked"] = torch.tensor(1000)
+    def layer(prefix: str, w: torch.Tensor, norm: str) -> None:
+        sd[prefix + "0.weight"] = w
+        c = w.shape[1] if prefix.startswith("dec") else w.shape[0]
+        if norm == "none":
+            sd[prefix + "0.bias"] = 0.1 * torch.randn(c, generator=g)
+            return
+        sd[prefix + "1.weight"] = 1 + 0.3 * torch.randn(c, generator=g)
+        sd[prefix + "1.bias"] = 0.2 * torch.randn(c, generator=g)
+        if norm == "batchnorm":
+            sd[prefix + "1.running_mean"] = 0.5 * torch.randn(c, generator=g)
+            sd[prefix + "1.running_var"] = 0.2 + 2 * torch.rand(c, generator=g)
+            sd[prefix + "1.num_batches_tracked"] = torch.tensor(1000)
 
     c_in = 3
     for i in range(n):
         c = min(s["enc_dim"] * 2**i, 1024)
-        sd[f"enc_layers.{i}.layers.0.weight"] = torch.randn(c, c_in, 4, 4, generator=g) / (
-            4 * c_in**0.5
-        )
-        bn(f"enc_layers.{i}.layers.1.", c)
+        w = torch.randn(c, c_in, 4, 4, generator=g) / (4 * c_in**0.5)
+        layer(f"enc_layers.{i}.layers.", w, s["enc_norm"])
         c_in = c
     c_in += na
     for i in range(n):
         last = i == n - 1
         c = 3 if last else min(s["dec_dim"] * 2 ** (n - 1 - i), 1024)
         w = torch.randn(c_in, c, 4, 4, generator=g) / (2 * c_in**0.5)
-        sd[f"dec_layers.{i}.layers.0.weight"] = w
-        if last:
-            sd[f"dec_layers.{i}.layers.0.bias"] = 0.1 * torch.randn(3, generator=g)
-        else:
-            bn(f"dec_layers.{i}.layers.1.", c)
-            c_in = c + (c // 2 if i < s["shortcut_layers"] else 0)
-            c_in += na if i < s["inject_layers"] else 0
+        layer(f"dec_layers.{i}.layers.", w, "none" if last else s["dec_norm"])
+        c_in = c + (c // 2 if i < s["shortcut_layers"] else 0)
+        c_in += na if i < s["inject_layers"] else 0
     return sd
+
+
+ACTIVATIONS = {"relu": F.relu, "lrelu": lambda h: F.leaky_relu(h, 0.01), "tanh": torch.tanh,
+               "sigmoid": torch.sigmoid, "none": lambda h: h}  # fmt: skip
 
 
 def reference_G(sd: dict, s: dict, x: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """AttGAN-PyTorch's ``G(x, b)`` in eval mode: 4x4 stride-2 (transposed) convs with
-    padding 1, BatchNorm2d (eps 1e-5) with running statistics, LeakyReLU(0.01) in the
-    encoder, ReLU in the decoder, b tiled at img_size / 2**enc_layers and concatenated,
-    encoder map zs[n - 2 - i] after decoder layer i < shortcut_layers, b tiled again
-    after it for i < inject_layers, a biased last layer with tanh."""
+    padding 1, each followed by its norm (BatchNorm2d with running statistics,
+    InstanceNorm2d with the batch's own, eps 1e-5 both) and activation (LeakyReLU's
+    default slope 0.01), b tiled at img_size / 2**enc_layers and concatenated, encoder
+    map zs[n - 2 - i] after decoder layer i < shortcut_layers, b tiled again after it
+    for i < inject_layers, a biased last layer with tanh."""
 
-    def norm(h, p):
-        return F.batch_norm(h, sd[p + "running_mean"], sd[p + "running_var"], sd[p + "weight"],
-                            sd[p + "bias"], training=False, eps=1e-5)  # fmt: skip
+    def block(h, p, norm, acti, conv):
+        h = conv(h, sd[p + "0.weight"], sd.get(p + "0.bias"), stride=2, padding=1)
+        if norm == "batchnorm":
+            mean, var = sd[p + "1.running_mean"], sd[p + "1.running_var"]
+            h = F.batch_norm(h, mean, var, sd[p + "1.weight"], sd[p + "1.bias"], eps=1e-5)
+        elif norm == "instancenorm":
+            h = F.instance_norm(h, weight=sd[p + "1.weight"], bias=sd[p + "1.bias"], eps=1e-5)
+        return ACTIVATIONS[acti](h)
 
     def tiled(side):
         return b.view(b.size(0), -1, 1, 1).repeat(1, 1, side, side)
 
     n, zs, h = s["enc_layers"], [], x
     for i in range(n):
-        h = F.conv2d(h, sd[f"enc_layers.{i}.layers.0.weight"], stride=2, padding=1)
-        h = F.leaky_relu(norm(h, f"enc_layers.{i}.layers.1."), 0.01)
+        h = block(h, f"enc_layers.{i}.layers.", s["enc_norm"], s["enc_acti"], F.conv2d)
         zs.append(h)
     f = s["img_size"] // 2**n
     h = torch.cat([zs[-1], tiled(f)], dim=1)
     for i in range(n):
-        w, bias = sd[f"dec_layers.{i}.layers.0.weight"], sd.get(f"dec_layers.{i}.layers.0.bias")
-        h = F.conv_transpose2d(h, w, bias if i == n - 1 else None, stride=2, padding=1)
         if i == n - 1:
-            return torch.tanh(h)
-        h = F.relu(norm(h, f"dec_layers.{i}.layers.1."))
+            return block(h, f"dec_layers.{i}.layers.", "none", "tanh", F.conv_transpose2d)
+        h = block(h, f"dec_layers.{i}.layers.", s["dec_norm"], s["dec_acti"], F.conv_transpose2d)
         if i < s["shortcut_layers"]:
             h = torch.cat([h, zs[n - 2 - i]], dim=1)
         if i < s["inject_layers"]:
@@ -201,6 +210,21 @@ def test_an_import_edits_as_attgan_pytorch_does(tmp_path, kw):
         ({"Pale_Skin": -0.7}, slide_target(att_a, "Pale_Skin", -0.7 * t, s)),
     ]
     assert_same_as_upstream(editor, sd, s, photo(s["img_size"], 2), att_a, edits)
+
+
+def test_other_norms_activations_and_attributes_edit_as_upstream(tmp_path):
+    attrs = ["Smiling", "Male", "Eyeglasses", "Blond_Hair", "Black_Hair"]
+    s = settings(img_size=64, enc_dim=8, dec_dim=8, enc_layers=4, dec_layers=4, attrs=attrs,
+                 enc_norm="instancenorm", dec_norm="none", enc_acti="tanh",
+                 dec_acti="sigmoid", shortcut_layers=2, inject_layers=3)  # fmt: skip
+    sd = upstream_state(s, seed=4)
+    model = import_attgan_pytorch(write_run(tmp_path / "run", s, {0: {"G": sd}}), tmp_path / "m")
+    editor = Editor.from_pretrained(model, backend="torch")
+    assert editor.attrs == attrs
+    att_a = [1.0, 0.0, 0.0, 0.0, 1.0]
+    edits = [({"Blond_Hair": 1.0}, flip_target(att_a, "Blond_Hair", s)),
+             ({"Smiling": -0.3}, slide_target(att_a, "Smiling", -0.3, s))]  # fmt: skip
+    assert_same_as_upstream(editor, sd, s, photo(64, 5), att_a, edits)
 
 
 def test_a_full_checkpoint_keeps_d_and_loads_like_the_g_only_file(tmp_path):
