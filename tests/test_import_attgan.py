@@ -371,3 +371,20 @@ def test_a_real_photo_runs_through_an_import_in_its_training_framing(tmp_path):
     hq_run = write_run(tmp_path / "hq", hq, {0: {"G": upstream_state(hq, 1)}})
     hq_model = import_attgan_pytorch(hq_run, tmp_path / "hq_m")
     assert Editor.from_pretrained(hq_model, backend="torch").framing.name == "celebahq"
+
+
+def test_a_bundled_judge_estimates_the_source_attributes(tmp_path, capsys):
+    s = settings(img_size=64, enc_dim=8, dec_dim=8, enc_layers=4, dec_layers=4)
+    run = write_run(tmp_path / "run", s, {0: {"G": upstream_state(s, 8)}})
+    out = tmp_path / "m"
+    assert main(["import", "attgan-pytorch", str(run), "--out", str(out), "--judge",
+                 "synthfaces-64"]) == 0  # fmt: skip
+    assert (out / "judge.json").is_file() and "--source-attrs" not in capsys.readouterr().out
+    editor = Editor.from_pretrained(out, backend="torch")
+    (estimate,) = editor.estimate(photo(64, 0), align=False)
+    assert sorted(estimate) == sorted(ATTRS)
+    editor.edit(photo(64, 0), {"Young": 1}, align=False)  # no source: the judge's estimate
+    other = write_run(tmp_path / "run2", {**s, "attrs": ["Smiling"]}, {0: {"G": {}}})
+    assert main(["import", "attgan-pytorch", str(other), "--out", str(tmp_path / "m2"),
+                 "--judge", "synthfaces-64"]) == 2  # fmt: skip
+    assert "does not predict Smiling" in capsys.readouterr().err

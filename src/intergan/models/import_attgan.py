@@ -197,12 +197,12 @@ def import_attgan_pytorch(
     check_output_folder(out, overwrite)
     pth, found = locate(Path(run), epoch)
     settings, raw, where = read_settings(found, setting, dict(overrides or {}), pth)
+    if judge:
+        check_judge(judge, list(settings.attrs))
     states = read_weights(pth)
     G = AttGANPyTorchGenerator(settings).eval()
     load_checked(G, states["G"], f"{pth} (settings from {where})")
     D = discriminator(states, str(pth))
-    if judge:
-        check_judge(judge, list(settings.attrs))
     m = _WEIGHTS.match(pth.name)
     training = {
         "source": "AttGAN-PyTorch (github.com/elvisyjlin/AttGAN-PyTorch)",
