@@ -327,6 +327,8 @@ def test_a_pytorch_0_4_file_without_counters_and_settings_by_flag(tmp_path, monk
     editor = Editor.from_pretrained("weights.7", backend="torch")  # found by name
     edits = [({"Male": 1.0}, flip_target([0.0] * 13, "Male", s))]
     assert_same_as_upstream(editor, sd, s, photo(64, 1), [0.0] * 13, edits)
+    assert main(["import", "attgan-pytorch", str(pth), "--set", "imgsize=64", "--overwrite"]) == 2
+    assert "--set imgsize: not a setting the generator uses" in capsys.readouterr().err
     assert main(["import", "attgan-pytorch", str(pth), "--overwrite"]) == 2  # no settings
     assert "no setting.txt found" in capsys.readouterr().err
 

@@ -21,6 +21,7 @@ The optimiser states are not kept: nothing here trains an imported model.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import pickle
@@ -110,6 +111,10 @@ def read_settings(
 ) -> tuple[Settings, dict[str, Any], str]:
     """The checked settings, the raw object they came from and where that was:
     ``setting`` (``--setting``) before the run's own ``found``, then ``overrides``."""
+    unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(Settings)})
+    if unknown:
+        names = ", ".join(f.name for f in dataclasses.fields(Settings))
+        raise UserError(f"--set {unknown[0]}: not a setting the generator uses; use one of {names}")
     path = Path(setting) if setting else found
     if path is None and not overrides:
         raise UserError(
