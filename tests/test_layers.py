@@ -44,6 +44,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "commands": (
         "intergan.cli",
         "intergan.export_cli",
+        "intergan.import_cli",
         "intergan.model_cli",
         "intergan.faces_cli",
         "intergan.faces_labels",

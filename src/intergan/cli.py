@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "edit the faces in photos: --set ATTR=VALUE, --all or --slide",
     ),
     "export": ("intergan.export_cli", "export a run as safetensors + config.json (and ONNX)"),
+    "import": (
+        "intergan.import_cli",
+        "import another project's weights (attgan-pytorch RUN) as an exported folder",
+    ),
     "demo": (
         "intergan.app.demo",
         "edit SynthFaces with the bundled model into an HTML report; --serve: web editor",
