@@ -20,8 +20,18 @@ Scenarios, all through the public API on a 1024x768 photo with one face:
 - ``crop_edit``: ``Editor.edit`` of one (1, 3, S, S) crop tensor with
   ``align=False`` (the generator and glue; the figure earlier versions reported).
 Median and best of ``--repeats`` calls (strips: half as many) after one warm-up,
-the backends taking turns. Saves benchmarks/results/bench_edit_PRESET_SIZE.json
-(with each ``--set`` item appended to the name, e.g. ``_encdim32``) or ``--out``.
+the backends taking turns.
+
+``--attgan-pytorch 128`` (or 384) times an AttGAN-PyTorch import instead (``intergan
+import attgan-pytorch``, docs/editing.md): the benchmark writes a run folder with the
+released model's settings at that size (128: shortcut 1, inject 0, CelebA; 384:
+shortcut 1, inject 1, CelebA-HQ; widths 64 to 1024, 13 attributes) and random
+weights, imports it and times ``edit_after_detection`` (``Editor.edit`` of the photo
+with the face already found: alignment, encoder, decoder, paste-back; the source
+attributes given, as such a model has no judge), ``slider_move`` and ``crop_edit``.
+It saves benchmarks/results/bench_edit_attgan_pytorch_SIZE.json; the other runs save
+benchmarks/results/bench_edit_PRESET_SIZE.json (with each ``--set`` item appended to
+the name, e.g. ``_encdim32``) or ``--out``.
 """
 
 from __future__ import annotations
@@ -114,6 +124,110 @@ def make_backends(names: list[str], cfg, work: Path, threads: int) -> tuple[dict
     return out, export_s
 
 
+def import_editors(size: int, names: list[str], work: Path) -> dict:
+    """Editors over a random-weight AttGAN-PyTorch import at ``size`` (128 or 384 px,
+    the released models' settings), one per backend (torch, torch-bf16, onnx)."""
+    from intergan.editing.editor import Editor
+    from intergan.models.attgan_pytorch import AttGANPyTorchGenerator, Settings
+    from intergan.models.export import export_onnx
+    from intergan.models.import_attgan import import_attgan_pytorch
+
+    hq = size > 256
+    raw = {"img_size": size, "shortcut_layers": 1, "inject_layers": int(hq),
+           "data": "CelebA-HQ" if hq else "CelebA"}  # fmt: skip
+    torch.manual_seed(0)
+    G = AttGANPyTorchGenerator(Settings.parse(raw, "benchmark"))
+    (work / "run" / "checkpoint").mkdir(parents=True)
+    (work / "run" / "setting.txt").write_text(json.dumps(raw))
+    torch.save({"G": G.state_dict()}, work / "run" / "checkpoint" / "weights.0.pth")
+    model = import_attgan_pytorch(work / "run", work / "model")
+    editors = {}
+    for name in names:
+        if name == "onnx":
+            ed = Editor.from_pretrained(model, backend="torch")
+            export_onnx(ed.backend.generator, ed.config, model / "generator.onnx")
+        editors[name] = Editor.from_pretrained(model, backend=name)
+    return editors
+
+
+def bench_import(args: argparse.Namespace) -> None:
+    """Time an AttGAN-PyTorch import (``--attgan-pytorch SIZE``; module docstring)."""
+    from intergan.editing.faces import default_detector
+    from intergan.hardware import cpu_bf16
+
+    size, names = args.attgan_pytorch, args.backends.split(",")
+    work = Path(tempfile.mkdtemp(prefix="bench_edit_import_"))
+    editors = import_editors(size, names, work)
+    photo = face_photo()
+    det = default_detector()
+    faces = det.detect(photo)
+
+    class Found:  # detection done once, outside the timings
+        def detect(self, image):
+            return faces
+
+    src = {"Young": 1, "Black_Hair": 1}
+    for ed in editors.values():
+        ed._detector = Found()
+    sessions = {k: e.open(photo, source=src) for k, e in editors.items()}
+    step = [0]
+
+    def slide(s):
+        step[0] += 1
+        return s.edit({"Blond_Hair": (-1.0, 0.5, 1.0)[step[0] % 3], "Young": 1.0})
+
+    x = torch.rand(1, 3, size, size) * 2 - 1
+    reps = args.repeats
+    res = {
+        "edit_after_detection": interleaved(
+            {
+                k: (lambda e=e: e.edit(photo, {"Blond_Hair": 1.0}, source=src))
+                for k, e in editors.items()
+            },
+            reps,
+        ),  # fmt: skip
+        "slider_move": interleaved({k: (lambda s=s: slide(s)) for k, s in sessions.items()}, reps),
+        "crop_edit": interleaved(
+            {
+                k: (lambda e=e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False))
+                for k, e in editors.items()
+            },
+            reps,
+        ),  # fmt: skip
+        "detect_1024x768": interleaved({"mtcnn": lambda: det.detect(photo)}, reps)["mtcnn"],
+    }
+    for k in editors:
+        print(f"{k:11s}" + "".join(f"  {s} {res[s][k]['median_ms']:8.1f}" for s in
+              ("edit_after_detection", "slider_move", "crop_edit")))  # fmt: skip
+    print(f"MTCNN detection on the 1024x768 photo: {res['detect_1024x768']['median_ms']} ms")
+    out = Path(args.out or f"benchmarks/results/bench_edit_attgan_pytorch_{size}.json")
+    G = next(iter(editors.values())).backend
+    params = sum(p.numel() for p in G.generator.parameters()) if hasattr(G, "generator") else None
+    meta = {**machine(args), "cpu_bf16": "{} ({})".format(*cpu_bf16()), "img_size": size,
+            "model": "AttGAN-PyTorch import, released settings, random weights",
+            "generator_params": params, "repeats": reps,
+            "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --attgan-pytorch {size} "
+            f"--threads {args.threads} --repeats {reps} --backends {args.backends} "
+            f"--out {shlex.quote(str(out))}"}  # fmt: skip
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"meta": meta, "results": res}, indent=2) + "\n")
+    print(json.dumps(meta))
+
+
+def machine(args: argparse.Namespace) -> dict:
+    """The machine, its load, the date and the versions, for a result file."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    return {
+        "machine": f"{platform.machine()} {cpu}, {os.cpu_count()} cores, {args.threads} "
+        "threads, no GPU",
+        "load_average_at_start": os.getloadavg()[0],
+        "note": args.note,
+        "date": time.strftime("%Y-%m-%d"),
+        "torch": torch.__version__,
+    }
+
+
 def web_request(editors: dict, photo: np.ndarray, work: Path) -> dict:
     """One slider-callback closure per backend, on an opened PNG upload."""
     from gradio.processing_utils import move_files_to_cache
@@ -160,8 +274,15 @@ def main() -> None:
     ap.add_argument("--set", action="append", default=[], metavar="model.FIELD=VALUE",
                     help="change the preset's model, e.g. model.enc_dim=32 (the bundled "
                     "synthfaces-64's width)")  # fmt: skip
+    ap.add_argument("--attgan-pytorch", type=int, choices=(128, 384), metavar="SIZE",
+                    help="time a random-weight AttGAN-PyTorch import at 128 or 384 px "
+                    "(backends torch,torch-bf16 unless --backends says otherwise)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    if args.attgan_pytorch:
+        if args.backends == ap.get_default("backends"):
+            args.backends = "torch,torch-bf16"
+        return bench_import(args)
 
     from intergan.config import Config, model_config
     from intergan.editing.backends import choose_backend
@@ -222,18 +343,11 @@ def main() -> None:
     print(f"MTCNN detection on the 1024x768 photo: {res['detect_1024x768']['median_ms']} ms")
 
     fast, why = cpu_bf16()
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
-                if ln.startswith("model name")), platform.processor())  # fmt: skip
     meta = {
-        "machine": f"{platform.machine()} {cpu}, {os.cpu_count()} cores, {args.threads} "
-        "threads, no GPU",
-        "load_average_at_start": os.getloadavg()[0],
+        **machine(args),
         "cpu_bf16": f"{fast} ({why})",
         # a model folder holding the exported generator.onnx, when one was exported
         "auto_picks": choose_backend("auto", torch.device("cpu"), work)[0],
-        "note": args.note,
-        "date": time.strftime("%Y-%m-%d"),
-        "torch": torch.__version__,
         "onnxruntime": __import__("onnxruntime").__version__,
         "preset": args.preset,
         "img_size": args.size,

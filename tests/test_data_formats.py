@@ -139,3 +139,39 @@ def test_celeba_columns_are_all_forty(tmp_path):
     src = discover(tmp_path)
     assert src.columns == list(CELEBA_ATTRS)
     np.testing.assert_array_equal(src.labels, labels)
+
+
+def test_csv_labels_read_1_as_present_and_0_or_minus_1_as_absent(tmp_path):
+    path = tmp_path / "labels.csv"
+    path.write_text('image,Male,Young\nx.jpg,1,0\n"y z.jpg", -1 ,1\n\n')
+    table = F.read_labels(path)
+    assert table.columns == ["Male", "Young"] and table.files == ["x.jpg", "y z.jpg"]
+    np.testing.assert_array_equal(table.values, [[1, 0], [0, 1]])
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("file,Male\nx.jpg,yes\n", "line 2, attribute Male: value 'yes' is not 1, 0 or -1"),
+        ("file,Male,Young\nx.jpg,1\n", "line 2 has 1 values after the file name; expected 2"),
+        ("file,Male\nx.jpg,1\nx.jpg,0\n", "line 3 repeats 'x.jpg'"),
+        ("file,Mael\nx.jpg,1\n", "did you mean 'Male'"),
+        ("", "is empty"),
+        ("file;Male\nx.jpg;1\n", "line 1 should be the header 'file,Attr1,Attr2,...'"),
+    ],
+)
+def test_csv_label_errors_name_the_line_and_the_fix(tmp_path, text, message):
+    path = tmp_path / "labels.csv"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        F.read_labels(path)
+
+
+def test_written_attr_and_partition_files_read_back(tmp_path):
+    labels = np.array([[1, 0, 1], [0, 0, 1]], dtype=np.uint8)
+    F.write_attr_file(tmp_path / "a.txt", ["Bald", "Male", "Young"], ["a.png", "bb.png"], labels)
+    table = F.read_attr_file(tmp_path / "a.txt")
+    assert table.files == ["a.png", "bb.png"] and table.columns == ["Bald", "Male", "Young"]
+    np.testing.assert_array_equal(table.values, labels)
+    F.write_partition(tmp_path / "p.txt", ["a.png", "bb.png"], [0, 2])
+    assert F.read_partition(tmp_path / "p.txt") == {"a.png": 0, "bb.png": 2}

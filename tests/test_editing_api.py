@@ -172,8 +172,24 @@ def test_aligned_edit_changes_the_face_and_nothing_far_from_it(editor):
     # The face (eyes near (224, 100)) is inside the changed area; the far corners are not.
     assert xs.min() < 205 and xs.max() > 245 and ys.min() < 95 and ys.max() > 140
     assert not changed[300:].any() and not changed[:, :100].any() and not changed[:, 400:].any()
-    with pytest.raises(UserError, match="face 1 requested but .* has 1 face"):
+    with pytest.raises(UserError, match="face 1 requested but the image has 1 face"):
         editor.edit(photo, {"Young": 1}, source=source_vec(), face_index=1)
+
+
+def test_faces_are_numbered_from_0_left_to_right_as_face_index_counts_them(editor):
+    pytest.importorskip("onnxruntime")
+    skdata = pytest.importorskip("skimage.data")
+    astro, cam = skdata.astronaut(), np.stack([skdata.camera()] * 3, axis=-1)
+    pair = np.concatenate([astro, cam], axis=1)  # the astronaut left, the camera man right
+    faces = editor.find_faces(pair)
+    assert len(faces) == 2 and faces[0].box[2] < 512 <= faces[1].box[0]
+    out = editor.edit(pair, {"Blond_Hair": 1}, source=source_vec(), face_index=1)
+    changed = np.any(out != pair, axis=-1)
+    assert changed[:, 512:].any() and not changed[:, :512].any()  # face 1 only
+    with pytest.raises(UserError, match="numbered 0 to 1 from left to right"):
+        editor.edit(pair, {"Young": 1}, source=source_vec(), face_index=2)
+    with pytest.raises(UserError, match="face_index picks a detected face"):
+        editor.edit(pair, {"Young": 1}, source=source_vec(), face_index=0, align=False)
 
 
 def test_editing_does_not_import_training_code(tmp_path, gen):

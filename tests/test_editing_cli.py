@@ -97,6 +97,37 @@ def test_faces_in_a_real_photo_are_edited_and_pasted_back(model, tmp_path):
     np.testing.assert_array_equal(edited[350:], skdata.astronaut()[350:])
 
 
+@pytest.fixture()
+def pair(tmp_path):
+    """The astronaut (left) and the camera man (right) side by side: two real faces."""
+    skdata = pytest.importorskip("skimage.data")
+    cam = np.stack([skdata.camera()] * 3, axis=-1)
+    Image.fromarray(np.concatenate([skdata.astronaut(), cam], axis=1)).save(tmp_path / "pair.png")
+    return tmp_path / "pair.png"
+
+
+def test_list_faces_numbers_them_from_0_left_to_right_without_a_model(pair, capsys):
+    pytest.importorskip("onnxruntime")
+    assert edit(pair, "--list-faces") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{pair}: 2 face(s), numbered from 0, left to right"
+    assert [line.split(":")[0].strip() for line in lines[1:]] == ["face 0", "face 1"]
+    left = [int(line.split("box x ")[1].split("-")[0]) for line in lines[1:]]
+    assert left[0] < 512 <= left[1]  # face 0 is the astronaut, on the left
+
+
+def test_a_face_number_the_photo_lacks_is_reported_with_the_numbering(
+    model, pair, tmp_path, capsys
+):
+    pytest.importorskip("onnxruntime")
+    code = edit(pair, "--model", model, "--set", "Young=1", "--face", "2", "--out",
+                tmp_path / "o", *NO_JUDGE_SOURCE)  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "face 2 requested but" in err and "has 2 face(s), numbered 0 to 1" in err
+    assert "--list-faces" in err
+
+
 @pytest.mark.parametrize(
     "extra,message",
     [
@@ -104,6 +135,7 @@ def test_faces_in_a_real_photo_are_edited_and_pasted_back(model, tmp_path):
         (["--set", "Blond_Hair"], "expected ATTR=VALUE"),
         (["--set", "Young=1", "--all"], "exactly one of"),
         (["--set", "Young=1", "--source-attrs", "1,0"], "lists 2 values but the model has 13"),
+        (["--set", "Young=1", "--face", "0"], "--face N picks a detected face"),
     ],
 )
 def test_bad_arguments_exit_2_with_the_fix(model, photos, tmp_path, capsys, extra, message):
@@ -112,6 +144,11 @@ def test_bad_arguments_exit_2_with_the_fix(model, photos, tmp_path, capsys, extr
         args += NO_JUDGE_SOURCE
     assert edit(*args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_model_and_out_are_required_but_for_list_faces(model, photos, tmp_path, capsys):
+    assert edit(photos, "--set", "Young=1", "--out", tmp_path / "o") == 2
+    assert "missing --model" in capsys.readouterr().err
 
 
 def test_missing_source_without_a_judge_is_refused(model, photos, tmp_path, capsys):

@@ -258,10 +258,20 @@ def _commands(run_dir, model, data, out):
         "demo": ["demo", "--model", model, "--identities", "1", "--out", out],
         "classifier": ["classifier", "train", "--data", data, "--size", "16", "--out", out],
         "synth": ["synth", "--n", "2", "--size", "16", "--out", out],
+        "faces": [
+            "faces",
+            "align",
+            data / "img_align_celeba",
+            "--labels",
+            data / "list_attr_celeba.txt",
+            "--out",
+            out,
+        ],
     }
 
 
 COMMANDS = ("prepare", "train", "export", "edit", "evaluate", "demo", "classifier", "synth")
+COMMANDS += ("faces",)  # intergan faces align
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -41,7 +41,14 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "editing": ("intergan.editing",),
     "bench": ("intergan.bench",),
     "app": ("intergan.app",),
-    "commands": ("intergan.cli", "intergan.export_cli", "intergan.model_cli"),
+    "commands": (
+        "intergan.cli",
+        "intergan.export_cli",
+        "intergan.import_cli",
+        "intergan.model_cli",
+        "intergan.faces_cli",
+        "intergan.faces_labels",
+    ),
 }
 
 # layer -> the layers its modules may import (its own included)

@@ -34,6 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "prepare": ("intergan.data.prepare", "decode a dataset once into a packed training cache"),
     "data": ("intergan.data.check", "dataset tools: `data check DIR` reports splits and bad files"),
     "synth": ("intergan.data.synth_cli", "write a SynthFaces dataset (CelebA layout) and preview"),
+    "faces": (
+        "intergan.faces_cli",
+        "face tools: `faces align PHOTOS --out DIR` turns photos into aligned training data",
+    ),
     "model": ("intergan.model_cli", "parameters and multiply-accumulates of G and D"),
     "train": ("intergan.training.cli", "train a model (or resume a run); see docs/training.md"),
     "edit": (
@@ -41,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "edit the faces in photos: --set ATTR=VALUE, --all or --slide",
     ),
     "export": ("intergan.export_cli", "export a run as safetensors + config.json (and ONNX)"),
+    "import": (
+        "intergan.import_cli",
+        "import another project's weights (attgan-pytorch RUN) as an exported folder",
+    ),
     "demo": (
         "intergan.app.demo",
         "edit SynthFaces with the bundled model into an HTML report; --serve: web editor",

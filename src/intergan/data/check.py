@@ -20,7 +20,13 @@ from intergan.data.formats import SPLITS
 from intergan.data.layout import Source
 from intergan.data.loader import cpu_count
 from intergan.data.prepare import attrs_arg, print_marginals
-from intergan.data.sources import DEFAULT_RATIOS, detect_format, discover
+from intergan.data.sources import (
+    DEFAULT_RATIOS,
+    detect_format,
+    discover,
+    estimated_note,
+    label_origin,
+)
 
 SHOW = 10  # problems listed per kind
 
@@ -45,6 +51,9 @@ def check_folder(src: Source, attrs: Sequence[str], decode: bool, workers: int) 
     print(f"dataset: {src.root} (format {kind})")
     print(f"images: {src.image_dir}")
     print(f"labels: {src.label_file} ({len(src.names)} rows, {len(src.columns)} attributes)")
+    note = estimated_note(label_origin(src.root))
+    if note:
+        print(note)
     counts = {s: len(src.indices(s)) for s in SPLITS}
     splits = "  ".join(f"{s} {n}" for s, n in counts.items())
     print(f"splits: {splits}  total {sum(counts.values())}  (split {src.split_rule})")
@@ -71,6 +80,9 @@ def check_folder(src: Source, attrs: Sequence[str], decode: bool, workers: int) 
 def check_cache(root: str, attrs: Sequence[str]) -> int:
     manifest = C.read_manifest(root)
     print(f"dataset: {root} (format cache, {manifest['size']} px, from {manifest['source']})")
+    note = estimated_note(manifest.get("labels"))
+    if note:
+        print(note)
     counts = {s: manifest["splits"][s]["count"] for s in C.cache_splits(manifest)}
     print("splits: " + "  ".join(f"{s} {n}" for s, n in counts.items()))
     shown = [a for a in attrs if a in manifest["columns"]]

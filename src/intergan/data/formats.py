@@ -8,8 +8,11 @@ All of them are plain text:
 - ``list_eval_partition.txt``: rows ``file split`` with split 0 (train), 1 (valid)
   or 2 (test);
 - CelebA-HQ's ``image_list.txt``: a header ``idx orig_idx orig_file proc_md5
-  final_md5`` then one row per CelebA-HQ image.
+  final_md5`` then one row per CelebA-HQ image;
+- a CSV label file (``read_label_csv``): a header ``file,Attr1,Attr2,...`` then one
+  row per image, each value ``1`` (present), ``0`` or ``-1`` (absent).
 
+The first two are also written here (``write_attr_file``, ``write_partition``).
 Every error names the file, the line number and what to change. Each file lists an
 image once: a second row for it is refused, even one that agrees with the first (a
 conflicting one has no right answer, and either is a merge or copy mistake).
@@ -17,6 +20,8 @@ conflicting one has no right answer, and either is a merge or copy mistake).
 
 from __future__ import annotations
 
+import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +129,71 @@ def _check_unique(path: Path, keys: list, numbers: list[int], what: str = "") ->
                 "keep one row per image"
             )
         seen[key] = n
+
+
+def read_label_csv(path: str | Path) -> AttrTable:
+    """Parse a CSV label file: header ``file,Attr1,...`` (any first column name), then
+    one row per image with each value 1 (present), 0 or -1 (absent)."""
+    path = Path(path)
+    rows = [(n, r) for n, r in enumerate(csv.reader(_read_lines(path)), start=1) if any(r)]
+    if not rows:
+        raise UserError(
+            f"{path} is empty; write a header 'file,Attr1,Attr2,...' and one row per image"
+        )
+    if len(rows[0][1]) < 2:
+        raise UserError(
+            f"{path}: line 1 should be the header 'file,Attr1,Attr2,...' separated by "
+            f"commas; found {','.join(rows[0][1])[:60]!r}"
+        )
+    columns = [c.strip() for c in rows[0][1][1:]]
+    _check_columns(path, columns)
+    files, values, numbers = [], [], []
+    for lineno, row in rows[1:]:
+        cells = [c.strip() for c in row]
+        if len(cells) != len(columns) + 1:
+            raise UserError(
+                f"{path}: line {lineno} has {len(cells) - 1} values after the file name; "
+                f"expected {len(columns)} (one per attribute in the header), separated by commas"
+            )
+        bad = [(c, v) for c, v in zip(columns, cells[1:]) if v not in ("1", "0", "-1")]
+        if bad:
+            raise UserError(
+                f"{path}: line {lineno}, attribute {bad[0][0]}: value {bad[0][1]!r} is not "
+                "1, 0 or -1; use 1 for present and 0 (or -1) for absent"
+            )
+        files.append(cells[0])
+        values.append([v == "1" for v in cells[1:]])
+        numbers.append(lineno)
+    _check_unique(path, files, numbers)
+    table = np.array(values, dtype=np.uint8).reshape(len(files), len(columns))
+    return AttrTable(path, columns, files, table)
+
+
+def read_labels(path: str | Path) -> AttrTable:
+    """A label file by its kind: ``*.csv`` through :func:`read_label_csv`, anything
+    else as a CelebA-layout attribute file (:func:`read_attr_file`)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"label file {path} does not exist")
+    return read_label_csv(path) if path.suffix.lower() == ".csv" else read_attr_file(path)
+
+
+def write_attr_file(
+    path: str | Path, columns: Sequence[str], files: Sequence[str], values: np.ndarray
+) -> None:
+    """Write a CelebA-layout attribute file: ``values`` (N, C) in {0, 1} become -1 / 1."""
+    values = np.asarray(values)
+    width = max((len(f) for f in files), default=0)
+    with open(path, "w", newline="\n") as f:
+        f.write(f"{len(files)}\n{' '.join(columns)}\n")
+        for name, row in zip(files, values):
+            f.write(f"{name:<{width}} " + " ".join(" 1" if v else "-1" for v in row) + "\n")
+
+
+def write_partition(path: str | Path, files: Sequence[str], split: Sequence[int]) -> None:
+    """Write ``list_eval_partition.txt``: rows ``file split`` (0 train, 1 valid, 2 test)."""
+    with open(path, "w", newline="\n") as f:
+        f.writelines(f"{name} {int(s)}\n" for name, s in zip(files, split))
 
 
 def read_partition(path: str | Path) -> dict[str, int]:

@@ -27,6 +27,7 @@ from intergan.data import formats as F
 from intergan.data.hq import HQ_ANNO, HQ_LIST, celebahq
 from intergan.data.layout import ATTR_FILE, Source, find_first, find_image_dir, list_images
 from intergan.errors import UserError
+from intergan.files import read_json_object
 
 FORMATS: tuple[str, ...] = ("auto", "celeba", "celebahq", "custom", "cache")
 CELEBA_BOUNDS, CELEBA_FULL = (182_000, 182_637), 202_599
@@ -34,6 +35,7 @@ DEFAULT_RATIOS = (0.9, 0.05, 0.05)
 
 PARTITION_FILE = "list_eval_partition.txt"
 MANIFEST, IDENTITIES = "manifest.json", "identities.jsonl"
+ALIGNED_META = "aligned.json"  # beside data made by `intergan faces align`
 
 
 def _celeba_files(root: Path) -> tuple[Path | None, Path | None, Path | None]:
@@ -70,6 +72,27 @@ def detect_format(path: str | Path) -> str:
         f"{ATTR_FILE} (CelebA or a SynthFaces export), {HQ_ANNO} or {HQ_LIST} "
         "(CelebA-HQ), images with attributes.txt (custom), or a prepared cache "
         f"({MANIFEST}); see docs/data.md"
+    )
+
+
+def label_origin(root: str | Path) -> dict | None:
+    """How the labels of data made by ``intergan faces align`` were made (its
+    ``aligned.json`` ``labels``: ``from`` file or judge, ``estimated``), else None."""
+    path = Path(root) / ALIGNED_META
+    if not path.is_file():
+        return None
+    fix = "it is written by `intergan faces align`; run that again or delete the file"
+    labels = read_json_object(path, "alignment record", fix).get("labels")
+    return labels if isinstance(labels, dict) else None
+
+
+def estimated_note(labels: dict | None) -> str | None:
+    """A warning line when ``labels`` (from :func:`label_origin`) were estimated."""
+    if not labels or not labels.get("estimated"):
+        return None
+    return (
+        f"note: the labels were estimated by the judge {labels.get('judge', '?')} "
+        f"({ALIGNED_META}), not given by a person"
     )
 
 

@@ -3,8 +3,12 @@
     intergan edit me.jpg --model runs/celeba128/export --set Blond_Hair=1 --out edited/
     intergan edit photos/ --model M --all --out strips/          # every attribute flipped
     intergan edit me.jpg --model M --slide Young --steps 8 --out slide/
+    intergan edit group.jpg --list-faces                         # faces 0, 1, ... and boxes
+    intergan edit group.jpg --model M --face 1 --set Young=1 --out edited/
 
-Each face found is aligned, edited and pasted back at full resolution. Outputs are
+Each face found is aligned, edited and pasted back at full resolution; ``--face N``
+edits face N alone, faces numbered from 0, left to right (as ``face_index`` in the
+API, ``faces align`` and the web page). Outputs are
 named after their photo (``me_edited.jpg``, ``me_Young_03.jpg``), never replace an
 input, and each path is printed. A photo that cannot be read or has no face is
 reported and skipped (nothing written for it); the others are edited, and the exit
@@ -36,10 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="PHOTO_OR_FOLDER", help="images or folders")
     p.add_argument(
         "--model",
-        required=True,
-        help=f"exported folder, run folder or checkpoint, {BUNDLED_HELP}",
+        help=f"exported folder, run folder or checkpoint, {BUNDLED_HELP} (required "
+        "unless --list-faces)",
     )
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", help="output folder (required unless --list-faces)")
     mode = p.add_argument_group("what to do (one of)")
     mode.add_argument(
         "--set",
@@ -76,7 +80,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="edit the centred square as is (for images already cropped to a face)",
     )
-    p.add_argument("--face", type=int, metavar="N", help="edit only face N (0 = leftmost)")
+    p.add_argument(
+        "--face",
+        type=int,
+        metavar="N",
+        help="edit only face N: faces are numbered from 0, left to right (--list-faces)",
+    )
+    p.add_argument(
+        "--list-faces",
+        action="store_true",
+        help="print each photo's faces with their numbers (for --face) and boxes, and exit",
+    )
     p.add_argument("--framing", help="override the crop framing (celeba, celebahq, synthfaces)")
     p.add_argument(
         "--max-pixels",
@@ -194,12 +208,40 @@ def _edit_one(editor, args, path: Path, source, kw) -> list[tuple[Image.Image, s
     return out + [(strip(frames, [f"{v:+.2f}" for v in values]), f"{stem}_{args.slide}.jpg")]
 
 
+def list_faces(inputs: list[str], max_pixels: int | None) -> int:
+    """``--list-faces``: each photo's faces, numbered as ``--face`` counts them."""
+    from intergan.editing.faces import default_detector, describe_faces
+
+    detector, failed = default_detector(), 0
+    for path in list_images(inputs):
+        try:
+            faces = detector.detect(load_image(path, max_pixels).rgb)
+        except UserError as e:
+            print(f"skipped: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        found = f"{len(faces)} face(s), numbered from 0, left to right" if faces else "no face"
+        print(f"{path}: {found}")
+        for line in describe_faces(faces):
+            print(f"  {line}")
+    return 1 if failed else 0
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from intergan.editing.editor import Editor
     from intergan.models.export import SYNTHETIC_NOTE, synthetic_only
 
+    if args.list_faces:
+        return list_faces(args.inputs, args.max_pixels)
+    missing = [f for f, v in (("--model", args.model), ("--out", args.out)) if not v]
+    if missing:
+        raise UserError(
+            f"missing {' and '.join(missing)}: give them (only --list-faces runs without)"
+        )
+    if args.face is not None and args.no_align:
+        raise UserError("--face N picks a detected face; it needs alignment: drop --no-align")
     if sum(map(bool, (args.set, args.all, args.slide))) != 1:
         raise UserError("choose exactly one of --set ATTR=VALUE, --all or --slide ATTR")
     changes = parse_set(args.set)

@@ -44,7 +44,7 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 def pick_faces(faces: list[Face], face_index: int | None, where: str) -> list[Face]:
-    """The faces to edit: all, or face ``face_index`` (numbered left to right)."""
+    """The faces to edit: all, or face ``face_index`` (numbered from 0, left to right)."""
     if not faces:
         raise NoFaceError(
             f"no face found in {where}; use a photo with a visible, roughly frontal "
@@ -55,7 +55,8 @@ def pick_faces(faces: list[Face], face_index: int | None, where: str) -> list[Fa
     if not 0 <= face_index < len(faces):
         raise FaceIndexError(
             f"face {face_index} requested but {where} has {len(faces)} face(s), "
-            f"numbered 0 to {len(faces) - 1} from left to right"
+            f"numbered 0 to {len(faces) - 1} from left to right (`intergan edit "
+            "--list-faces` or Editor.find_faces lists them)"
         )
     return [faces[face_index]]
 
@@ -80,7 +81,7 @@ class AlignedFaces:
         self.faces = [detector.detect(p.rgb) for p in batch.photos]
         cuts, self.owner, self.edited = [], [], []
         for i, (p, found) in enumerate(zip(batch.photos, self.faces)):
-            where = f"image {i}" if p.path is None else str(p.path)
+            where = str(p.path) if p.path else "the image" if batch.single else f"image {i}"
             for f in pick_faces(found, face_index, where):
                 cuts.append(crop_face(p.rgb, f, framing, size))
                 self.owner.append(i)

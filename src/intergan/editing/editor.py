@@ -141,8 +141,9 @@ class Editor:
         return self._detector
 
     def find_faces(self, image: object) -> list[Face] | list[list[Face]]:
-        """Faces in ``image`` (any type ``edit`` takes), numbered left to right: a list
-        for one image, a list per image for a batch."""
+        """Faces in ``image`` (any type ``edit`` takes), numbered from 0, left to right:
+        ``faces[k]`` is the face ``face_index=k`` edits. A list for one image, a list
+        per image for a batch. ``faces.describe_faces`` gives one line per face."""
         batch = to_batch(image)
         faces = [self.detector.detect(p.rgb) for p in batch.photos]
         return faces[0] if batch.single else faces
@@ -183,7 +184,8 @@ class Editor:
         (3, H, W) / (B, 3, H, W) (uint8, or float in [-1, 1]). source: binary
         attributes {name: 0/1} (unnamed ones from the judge, else 0) or a sequence
         over ``self.attrs``; ``None`` asks the judge. ``face_index``: edit only that
-        face (numbered left to right); ``None`` edits every face found.
+        face (numbered from 0, left to right; needs ``align``); ``None`` edits every
+        face found.
         """
         targets = self.labels.edit(changes)  # a bad request is refused before any work
         return self.open(image, source, align, face_index).render(targets)[0]

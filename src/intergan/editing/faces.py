@@ -298,3 +298,16 @@ def default_detector() -> FaceDetector:
 def detect(image: np.ndarray, detector: FaceDetector | None = None) -> list[Face]:
     """Faces in an RGB uint8 (H, W, 3) image, sorted left to right."""
     return (detector or default_detector()).detect(image)
+
+
+def describe_faces(faces: list[Face]) -> list[str]:
+    """One line per face, numbered as ``face_index`` / ``--face`` count them: from 0,
+    left to right (by the box centre), as ``detect`` returns them."""
+    lines = []
+    for k, f in enumerate(faces):
+        x0, y0, x1, y1 = f.box
+        lines.append(
+            f"face {k}: box x {x0:.0f}-{x1:.0f}, y {y0:.0f}-{y1:.0f} "
+            f"({x1 - x0:.0f}x{y1 - y0:.0f} px), score {f.score:.2f}"
+        )
+    return lines

@@ -34,6 +34,7 @@ from intergan.editing.convert import check_image, to_batch
 from intergan.editing.crops import AlignedFaces, CentreSquares
 from intergan.editing.faces import Face
 from intergan.editing.labels import SourceSpec, Targets, judge_probabilities, require_judge
+from intergan.errors import UserError
 
 if TYPE_CHECKING:
     from intergan.editing.editor import Editor
@@ -56,6 +57,8 @@ class EditSession:
         face_index: int | None = None,
     ) -> None:
         self.editor = editor
+        if face_index is not None and not align:
+            raise UserError("face_index picks a detected face: it needs align=True")
         check_image(image, editor.max_pixels)  # empty or too large: refused before any work
         batch = to_batch(image)
         for p in batch.photos:

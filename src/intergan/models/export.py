@@ -3,7 +3,8 @@
 An exported folder holds only tensors and JSON, so loading it never unpickles::
 
     OUT/config.json             # Config.to_dict() plus an "export" record (with "training":
-                                # steps done and planned, batch size, data, preset, a note)
+                                # steps done and planned, batch size, data, preset, a note);
+                                # an import also has "architecture" (models.import_attgan)
     OUT/generator.safetensors   # the generator's weights (EMA ones when the run kept them)
     OUT/generator.onnx          # with --onnx (images, target, source -> edited, reconstructed)
     OUT/generator_encode.onnx   # with --onnx: images -> code0[, code1, ...] (the encoder)
@@ -29,6 +30,7 @@ from intergan.config import Config
 from intergan.errors import UserError
 from intergan.files import atomic_write, check_output_folder, output_folder, write_json
 from intergan.models.io import (
+    ARCHITECTURE,
     CHECKPOINT_DIR,
     CONFIG_FILE,
     ONNX_EDIT_FILE,
@@ -67,9 +69,13 @@ def save_exported(
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     atomic_write(out / WEIGHTS_FILE, save({k: v.contiguous() for k, v in state.items()}))
     record["dtype"] = "float16" if half else "float32"
+    # a generator not built from cfg.model (an import) says how to build it again
+    arch = getattr(G, "architecture", None)
     write_json(
-        out / CONFIG_FILE, {**cfg.to_dict(), "export": {"version": EXPORT_VERSION, **record}}
-    )
+        out / CONFIG_FILE,
+        {**cfg.to_dict(), **({ARCHITECTURE: arch} if arch else {}),
+         "export": {"version": EXPORT_VERSION, **record}},
+    )  # fmt: skip
     return out
 
 

@@ -15,7 +15,8 @@ Run folder layout::
 An exported folder (written by ``intergan.models.export``) holds only tensors and
 JSON, so loading it never unpickles::
 
-    OUT/config.json             # Config.to_dict() plus an "export" record
+    OUT/config.json             # Config.to_dict() plus an "export" record (an import:
+                                # and an "architecture" record, models.attgan_pytorch)
     OUT/generator.safetensors   # the generator's weights
     OUT/generator.onnx          # optional, with generator_encode.onnx / generator_edit.onnx
 
@@ -41,6 +42,7 @@ from intergan.files import (
     guard,
     load_safetensors,
     os_error_message,
+    read_json_object,
     remove_stale_temps,
     state_dict_error,
 )
@@ -60,6 +62,8 @@ ONNX_FILE = "generator.onnx"
 # each slider move runs only the editing half (images -> code; code, labels -> edited)
 ONNX_ENCODE_FILE = "generator_encode.onnx"
 ONNX_EDIT_FILE = "generator_edit.onnx"
+# config.json's record of a generator that Config.model does not build (an import)
+ARCHITECTURE = "architecture"
 REEXPORT = "export the run again (`intergan export RUN --out DIR --overwrite`)"
 
 
@@ -123,6 +127,11 @@ def find_checkpoint(run_dir_or_file: str | os.PathLike, which: str | int = "late
         raise UserError(f"checkpoint path {path} does not exist")
     folder = path / CHECKPOINT_DIR if (path / CHECKPOINT_DIR).is_dir() else path
     found = list_checkpoints(folder)
+    if not found and (path / "setting.txt").is_file() and (path / "checkpoint").is_dir():
+        raise UserError(
+            f"{path} is an AttGAN-PyTorch run folder: import it first "
+            f"(`intergan import attgan-pytorch {path}`), then pass the import's folder or name"
+        )
     if not found:
         raise UserError(
             f"no checkpoint (step_*.pt) in {folder}; train first, or pass a checkpoint file"
@@ -283,12 +292,24 @@ def is_export(path: str | os.PathLike) -> bool:
 
 def load_export_config(path: str | os.PathLike) -> Config:
     """The ``Config`` of an exported folder."""
+    return _export_config(path)[0]
+
+
+def _export_config(path: str | os.PathLike) -> tuple[Config, dict | None]:
+    """The ``Config`` of an exported folder and its ``architecture`` record (None for
+    a generator built from ``Config.model``; an import's record names its network,
+    which ``Config.model`` only describes, so its sizes follow that network's rules)."""
     d = export_folder(path)
     if not d.exists():
         raise UserError(f"model path {path} does not exist")
     if not (d / CONFIG_FILE).is_file():
         raise UserError(f"{d} has no {CONFIG_FILE}; export a run with `intergan export RUN`")
-    return Config.load(d / CONFIG_FILE, fix=REEXPORT, saved=True)
+    data = read_json_object(d / CONFIG_FILE, "config file", REEXPORT)
+    if ARCHITECTURE not in data:
+        return Config.load(d / CONFIG_FILE, fix=REEXPORT, saved=True), None
+    from intergan.models.attgan_pytorch import imported_config
+
+    return imported_config(data, d / CONFIG_FILE), data[ARCHITECTURE]
 
 
 def load_exported(
@@ -296,10 +317,15 @@ def load_exported(
 ) -> tuple[torch.nn.Module, Config]:
     """Build the generator of an exported folder from safetensors (no pickle), eval mode."""
     d = export_folder(path)
-    cfg = load_export_config(d)
+    cfg, arch = _export_config(d)
     if not (d / WEIGHTS_FILE).is_file():
         raise UserError(f"{d} has no {WEIGHTS_FILE}; use backend='onnx' or re-export the run")
-    G = build_generator(cfg.model)
+    if arch is None:
+        G = build_generator(cfg.model)
+    else:
+        from intergan.models.attgan_pytorch import build
+
+        G = build(arch, str(d / CONFIG_FILE))
     state = load_safetensors(d / WEIGHTS_FILE, "generator weights", REEXPORT)
     try:
         G.load_state_dict(state, strict=True)

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from intergan.attributes import CELEBA_ATTRS
+from intergan.data.formats import write_attr_file, write_partition
 from intergan.data.synthfaces.identity import (
     ATTRS,
     HAIR,
@@ -106,15 +107,11 @@ def _render_all(folder: Path, size: int, items: list, workers: int, progress: bo
 
 
 def _write_tables(tmp: Path, names: list[str], records: list, counts: tuple) -> None:
-    width = max(len(n) for n in names)
-    with open(tmp / ATTR_FILE, "w", newline="\n") as f:
-        f.write(f"{len(names)}\n{' '.join(CELEBA_ATTRS)}\n")
-        for name, (ident, labels) in zip(names, records):
-            vals = " ".join(f"{v:2d}" for v in celeba_row(labels, ident))
-            f.write(f"{name:<{width}} {vals}\n")
-    parts = [0] * counts[0] + [1] * counts[1] + [2] * counts[2]
-    with open(tmp / PARTITION_FILE, "w", newline="\n") as f:
-        f.writelines(f"{name} {p}\n" for name, p in zip(names, parts))
+    rows = np.array([celeba_row(labels, ident) for ident, labels in records]) > 0
+    write_attr_file(tmp / ATTR_FILE, CELEBA_ATTRS, names, rows)
+    write_partition(
+        tmp / PARTITION_FILE, names, [0] * counts[0] + [1] * counts[1] + [2] * counts[2]
+    )
     with open(tmp / IDENTITY_FILE, "w", newline="\n") as f:
         for name, (ident, labels) in zip(names, records):
             row = {"file": name, "attrs": labels, "identity": ident}
