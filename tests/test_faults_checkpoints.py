@@ -150,3 +150,14 @@ def test_a_damaged_onnx_generator_is_named_at_load(tmp_path):
     # Before: onnxruntime's InvalidProtobuf traceback at the first edit.
     with pytest.raises(UserError, match=r"generator\.onnx is not a readable ONNX model"):
         Editor.from_pretrained(model, backend="onnx")
+
+
+def test_the_importer_names_a_truncated_weights_file(tmp_path, capsys):
+    path = tmp_path / "weights.1.pth"
+    torch.save({"G": {"w": torch.zeros(4096)}}, path)
+    truncate(path)
+    argv = ["import", "attgan-pytorch", path, "--set", "img_size=128", "--out", tmp_path / "o"]
+    # Before: "error: I/O error: Invalid argument; check the path and the disk" (no file).
+    assert main([str(a) for a in argv]) == 2
+    line = error_line(capsys.readouterr().err)
+    assert f"{path} is not a readable PyTorch weights file" in line
