@@ -152,6 +152,14 @@ def test_a_damaged_onnx_generator_is_named_at_load(tmp_path):
         Editor.from_pretrained(model, backend="onnx")
 
 
+def test_an_attgan_pytorch_weights_file_given_as_a_model_points_to_the_importer(tmp_path, capsys):
+    torch.save({"G": {"w": torch.zeros(4)}, "D": {}}, tmp_path / "weights.1.pth")
+    argv = ["export", tmp_path / "weights.1.pth", "--out", tmp_path / "e"]
+    assert main([str(a) for a in argv]) == 2
+    line = error_line(capsys.readouterr().err)
+    assert f"import it: `intergan import attgan-pytorch {tmp_path / 'weights.1.pth'}`" in line
+
+
 def test_the_importer_names_a_truncated_weights_file(tmp_path, capsys):
     path = tmp_path / "weights.1.pth"
     torch.save({"G": {"w": torch.zeros(4096)}}, path)

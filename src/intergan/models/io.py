@@ -202,8 +202,10 @@ def _check_contents(ckpt: Any, path: Path) -> None:
         )
     missing = [k for k in REQUIRED_KEYS if k not in ckpt]
     if missing:
+        other = "G" in ckpt and "config" not in ckpt  # AttGAN-PyTorch saves {"G": ..., ...}
+        fix = f"import it: `intergan import attgan-pytorch {path}`" if other else CHECKPOINT_IS
         raise UserError(
-            f"{path} is not an InterGAN checkpoint (no {', '.join(missing)} in it); {CHECKPOINT_IS}"
+            f"{path} is not an InterGAN checkpoint (no {', '.join(missing)} in it); {fix}"
         )
     wrong = [k for k in ("version", "step") if type(ckpt[k]) is not int]
     wrong += [] if isinstance(ckpt["config"], dict) else ["config"]
