@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from intergan.editing.backends import BACKENDS
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
+from intergan.editing.paste import BLENDS, DEFAULT_BLEND
 from intergan.errors import UserError
 from intergan.files import check_writable_folder, remove_empty
 from intergan.models.pretrained import BUNDLED_HELP
@@ -76,6 +77,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="edit the centred square as is (for images already cropped to a face)",
     )
     p.add_argument("--face", type=int, metavar="N", help="edit only face N (0 = leftmost)")
+    p.add_argument(
+        "--blend",
+        choices=BLENDS,
+        default=DEFAULT_BLEND,
+        help="how the edited face goes back: raw (the model's output pasted in) or delta "
+        "(the photo plus the model's change, keeping the photo's resolution); "
+        "default %(default)s",
+    )
     p.add_argument("--framing", help="override the crop framing (celeba, celebahq, synthfaces)")
     p.add_argument(
         "--max-pixels",
@@ -225,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"note: no judge; taking as absent: {', '.join(assumed)}")
     if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
         _ = editor.detector
-    kw = {"align": not args.no_align, "face_index": args.face}
+    kw = {"align": not args.no_align, "face_index": args.face, "blend": args.blend}
     if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
     names, created = OutputNames(out, paths), not out.exists()
