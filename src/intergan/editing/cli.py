@@ -63,9 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source-attrs",
         metavar="SPEC",
-        help="the photo's own attributes: 'Male=1,Young=0' (others from the judge, "
-        "else absent), 'Male,Young' (exactly these present) or a 0/1 list over "
-        "the model's attributes; default: estimated by the judge",
+        help="the photo's own attributes: 'Male,Young' (exactly these present, the rest "
+        "absent), 'Male=1,Young=0' (these stated, the rest from the judge, else absent) "
+        "or a 0/1 list over the model's attributes; overrides the judge's estimate for "
+        "what it states; needed when the model has no judge",
     )
     p.add_argument(
         "--judge",
@@ -119,27 +120,6 @@ def parse_set(items: list[str]) -> dict[str, float]:
                 f"--set {item!r}: the intensity must be a finite number, e.g. 1 or -0.5"
             )
     return out
-
-
-def parse_source(spec: str | None, attrs: list[str]):
-    """--source-attrs -> dict (partial), list (complete) or None."""
-    if not spec:
-        return None
-    parts = [s.strip() for s in spec.replace(" ", ",").split(",") if s.strip()]
-    if all("=" in p for p in parts):
-        values = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in parts)}
-        bad = [f"{k}={v}" for k, v in values.items() if v not in ("0", "1")]
-        if bad:
-            raise UserError(f"--source-attrs {', '.join(bad)}: each value must be 0 or 1")
-        return {k: float(v) for k, v in values.items()}
-    if all(p in ("0", "1") for p in parts):
-        if len(parts) != len(attrs):
-            raise UserError(
-                f"--source-attrs lists {len(parts)} values but the model has {len(attrs)} "
-                f"attributes ({', '.join(attrs)})"
-            )
-        return [float(p) for p in parts]
-    return {a: 1.0 if a in parts else 0.0 for a in attrs} | {p: 1.0 for p in parts}
 
 
 def strip(images: list[Image.Image], labels: list[str]) -> Image.Image:
@@ -221,7 +201,10 @@ def run(args: argparse.Namespace) -> int:
     editor.labels.edit(changes)  # unknown names (with a suggestion) and conflicts fail now
     if args.slide:
         editor.index(args.slide)
-    source = parse_source(args.source_attrs, editor.attrs)
+    try:  # names (with a suggestion), values and length checked before any photo
+        source = editor.labels.check_source(args.source_attrs or None)
+    except UserError as e:
+        raise UserError(f"--source-attrs: {e}") from None
     if editor.judge is None:
         if source is None:
             raise UserError(

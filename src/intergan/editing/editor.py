@@ -186,8 +186,10 @@ class Editor:
 
         image: PIL image (or list), numpy uint8 (H, W, 3) / (B, H, W, 3), or a tensor
         (3, H, W) / (B, 3, H, W) (uint8, or float in [-1, 1]). source: binary
-        attributes {name: 0/1} (unnamed ones from the judge, else 0) or a sequence
-        over ``self.attrs``; ``None`` asks the judge. ``face_index``: edit only that
+        attributes {name: 0/1} (unnamed ones from the judge, else 0), a sequence over
+        ``self.attrs``, or text as ``--source-attrs`` takes it (``"Male,Young"``: exactly
+        these present; ``"Male=1,Young=0"``; ``Labels.parse_source``); ``None`` asks
+        the judge (an error when there is none). ``face_index``: edit only that
         face (numbered left to right); ``None`` edits every face found. blend: ``"raw"``
         (the model's output pasted back) or ``"delta"`` (the photo plus the model's
         change); ``None``: ``paste.DEFAULT_BLEND``.

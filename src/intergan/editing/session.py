@@ -48,8 +48,9 @@ class EditSession:
     """``image`` opened for editing by ``editor`` (see the module docstring).
 
     image: what ``Editor.edit`` accepts; source: the photo's own attributes
-    (``{name: 0/1}``, a 0/1 sequence over the attributes, or ``None`` for the
-    judge's estimate); align / face_index: as in ``Editor.edit``.
+    (``{name: 0/1}``, a 0/1 sequence over the attributes, the text form of
+    ``Labels.parse_source`` such as ``"Male,Young"``, or ``None`` for the judge's
+    estimate); align / face_index: as in ``Editor.edit``.
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class EditSession:
     ) -> None:
         self.editor = editor
         check_image(image, editor.max_pixels)  # empty or too large: refused before any work
+        source = editor.labels.check_source(source)  # so is a source that cannot be read
         batch = to_batch(image)
         for p in batch.photos:
             p.rgb = np.array(p.rgb)  # our own copy
