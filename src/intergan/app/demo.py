@@ -19,6 +19,7 @@ import torch
 
 from intergan.app.demo_page import IdentityResult, write_page
 from intergan.attributes import DEFAULT_ATTRS, apply_conflicts, flip_targets
+from intergan.cli_args import MAX_SEED, int_in
 from intergan.editing.editor import Editor
 from intergan.editing.pretrained import resolve_model
 from intergan.errors import UserError
@@ -169,8 +170,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_MODEL,
         help="bundled model name or exported folder / run / checkpoint (default %(default)s)",
     )
-    p.add_argument("--identities", type=int, default=4, help="faces to edit (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="SynthFaces seed (default 0)")
+    p.add_argument("--identities", type=int_in(1, 64), default=4, help="faces to edit (default 4)")
+    p.add_argument(
+        "--seed", type=int_in(0, MAX_SEED), default=0, help="SynthFaces seed (default 0)"
+    )
     p.add_argument("--serve", action="store_true", help="start the web editor instead")
     from intergan.app.web_args import add_arguments as add_web_arguments
 

@@ -21,8 +21,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from intergan.cli_args import MAX_PIXELS, float_in, int_in
 from intergan.editing.backends import BACKENDS
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
+from intergan.editing.labels import MAX_INTENSITY, MAX_SWEEP_STEPS, check_intensities
 from intergan.errors import UserError
 from intergan.files import check_writable_folder, remove_empty
 from intergan.models.pretrained import BUNDLED_HELP
@@ -45,15 +47,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="ATTR=VALUE",
-        help="set an attribute's intensity (1 on, -1 off, fractions and beyond +-1 "
-        "allowed); repeat for several",
+        help="set an attribute's intensity (1 on, -1 off, fractions and up to "
+        f"+-{MAX_INTENSITY:g} allowed); repeat for several",
     )
     mode.add_argument("--all", action="store_true", help="one edit per attribute, each flipped")
     mode.add_argument("--slide", metavar="ATTR", help="sweep one attribute")
-    p.add_argument("--steps", type=int, default=8, help="frames of --slide (default 8)")
+    p.add_argument(
+        "--steps",
+        type=int_in(2, MAX_SWEEP_STEPS),
+        default=8,
+        help="frames of --slide (default 8)",
+    )
     p.add_argument(
         "--range",
-        type=float,
+        type=float_in(-MAX_INTENSITY, MAX_INTENSITY),
         nargs=2,
         default=(-1.0, 1.0),
         metavar=("LO", "HI"),
@@ -75,11 +82,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="edit the centred square as is (for images already cropped to a face)",
     )
-    p.add_argument("--face", type=int, metavar="N", help="edit only face N (0 = leftmost)")
+    p.add_argument(
+        "--face", type=int_in(0, 999), metavar="N", help="edit only face N (0 = leftmost)"
+    )
     p.add_argument("--framing", help="override the crop framing (celeba, celebahq, synthfaces)")
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=int_in(1, MAX_PIXELS),
         default=DEFAULT_MAX_PIXELS,
         help="refuse larger images (default %(default)s)",
     )
@@ -109,6 +118,7 @@ def parse_set(items: list[str]) -> dict[str, float]:
             raise UserError(
                 f"--set {item!r}: the intensity must be a finite number, e.g. 1 or -0.5"
             )
+    check_intensities({f"--set {k}": v for k, v in out.items()})
     return out
 
 

@@ -31,7 +31,7 @@ import torch
 
 from intergan.editing.backends import Code, generate
 from intergan.editing.convert import check_image, to_batch
-from intergan.editing.crops import AlignedFaces, CentreSquares
+from intergan.editing.crops import AlignedFaces, CentreSquares, check_face_index
 from intergan.editing.faces import Face
 from intergan.editing.labels import SourceSpec, Targets, judge_probabilities, require_judge
 
@@ -56,6 +56,7 @@ class EditSession:
         face_index: int | None = None,
     ) -> None:
         self.editor = editor
+        check_face_index(face_index)
         check_image(image, editor.max_pixels)  # empty or too large: refused before any work
         batch = to_batch(image)
         for p in batch.photos:

@@ -20,6 +20,7 @@ at the end, so an interrupted run never leaves a folder that looks complete.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing as mp
 import os
 from collections.abc import Sequence
@@ -73,7 +74,8 @@ def celeba_row(labels: dict, ident: dict) -> list[int]:
 
 def split_counts(n: int, split: Sequence[float]) -> tuple[int, int, int]:
     """Train/valid/test sizes: valid and test rounded, train takes the rest."""
-    if len(split) != 3 or any(f < 0 for f in split) or abs(sum(split) - 1) > 1e-6:
+    ok = len(split) == 3 and all(math.isfinite(f) and f >= 0 for f in split)
+    if not ok or abs(sum(split) - 1) > 1e-6:
         raise UserError(f"split must be three fractions >= 0 that sum to 1, got {list(split)}")
     n_valid, n_test = round(n * split[1]), round(n * split[2])
     return n - n_valid - n_test, n_valid, n_test
