@@ -247,3 +247,15 @@ def test_export_refuses_an_unsupported_opset_in_the_api(tmp_path):
         with pytest.raises(UserError):
             check_opset(opset)
     check_opset(ONNX_OPSETS[0])
+
+
+def test_ablation_and_demo_apis_refuse_absurd_numbers(tmp_path):
+    from intergan.app.demo import run_demo
+    from intergan.bench.ablation import AblationOptions
+
+    for kw in ({"time_budget": float("nan")}, {"time_budget": -1.0}, {"eval_n": 0}):
+        with pytest.raises(UserError):
+            AblationOptions(data=str(tmp_path), steps=4, preset="tiny", **kw).validate()
+    with pytest.raises(UserError, match="--identities must be from 1 to 64"):
+        run_demo("synthfaces-64", tmp_path / "demo", identities=10**6)
+    assert not (tmp_path / "demo").exists()

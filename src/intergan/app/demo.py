@@ -128,8 +128,8 @@ def summarise(results: list[IdentityResult], attrs: list[str]) -> dict[str, dict
 
 def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
     """Make the demo report in ``out``; returns the path of ``report.html``."""
-    if identities < 1:
-        raise UserError(f"--identities must be at least 1, got {identities}")
+    if not 1 <= identities <= 64:
+        raise UserError(f"--identities must be from 1 to 64, got {identities}")
     start = time.perf_counter()
     check_writable_folder(out)
     path = resolve_model(model)

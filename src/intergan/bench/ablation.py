@@ -94,8 +94,14 @@ class AblationOptions:
                     f"--set {item!r}: the ablation sets {key} itself "
                     "(use --variants, --steps, --seed or --data)"
                 )
-        if self.judge_steps < 1 or self.figure_n < 1:
-            raise UserError("--judge-steps and --figure-n must be positive")
+        if (
+            self.judge_steps < 1
+            or self.figure_n < 1
+            or (self.eval_n is not None and self.eval_n < 1)
+        ):
+            raise UserError("--judge-steps, --figure-n and --eval-n must be positive")
+        if self.time_budget is not None and not 0 <= self.time_budget < float("inf"):
+            raise UserError(f"--time-budget {self.time_budget}: use minutes >= 0")
         for v in self.variants:
             self.config(v)  # raises on an impossible size, preset or attribute list
 
