@@ -41,6 +41,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help=f"exported folder, run folder or checkpoint, {BUNDLED_HELP}",
     )
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files already in --out that have an output's name (default: the new "
+        "file gets the next free name, NAME-2.jpg, ...); inputs are never replaced",
+    )
     mode = p.add_argument_group("what to do (one of)")
     mode.add_argument(
         "--set",
@@ -165,21 +171,30 @@ def _suffix(path: Path) -> str:
 
 
 class OutputNames:
-    """Output paths in ``out`` that never name an input nor an earlier output of the run.
+    """Output paths in ``out`` that never name an input nor an earlier output of the run,
+    nor (unless ``overwrite``) a file that was there before the run.
 
-    ``NAME.png`` taken becomes ``NAME-2.png``, then ``NAME-3.png``...
+    ``NAME.png`` taken becomes ``NAME-2.png``, then ``NAME-3.png``...; ``renamed``
+    counts the names moved on from a file that was there before.
     """
 
-    def __init__(self, out: Path, inputs: list[Path]) -> None:
-        self.out = out
+    def __init__(self, out: Path, inputs: list[Path], overwrite: bool = False) -> None:
+        self.out, self.overwrite, self.renamed = out, overwrite, 0
         self.taken = {p.resolve() for p in inputs}
+
+    def _free(self, path: Path) -> bool:
+        if path.resolve() in self.taken:
+            return False
+        return self.overwrite or not (path.exists() or path.is_symlink())
 
     def __call__(self, name: str) -> Path:
         stem, ext = Path(name).stem, Path(name).suffix
         path, k = self.out / name, 1
-        while path.resolve() in self.taken:
+        while not self._free(path):
             k += 1
             path = self.out / f"{stem}-{k}{ext}"
+        if k > 1 and not self.overwrite and (self.out / name).resolve() not in self.taken:
+            self.renamed += 1
         self.taken.add(path.resolve())
         return path
 
@@ -238,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     kw = {"align": not args.no_align, "face_index": args.face}
     if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
-    names, created = OutputNames(out, paths), not out.exists()
+    names, created = OutputNames(out, paths, args.overwrite), not out.exists()
     skipped, total = [], 0
     try:
         for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
@@ -260,4 +275,9 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {total} file(s) to {out}"
         + (f"; skipped {len(skipped)} photo(s), listed above" if skipped else "")
     )
+    if names.renamed:
+        print(
+            f"note: {names.renamed} name(s) were taken by files already in {out}; those "
+            "outputs got the next free name (NAME-2, ...); --overwrite replaces them instead"
+        )
     return 1 if skipped else 0
