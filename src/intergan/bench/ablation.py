@@ -3,7 +3,8 @@
 ``run_ablation(opts)`` trains every variant through the real training entry point
 (``intergan.training.train``) with one shared config that differs only in
 ``model.variant``, trains (or reuses) one judge, evaluates every variant with it,
-and writes ``docs/results.md`` plus ``docs/images/ablation.png``.
+and writes ``results.md`` plus ``images/ablation.png`` into ``--docs`` (default: the
+ablation's own ``--out`` folder; never the project's ``docs/`` unless asked).
 
 It is resumable: a variant whose latest checkpoint has reached ``--steps`` is not
 trained again, one whose ``eval_test/metrics.json`` matches that step is not
@@ -62,11 +63,15 @@ class AblationOptions:
     eval_n: int | None = None  # first N test images; None = all
     figure_n: int = 3  # input images in the picture
     out: str = "runs/ablation"
-    docs: str = "docs"
+    docs: str | None = None  # where results.md and images/ go; None = ``out``
     device: str = "auto"
     time_budget: float | None = None  # minutes for this invocation; None = no limit
     progress: bool = True
     command: str = ""  # the command line, recorded in results.md
+
+    def __post_init__(self) -> None:
+        if self.docs is None:
+            self.docs = self.out
 
     @property
     def img_size(self) -> int:
@@ -321,9 +326,10 @@ def evaluate_variant(opts: AblationOptions, variant: str, judge, judge_dir, devi
 
 def run_ablation(opts: AblationOptions) -> bool:
     """Run (or continue) the ablation; True when every variant is trained and evaluated."""
-    from intergan.bench.results import write_figure, write_results
+    from intergan.bench.results import check_docs, write_figure, write_results
 
     opts.validate()
+    check_docs(opts)  # now, not after the training
     device = resolve_device(opts.device)
     budget = _Budget(opts.time_budget)
     state = _State(Path(opts.out))

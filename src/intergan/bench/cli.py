@@ -2,6 +2,9 @@
 
     intergan bench ablation --data data/synth64 --steps 20000 --preset small --size 64 \\
         --out runs/ablation --time-budget 9     # repeat until it says it is done
+
+The table and picture go to ``OUT/results.md`` and ``OUT/images/ablation.png``;
+``--docs docs`` writes them into the project's ``docs/`` instead.
 """
 
 from __future__ import annotations
@@ -73,7 +76,11 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--figure-n", type=int_in(1, 64), default=3, help="input images in the picture")
     p.add_argument("--out", default="runs/ablation", help="folder for runs, judge and reports")
-    p.add_argument("--docs", default="docs", help="where results.md and images/ go")
+    p.add_argument(
+        "--docs",
+        default=None,
+        help="where results.md and images/ablation.png go (default: --out)",
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     p.add_argument(
         "--time-budget",
