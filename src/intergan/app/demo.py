@@ -43,6 +43,22 @@ def _np(images: torch.Tensor) -> list[np.ndarray]:
     return list(images.permute(0, 2, 3, 1).numpy())
 
 
+DEMO_FILES = ("faces", "img", "overview.png", "metrics.json", "report.html")  # what it writes
+
+
+def check_demo_out(out: Path) -> None:
+    """Refuse an ``out`` holding a file the demo writes, unless it is an earlier demo's
+    folder (its ``faces/`` a SynthFaces set): the demo would replace that file."""
+    if is_synthfaces_export(out / "faces"):
+        return
+    taken = [name for name in DEMO_FILES if (out / name).exists()]
+    if taken:
+        raise UserError(
+            f"--out {out} holds {', '.join(taken)}, which the demo would replace, and "
+            "faces/ there is not the SynthFaces set of an earlier demo; choose another --out folder"
+        )
+
+
 def make_faces(folder: Path, n: int, size: int, seed: int, attrs: list[str]) -> GroundTruth:
     """Render ``n`` identities as a small SynthFaces export and open its ground truth."""
     from intergan.data import synthfaces
@@ -132,6 +148,7 @@ def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
         raise UserError(f"--identities must be from 1 to 64, got {identities}")
     start = time.perf_counter()
     check_writable_folder(out)
+    check_demo_out(out)
     path = resolve_model(model)
     editor = Editor.from_pretrained(path, backend="torch")  # float32: the same numbers anywhere
     unknown = [a for a in editor.attrs if a not in DEFAULT_ATTRS]

@@ -23,7 +23,7 @@ from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
 from intergan.evaluation.evaluate import EvalSettings, check_compatible, evaluate_generator
 from intergan.evaluation.ground_truth import open_ground_truth
-from intergan.evaluation.report import markdown, write_report
+from intergan.evaluation.report import check_report_out, markdown, write_report
 from intergan.files import check_writable_folder
 from intergan.models.judge import load_judge
 from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
@@ -134,6 +134,7 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(args.model, args.split)
     check_writable_folder(out)  # before the long evaluation, not after it
+    check_report_out(out)
     result = evaluate_path(args)
     json_path, md_path = write_report(result, out)
     print(markdown(result))
