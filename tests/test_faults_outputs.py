@@ -350,3 +350,25 @@ def test_overwrite_never_replaces_the_input_data(command, tmp_path, capsys):
         assert main([*map(str, argv), "--out", str(out), "--overwrite"]) == 2
         assert "is --data" in error_line(capsys.readouterr().err)
         assert listing(data) == before
+
+
+@pytest.mark.parametrize("command", ["prepare", "classifier", "synth", "export"])
+def test_overwrite_never_deletes_a_training_run_or_the_working_folder(
+    command, run_dir, model, data, tmp_path, capsys, monkeypatch
+):
+    import shutil
+
+    victim = tmp_path / "runs" / "victim"
+    shutil.copytree(run_dir, victim)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "thesis.tex").write_text("precious")
+    monkeypatch.chdir(work)
+    for out in (victim, tmp_path / "runs", work, tmp_path):
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        argv = _commands(run_dir, model, data, out)[command]
+        # Before: --overwrite replaced the run (or the folder one works in) whole.
+        assert main([*map(str, argv), "--overwrite"]) == 2
+        line = error_line(capsys.readouterr().err)
+        assert "training run" in line or "working folder" in line or "is --data" in line
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
