@@ -259,3 +259,15 @@ def test_ablation_and_demo_apis_refuse_absurd_numbers(tmp_path):
     with pytest.raises(UserError, match="--identities must be from 1 to 64"):
         run_demo("synthfaces-64", tmp_path / "demo", identities=10**6)
     assert not (tmp_path / "demo").exists()
+
+
+def test_split_fractions_and_dataset_seeds_are_checked_in_the_api(tmp_path):
+    from intergan.data.formats import parse_ratios
+    from intergan.data.synthfaces.export import write_dataset
+
+    for spec in ("nan,0.05,0.05", "inf,1,1", "0.9,0.05,-inf"):
+        with pytest.raises(UserError, match="split ratios"):
+            parse_ratios(spec)
+    with pytest.raises(UserError, match="--seed must be"):
+        write_dataset(tmp_path / "sf", n=2, size=16, seed=-1, workers=1)
+    assert not (tmp_path / "sf").exists()

@@ -161,6 +161,8 @@ def write_dataset(
         raise UserError(f"--n must be a positive number of images, got {n!r}")
     if not isinstance(size, int) or not 16 <= size <= 1024:
         raise UserError(f"--size must be between 16 and 1024 pixels, got {size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise UserError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
     vary = list(ATTRS if attrs is None else attrs)
     for a in vary:
         if a not in ATTRS:
