@@ -49,7 +49,8 @@ EXPORT_VERSION = 1
 ONNX_OPSET = 18  # [chosen] the torch.export exporter's native opset; ONNX Runtime >= 1.14 runs it
 # The opsets --opset accepts. Below 18 the exporter converts its graph after export and,
 # where that fails, silently keeps 18 (torch 2.14.1 wrote 18 for 7, 12 and 999); 23 is
-# the newest torch 2.14 declares (torch.onnx._constants.ONNX_MAX_OPSET).
+# the newest torch 2.14 declares (torch.onnx._constants.ONNX_MAX_OPSET); ONNX Runtime 1.32
+# ran the editor on opsets 20 and 23 (2026-12-08).
 ONNX_OPSETS = (18, 23)
 
 
