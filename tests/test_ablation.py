@@ -149,3 +149,12 @@ def test_docs_never_replaces_a_results_page_it_did_not_write(synth, tmp_path, ca
     assert "was not written by `intergan bench ablation`" in capsys.readouterr().err
     assert (tmp_path / "docs" / "results.md").read_text() == "my notes"
     assert not (tmp_path / "runs" / "intergan").exists()  # refused before any training
+
+
+def test_out_must_be_new_empty_or_an_earlier_ablation(synth, tmp_path, capsys):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "results.json").write_text("my numbers")
+    # Before: trained into it and replaced results.json at the end.
+    assert main(_args(synth, tmp_path, variants="intergan")) == 2
+    assert "is not an earlier ablation's folder" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["results.json"]

@@ -324,11 +324,22 @@ def evaluate_variant(opts: AblationOptions, variant: str, judge, judge_dir, devi
     return json.loads(report.read_text())  # the JSON form (inf/nan as null), as when reused
 
 
+def check_out(out: Path) -> None:
+    """``--out`` is new, empty, or an earlier ablation's (it holds ``ablation.json``):
+    the runs, judge and tables written there would replace a stranger's files."""
+    if out.is_dir() and any(out.iterdir()) and not (out / STATE_FILE).is_file():
+        raise UserError(
+            f"--out {out} holds other files and is not an earlier ablation's folder (no "
+            f"{STATE_FILE}); choose a new or empty --out"
+        )
+
+
 def run_ablation(opts: AblationOptions) -> bool:
     """Run (or continue) the ablation; True when every variant is trained and evaluated."""
     from intergan.bench.results import check_docs, write_figure, write_results
 
     opts.validate()
+    check_out(Path(opts.out))
     check_docs(opts)  # now, not after the training
     device = resolve_device(opts.device)
     budget = _Budget(opts.time_budget)
