@@ -158,3 +158,9 @@ def test_out_must_be_new_empty_or_an_earlier_ablation(synth, tmp_path, capsys):
     assert main(_args(synth, tmp_path, variants="intergan")) == 2
     assert "is not an earlier ablation's folder" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["results.json"]
+
+
+def test_a_bad_set_value_is_refused_before_the_judge_is_trained(synth, tmp_path, capsys):
+    assert main(_args(synth, tmp_path, "--set", "train.test_int=1e9", variants="intergan")) == 2
+    assert "train.test_int" in capsys.readouterr().err
+    assert not (tmp_path / "runs" / "judge").exists()

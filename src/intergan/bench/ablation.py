@@ -34,6 +34,7 @@ from intergan.config import (
     TrainConfig,
     apply_overrides,
     model_config,
+    validate_train,
 )
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
@@ -342,6 +343,8 @@ def run_ablation(opts: AblationOptions) -> bool:
     check_out(Path(opts.out))
     check_docs(opts)  # now, not after the training
     device = resolve_device(opts.device)
+    for variant in opts.variants:  # every config check now, not after the judge's training
+        validate_train(opts.config(variant), device)
     budget = _Budget(opts.time_budget)
     state = _State(Path(opts.out))
     state.check_options(opts)
