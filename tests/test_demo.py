@@ -122,6 +122,16 @@ def test_demo_does_not_overwrite_a_foreign_folder(model_dir, tmp_path, capsys):
     assert (tmp_path / "faces" / "thesis.tex").read_text() == "precious"
 
 
+@pytest.mark.parametrize("name", ["report.html", "metrics.json", "overview.png"])
+def test_demo_never_replaces_a_users_file_of_a_name_it_writes(model_dir, tmp_path, capsys, name):
+    (tmp_path / name).write_text("mine")
+    # Before: replaced by the demo's own report.html / metrics.json / overview.png.
+    assert cli.main(["demo", "--out", str(tmp_path), "--model", str(model_dir)]) == 2
+    assert f"holds {name}, which the demo would replace" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).read_text() == "mine"
+
+
 def test_editor_loads_bundled_models_by_short_name(model_dir, monkeypatch):
     monkeypatch.setattr(pretrained, "bundled_dir", lambda name: model_dir)
     editor = Editor.from_pretrained("synthfaces-64")

@@ -25,8 +25,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from intergan.cli_args import MAX_PIXELS, float_in, int_in
 from intergan.editing.backends import BACKENDS
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
+from intergan.editing.labels import MAX_INTENSITY, MAX_SWEEP_STEPS, check_intensities
 from intergan.editing.paste import BLENDS, DEFAULT_BLEND
 from intergan.errors import UserError
 from intergan.files import check_writable_folder, remove_empty
@@ -44,21 +46,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "unless --list-faces)",
     )
     p.add_argument("--out", help="output folder (required unless --list-faces)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files already in --out that have an output's name (default: the new "
+        "file gets the next free name, NAME-2.jpg, ...); inputs are never replaced",
+    )
     mode = p.add_argument_group("what to do (one of)")
     mode.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="ATTR=VALUE",
-        help="set an attribute's intensity (1 on, -1 off, fractions and beyond +-1 "
-        "allowed); repeat for several",
+        help="set an attribute's intensity (1 on, -1 off, fractions and up to "
+        f"+-{MAX_INTENSITY:g} allowed); repeat for several",
     )
     mode.add_argument("--all", action="store_true", help="one edit per attribute, each flipped")
     mode.add_argument("--slide", metavar="ATTR", help="sweep one attribute")
-    p.add_argument("--steps", type=int, default=8, help="frames of --slide (default 8)")
+    p.add_argument(
+        "--steps",
+        type=int_in(2, MAX_SWEEP_STEPS),
+        default=8,
+        help="frames of --slide (default 8)",
+    )
     p.add_argument(
         "--range",
-        type=float,
+        type=float_in(-MAX_INTENSITY, MAX_INTENSITY),
         nargs=2,
         default=(-1.0, 1.0),
         metavar=("LO", "HI"),
@@ -83,7 +96,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--face",
-        type=int,
+        type=int_in(0, 999),
         metavar="N",
         help="edit only face N: faces are numbered from 0, left to right (--list-faces)",
     )
@@ -103,7 +116,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--framing", help="override the crop framing (celeba, celebahq, synthfaces)")
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=int_in(1, MAX_PIXELS),
         default=DEFAULT_MAX_PIXELS,
         help="refuse larger images (default %(default)s)",
     )
@@ -133,6 +146,7 @@ def parse_set(items: list[str]) -> dict[str, float]:
             raise UserError(
                 f"--set {item!r}: the intensity must be a finite number, e.g. 1 or -0.5"
             )
+    check_intensities({f"--set {k}": v for k, v in out.items()})
     return out
 
 
@@ -158,21 +172,30 @@ def _suffix(path: Path) -> str:
 
 
 class OutputNames:
-    """Output paths in ``out`` that never name an input nor an earlier output of the run.
+    """Output paths in ``out`` that never name an input nor an earlier output of the run,
+    nor (unless ``overwrite``) a file that was there before the run.
 
-    ``NAME.png`` taken becomes ``NAME-2.png``, then ``NAME-3.png``...
+    ``NAME.png`` taken becomes ``NAME-2.png``, then ``NAME-3.png``...; ``renamed``
+    counts the names moved on from a file that was there before.
     """
 
-    def __init__(self, out: Path, inputs: list[Path]) -> None:
-        self.out = out
+    def __init__(self, out: Path, inputs: list[Path], overwrite: bool = False) -> None:
+        self.out, self.overwrite, self.renamed = out, overwrite, 0
         self.taken = {p.resolve() for p in inputs}
+
+    def _free(self, path: Path) -> bool:
+        if path.resolve() in self.taken:
+            return False
+        return self.overwrite or not (path.exists() or path.is_symlink())
 
     def __call__(self, name: str) -> Path:
         stem, ext = Path(name).stem, Path(name).suffix
         path, k = self.out / name, 1
-        while path.resolve() in self.taken:
+        while not self._free(path):
             k += 1
             path = self.out / f"{stem}-{k}{ext}"
+        if k > 1 and not self.overwrite and (self.out / name).resolve() not in self.taken:
+            self.renamed += 1
         self.taken.add(path.resolve())
         return path
 
@@ -262,7 +285,7 @@ def run(args: argparse.Namespace) -> int:
     kw = {"align": not args.no_align, "face_index": args.face, "blend": args.blend}
     if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
-    names, created = OutputNames(out, paths), not out.exists()
+    names, created = OutputNames(out, paths, args.overwrite), not out.exists()
     skipped, total = [], 0
     try:
         for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
@@ -284,4 +307,9 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {total} file(s) to {out}"
         + (f"; skipped {len(skipped)} photo(s), listed above" if skipped else "")
     )
+    if names.renamed:
+        print(
+            f"note: {names.renamed} name(s) were taken by files already in {out}; those "
+            "outputs got the next free name (NAME-2, ...); --overwrite replaces them instead"
+        )
     return 1 if skipped else 0

@@ -43,8 +43,17 @@ def resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 
+def check_face_index(face_index: int | None) -> None:
+    """Refuse a ``face_index`` that is neither None nor a face number >= 0."""
+    if face_index is None:
+        return
+    if isinstance(face_index, bool) or not isinstance(face_index, int) or face_index < 0:
+        raise FaceIndexError(f"face {face_index!r}: give a face number >= 0 (0 = leftmost)")
+
+
 def pick_faces(faces: list[Face], face_index: int | None, where: str) -> list[Face]:
     """The faces to edit: all, or face ``face_index`` (numbered from 0, left to right)."""
+    check_face_index(face_index)
     if not faces:
         raise NoFaceError(
             f"no face found in {where}; use a photo with a visible, roughly frontal "
@@ -52,7 +61,7 @@ def pick_faces(faces: list[Face], face_index: int | None, where: str) -> list[Fa
         )
     if face_index is None:
         return faces
-    if not 0 <= face_index < len(faces):
+    if not face_index < len(faces):
         raise FaceIndexError(
             f"face {face_index} requested but {where} has {len(faces)} face(s), "
             f"numbered 0 to {len(faces) - 1} from left to right (`intergan edit "

@@ -38,7 +38,13 @@ from intergan.editing.convert import to_batch
 from intergan.editing.crops import NoFaceError
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS
-from intergan.editing.labels import Labels, SourceSpec, check_judge, require_judge
+from intergan.editing.labels import (
+    Labels,
+    SourceSpec,
+    check_judge,
+    check_settings,
+    require_judge,
+)
 from intergan.editing.paste import check_blend
 from intergan.editing.session import EditSession
 from intergan.hardware import pick_device  # the one meaning of --device auto
@@ -82,6 +88,7 @@ class Editor:
         if isinstance(framing, str):
             framing = get_framing(framing)
         self.framing: Framing = framing or framing_for_config(config)
+        check_settings(feather, batch_size)
         self.feather, self.batch_size = feather, batch_size
         self.judge: Judge | None = None
         if judge is not None:

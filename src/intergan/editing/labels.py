@@ -37,6 +37,11 @@ SOURCE_FORMS = (
     "'Male,Young' (exactly these present), 'Male=1,Young=0' (these stated) or one 0/1 per attribute"
 )
 
+# The intensities an edit may ask for: +-1 switches an attribute on or off, up to +-1.5
+# extrapolates (the web editor's slider range); beyond that the faces saturate.
+MAX_INTENSITY = 1.5
+MAX_SWEEP_STEPS = 64  # frames of a sweep (`--slide --steps`); each is one generator run
+
 
 class Labels:
     """The model's attributes and label scales (``thres_int``, ``test_int``)."""
@@ -63,8 +68,12 @@ class Labels:
     def sweep(self, attr: str, steps: int, span: tuple[float, float]) -> Targets:
         """``steps`` edits sweeping ``attr`` from ``span[0]`` to ``span[1]`` (a slider)."""
         self.index(attr)
-        if steps < 2:
-            raise UserError(f"steps must be at least 2, got {steps}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise UserError(
+                f"steps must be a whole number from 2 to {MAX_SWEEP_STEPS}, got {steps!r}"
+            )
+        if not 2 <= steps <= MAX_SWEEP_STEPS:
+            raise UserError(f"steps must be from 2 to {MAX_SWEEP_STEPS}, got {steps}")
         check_intensities({"span start": span[0], "span end": span[1]})
         values = np.linspace(span[0], span[1], steps)
         return Targets(self, tuple({attr: float(v)} for v in values))
@@ -224,10 +233,29 @@ class Targets:
 
 
 def check_intensities(values: Mapping[str, float]) -> None:
-    """Refuse NaN and infinite intensities (they black out the face) before any work."""
+    """Refuse NaN and infinite intensities (they black out the face) and those beyond
+    +-``MAX_INTENSITY`` (a saturated blob) before any work."""
     for name, v in values.items():
         if not math.isfinite(float(v)):
             raise UserError(f"{name}: the intensity {v} is not a finite number; use e.g. 1 or -0.5")
+        if abs(float(v)) > MAX_INTENSITY:
+            raise UserError(
+                f"{name}: the intensity {v:g} is outside -{MAX_INTENSITY:g}..{MAX_INTENSITY:g} "
+                "(1 on, -1 off, beyond +-1 extrapolates); use e.g. 1 or -0.5"
+            )
+
+
+def check_settings(feather: float, batch_size: int) -> None:
+    """The ``Editor``'s own numbers: ``feather`` a share of the crop side in [0, 0.5],
+    ``batch_size`` crops per generator run, 1 to 4096."""
+    if not (isinstance(feather, (int, float)) and 0 <= feather <= 0.5):
+        raise UserError(f"feather {feather!r}: use a share of the crop side from 0 to 0.5")
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= 4096
+    ):
+        raise UserError(f"batch_size {batch_size!r}: use a whole number from 1 to 4096")
 
 
 def _check_conflicts(changes: Mapping[str, float]) -> None:

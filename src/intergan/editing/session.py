@@ -35,7 +35,7 @@ import torch
 
 from intergan.editing.backends import Code, generate
 from intergan.editing.convert import check_image, to_batch
-from intergan.editing.crops import AlignedFaces, CentreSquares
+from intergan.editing.crops import AlignedFaces, CentreSquares, check_face_index
 from intergan.editing.faces import Face
 from intergan.editing.labels import SourceSpec, Targets, judge_probabilities, require_judge
 from intergan.editing.paste import check_blend
@@ -63,6 +63,7 @@ class EditSession:
         face_index: int | None = None,
     ) -> None:
         self.editor = editor
+        check_face_index(face_index)
         if face_index is not None and not align:
             raise UserError("face_index picks a detected face: it needs align=True")
         check_image(image, editor.max_pixels)  # empty or too large: refused before any work
