@@ -124,3 +124,43 @@ def test_ablation_runs_in_chunks_and_writes_the_table(synth, tmp_path, capsys):
     # the evaluation time is the new evaluation's, not the sum of both
     state = json.loads((runs / "ablation.json").read_text())
     assert state["variants"]["attgan"]["eval_seconds"] == pytest.approx(redone["seconds"], abs=0.1)
+
+
+def test_the_table_goes_to_the_run_folder_unless_docs_is_given(synth, tmp_path, monkeypatch):
+    """Run from the repository, the default once replaced the project's docs/results.md."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "results.md").write_text("the project's own results")
+    argv = _args(synth, tmp_path, variants="intergan")
+    i = argv.index("--docs")
+    del argv[i : i + 2]
+    assert main(argv) == 0
+    assert (tmp_path / "docs" / "results.md").read_text() == "the project's own results"
+    assert not (tmp_path / "docs" / "images").exists()
+    runs = tmp_path / "runs"
+    assert "| InterGAN |" in (runs / "results.md").read_text()
+    assert (runs / "images" / "ablation.png").is_file()
+
+
+def test_docs_never_replaces_a_results_page_it_did_not_write(synth, tmp_path, capsys):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "results.md").write_text("my notes")
+    assert main(_args(synth, tmp_path, variants="intergan")) == 2
+    assert "was not written by `intergan bench ablation`" in capsys.readouterr().err
+    assert (tmp_path / "docs" / "results.md").read_text() == "my notes"
+    assert not (tmp_path / "runs" / "intergan").exists()  # refused before any training
+
+
+def test_out_must_be_new_empty_or_an_earlier_ablation(synth, tmp_path, capsys):
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "results.json").write_text("my numbers")
+    # Before: trained into it and replaced results.json at the end.
+    assert main(_args(synth, tmp_path, variants="intergan")) == 2
+    assert "is not an earlier ablation's folder" in capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["results.json"]
+
+
+def test_a_bad_set_value_is_refused_before_the_judge_is_trained(synth, tmp_path, capsys):
+    assert main(_args(synth, tmp_path, "--set", "train.test_int=1e9", variants="intergan")) == 2
+    assert "train.test_int" in capsys.readouterr().err
+    assert not (tmp_path / "runs" / "judge").exists()

@@ -65,9 +65,9 @@ def test_edits_come_from_the_model(report, model_dir):
     labels = json.loads((report / "metrics.json").read_text())["sources"][0]
     image = load(report / "img/0_input.png")
     expected = editor.edit(image, {"Young": -1.0 if labels["Young"] else 1.0},
-                           source=labels, align=False)  # fmt: skip
+                           source=labels, align=False, blend="raw")  # fmt: skip
     np.testing.assert_array_equal(load(report / "img/0_Young.png"), expected)
-    recon = editor.edit(image, {}, source=labels, align=False)
+    recon = editor.edit(image, {}, source=labels, align=False, blend="raw")
     np.testing.assert_array_equal(load(report / "img/0_recon.png"), recon)
 
 
@@ -120,6 +120,16 @@ def test_demo_does_not_overwrite_a_foreign_folder(model_dir, tmp_path, capsys):
     assert cli.main(["demo", "--out", str(tmp_path), "--model", str(model_dir)]) == 2
     assert "is not the SynthFaces set of an earlier demo" in capsys.readouterr().err
     assert (tmp_path / "faces" / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize("name", ["report.html", "metrics.json", "overview.png"])
+def test_demo_never_replaces_a_users_file_of_a_name_it_writes(model_dir, tmp_path, capsys, name):
+    (tmp_path / name).write_text("mine")
+    # Before: replaced by the demo's own report.html / metrics.json / overview.png.
+    assert cli.main(["demo", "--out", str(tmp_path), "--model", str(model_dir)]) == 2
+    assert f"holds {name}, which the demo would replace" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == [name]
+    assert (tmp_path / name).read_text() == "mine"
 
 
 def test_editor_loads_bundled_models_by_short_name(model_dir, monkeypatch):

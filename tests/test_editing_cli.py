@@ -72,6 +72,28 @@ def test_all_and_slide_write_every_frame_and_a_strip(model, photos, tmp_path):
     assert len(list(out.glob("a_Young_*.png"))) == 4 and (out / "a_Young.jpg").is_file()
 
 
+def test_a_second_run_into_one_out_never_replaces_the_first_runs_files(
+    model, photos, tmp_path, capsys
+):
+    out, b = tmp_path / "out", photos / "b.jpg"
+    assert edit(b, "--model", model, "--all", "--no-align", "--out", out, *NO_JUDGE_SOURCE) == 0
+    first = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert "b_Young.jpg" in first  # --all's Young edit
+    capsys.readouterr()
+    slide = (b, "--model", model, "--slide", "Young", "--steps", "2", "--no-align", "--out", out,
+             *NO_JUDGE_SOURCE)  # fmt: skip
+    # Before: --slide's strip, also b_Young.jpg, replaced --all's edit.
+    assert edit(*slide) == 0
+    assert {n: (out / n).read_bytes() for n in first} == first
+    printed = capsys.readouterr().out
+    assert f"-> {out / 'b_Young-2.jpg'}" in printed and "1 name(s) were taken" in printed
+    assert Image.open(out / "b_Young-2.jpg").width > Image.open(out / "b_Young.jpg").width
+    # --overwrite: the name is reused, the file replaced (the strip is wider than an edit)
+    assert edit(*slide, "--overwrite") == 0
+    assert Image.open(out / "b_Young.jpg").width == Image.open(out / "b_Young-2.jpg").width
+    assert not (out / "b_Young-3.jpg").exists()
+
+
 def test_a_photo_without_a_face_writes_nothing_and_fails(model, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     Image.new("RGB", (200, 150), (120, 130, 140)).save(tmp_path / "wall.png")

@@ -317,14 +317,33 @@ def test_evaluate_on_a_full_disk_keeps_the_previous_report(model, tmp_path):
     data = write_dataset(tmp_path / "sf", n=8, size=32, split=(0.5, 0.25, 0.25), workers=1)
     out = tmp_path / "eval"
     out.mkdir()
-    (out / "metrics.json").write_text('{"previous": true}')
+    previous = '{"previous": true, "settings": {}, "n_images": 4}'  # an earlier report
+    (out / "metrics.json").write_text(previous)
     res = intergan_cli("evaluate", "--model", model, "--data", data, "--judge", model,
                        "--split", "train", "--n", "4", "--batch-size", "4", "--no-progress",
                        "--out", out, fsize=300)  # fmt: skip
     assert res.returncode == 2, res.stderr[-3000:]
     assert "disk is full" in error_line(res.stderr)
-    assert (out / "metrics.json").read_text() == '{"previous": true}'
+    assert (out / "metrics.json").read_text() == previous
     assert temp_leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("name", ["metrics.json", "metrics.md"])
+def test_evaluate_never_replaces_a_file_that_is_not_a_report(model, tmp_path, capsys, name):
+    from intergan.data.synthfaces.export import write_dataset
+
+    data = write_dataset(tmp_path / "sf", n=8, size=32, split=(0.5, 0.25, 0.25), workers=1)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / name).write_text("my own numbers")
+    argv = ["evaluate", "--model", model, "--data", data, "--judge", model, "--split", "train",
+            "--n", "4", "--batch-size", "4", "--no-progress", "--out", out]  # fmt: skip
+    # Before: the evaluation ran, then wrote its report over the file.
+    assert main([*map(str, argv)]) == 2
+    assert f"holds {name} that is not an earlier evaluation report" in error_line(
+        capsys.readouterr().err
+    )
+    assert listing(out) == [name] and (out / name).read_text() == "my own numbers"
 
 
 @pytest.mark.parametrize("command", ["prepare", "classifier"])
@@ -341,3 +360,25 @@ def test_overwrite_never_replaces_the_input_data(command, tmp_path, capsys):
         assert main([*map(str, argv), "--out", str(out), "--overwrite"]) == 2
         assert "is --data" in error_line(capsys.readouterr().err)
         assert listing(data) == before
+
+
+@pytest.mark.parametrize("command", ["prepare", "classifier", "synth", "export"])
+def test_overwrite_never_deletes_a_training_run_or_the_working_folder(
+    command, run_dir, model, data, tmp_path, capsys, monkeypatch
+):
+    import shutil
+
+    victim = tmp_path / "runs" / "victim"
+    shutil.copytree(run_dir, victim)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "thesis.tex").write_text("precious")
+    monkeypatch.chdir(work)
+    for out in (victim, tmp_path / "runs", work, tmp_path):
+        before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+        argv = _commands(run_dir, model, data, out)[command]
+        # Before: --overwrite replaced the run (or the folder one works in) whole.
+        assert main([*map(str, argv), "--overwrite"]) == 2
+        line = error_line(capsys.readouterr().err)
+        assert "training run" in line or "working folder" in line or "is --data" in line
+        assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

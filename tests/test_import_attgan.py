@@ -9,7 +9,6 @@ statistics far from (0, 1), so a wrong normalisation, slope, skip or tile shows.
 
 from __future__ import annotations
 
-import inspect
 import json
 import pickle
 from pathlib import Path
@@ -28,9 +27,6 @@ ATTRS = ["Bald", "Bangs", "Black_Hair", "Blond_Hair", "Brown_Hair", "Bushy_Eyebr
          "Eyeglasses", "Male", "Mouth_Slightly_Open", "Mustache", "No_Beard", "Pale_Skin",
          "Young"]  # fmt: skip
 HAIR = ["Black_Hair", "Blond_Hair", "Brown_Hair", "Gray_Hair"]
-# The model's output pasted back as it is: blend="raw" once the editor has blend modes
-# (issue 34 point 4, another branch); before them that is the only behaviour.
-RAW = {"blend": "raw"} if "blend" in inspect.signature(Editor.edit).parameters else {}
 
 
 # ------------------------------------------------------------ the reference (upstream facts)
@@ -173,7 +169,7 @@ def assert_same_as_upstream(editor, sd, s, img, att_a, edits) -> None:
     for changes, b in edits:
         with torch.no_grad():
             want = (reference_G(sd, s, x, b)[0].permute(1, 2, 0) + 1) * 127.5
-        got = editor.edit(img, changes, source=att_a, align=False, **RAW)
+        got = editor.edit(img, changes, source=att_a, align=False, blend="raw")
         err = np.abs(got.astype(np.float64) - want.numpy()).max()
         assert err <= 1.0, (changes, err)
         assert np.abs(got.astype(np.float64) - img).max() > 10  # the model did something

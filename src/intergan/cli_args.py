@@ -18,13 +18,17 @@ import math
 from collections.abc import Callable
 
 
+def _number(x: float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"  # 100,000,000; 0.001
+
+
 def _describe(lo: float | None, hi: float | None) -> str:
     if lo is not None and hi is not None:
-        return f"from {lo:g} to {hi:g}"
+        return f"from {_number(lo)} to {_number(hi)}"
     if lo is not None:
-        return f">= {lo:g}"
+        return f">= {_number(lo)}"
     if hi is not None:
-        return f"<= {hi:g}"
+        return f"<= {_number(hi)}"
     return "finite"
 
 
@@ -72,3 +76,18 @@ def float_in(lo: float | None = None, hi: float | None = None) -> Callable[[str]
     parse.__name__ = "number"
     parse.bounds = (lo, hi)  # type: ignore[attr-defined]
     return parse
+
+
+# Bounds several commands share (inclusive). Each is generous for real use and
+# refuses what would only exhaust memory or run for ever.
+MAX_SEED = 2**32 - 1  # numpy's seed range; torch takes any of these
+MAX_STEPS = 10**8  # optimiser steps, step intervals, warm-ups
+MAX_IMAGES = 10**8  # image counts (--n, --eval-n): CelebA has 202,599
+MAX_BATCH = 4096  # images per batch
+MAX_WORKERS = 256  # worker processes
+MIN_SIDE, MAX_SIDE = 32, 512  # the generator's image sides (powers of two, validate_model)
+MAX_PIXELS = 400_000_000  # --max-pixels: 10x the default, about 1.2 GB of RGB
+MAX_LR = 1.0  # learning rates are positive and at most this
+MIN_LR = 1e-9
+MIN_LABEL_SCALE, MAX_LABEL_SCALE = 0.01, 2.0  # thres_int and test_int (defaults 0.5, 1.0)
+MAX_EMA = 0.99999  # an EMA decay is below 1

@@ -18,6 +18,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from intergan.attributes import DEFAULT_ATTRS, resolve_attrs
+from intergan.cli_args import (
+    MAX_BATCH,
+    MAX_LABEL_SCALE,
+    MAX_LR,
+    MAX_SEED,
+    MAX_STEPS,
+    MAX_WORKERS,
+    MIN_LABEL_SCALE,
+    MIN_LR,
+)
 from intergan.errors import UserError
 from intergan.files import read_json_object, write_json
 
@@ -397,6 +407,8 @@ def validate_model(cfg: ModelConfig) -> None:
     s = cfg.img_size
     if not (isinstance(s, int) and 32 <= s <= 512 and s & (s - 1) == 0):
         raise UserError(f"model.img_size {s!r} is not supported: use a power of two from 32 to 512")
+    if not (isinstance(cfg.n_down, int) and 1 <= cfg.n_down <= 16):
+        raise UserError(f"model.n_down {cfg.n_down!r} is not supported: use 1 to 16 blocks")
     if cfg.variant == "attgan" and s // 2**cfg.n_down < 2:
         raise UserError(f"model.n_down {cfg.n_down} leaves less than 2x2 pixels at {s} px")
     b = cfg.bottleneck
@@ -424,8 +436,8 @@ def validate_model(cfg: ModelConfig) -> None:
             f"model.n_cti must be between 0 and n_down - cti_start ({cfg.n_down - cfg.cti_start})"
         )
     for name in ("enc_dim", "max_dim", "hfcm_dim", "style_dim", "dis_dim", "dis_fc_dim"):
-        if getattr(cfg, name) < 1:
-            raise UserError(f"model.{name} must be a positive channel count")
+        if not 1 <= getattr(cfg, name) <= 4096:
+            raise UserError(f"model.{name} must be a channel count from 1 to 4096")
     for name in ("norm", "head_norm", "lt_norm", "dis_norm", "attgan_norm"):
         if getattr(cfg, name) not in NORMS:
             raise UserError(f"model.{name} {getattr(cfg, name)!r} is not one of {', '.join(NORMS)}")
@@ -489,7 +501,10 @@ def _coerce(value: str, current: Any, key: str, hint: Any) -> Any:
         if isinstance(current, int):
             return int(value)
         if isinstance(current, float):
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise UserError(f"--set {key}={value}: expected a finite number")
+            return number
         if isinstance(current, list):
             return resolve_attrs(value) if key == "model.attrs" else value.split(",")
     except ValueError:
@@ -522,28 +537,30 @@ def validate_train(cfg: Config, device: str | torch.device) -> None:
     """Raise a ``UserError`` for the first option that cannot work on ``device``."""
     validate_model(cfg.model)
     t = cfg.train
-    ints_at_least = {
-        "batch_size": 1,
-        "n_d": 1,
-        "log_every": 1,
-        "sample_every": 0,
-        "sample_count": 1,
-        "checkpoint_every": 1,
-        "keep_last": 1,
-        "rec_warmup": 0,
-        "n_d_warmup": 0,
+    ints_in = {  # the ranges of the matching `intergan train` flags (intergan.cli_args)
+        "batch_size": (1, MAX_BATCH),
+        "n_d": (1, 100),
+        "log_every": (1, MAX_STEPS),
+        "sample_every": (0, MAX_STEPS),
+        "sample_count": (1, 256),
+        "checkpoint_every": (1, MAX_STEPS),
+        "keep_last": (1, 10**4),
+        "rec_warmup": (0, MAX_STEPS),
+        "n_d_warmup": (0, MAX_STEPS),
+        "seed": (0, MAX_SEED),
     }
-    for name, low in ints_at_least.items():
+    for name, (low, high) in ints_in.items():
         v = getattr(t, name)
-        _check(isinstance(v, int) and v >= low, name, v, f"use an integer >= {low}")
+        ok = isinstance(v, int) and low <= v <= high
+        _check(ok, name, v, f"use an integer from {low} to {high}")
     _check(
-        isinstance(t.steps, int) and (t.steps >= 1 or t.epochs > 0),
+        isinstance(t.steps, int) and t.steps <= MAX_STEPS and (t.steps >= 1 or t.epochs > 0),
         "steps",
         t.steps,
-        "train for at least 1 step (or give --epochs)",
+        f"train for 1 to {MAX_STEPS} steps (or give --epochs)",
     )
-    _check(t.epochs >= 0 and math.isfinite(t.epochs), "epochs", t.epochs, "use a number >= 0")
-    _check(t.lr > 0 and math.isfinite(t.lr), "lr", t.lr, "use a positive learning rate")
+    _check(0 <= t.epochs <= 10**5, "epochs", t.epochs, "use a number from 0 to 100000")
+    _check(MIN_LR <= t.lr <= MAX_LR, "lr", t.lr, f"use a learning rate from {MIN_LR} to {MAX_LR}")
     for name in ("beta1", "beta2", "ema"):
         v = getattr(t, name)
         _check(0 <= v < 1, name, v, "use a value in [0, 1)")
@@ -558,8 +575,9 @@ def validate_train(cfg: Config, device: str | torch.device) -> None:
                  "lambda_cls_d"):  # fmt: skip
         v = getattr(t, name)
         _check(v >= 0 and math.isfinite(v), name, v, "use a weight >= 0")
-    _check(t.thres_int > 0, "thres_int", t.thres_int, "use a positive label scale")
-    _check(t.test_int > 0, "test_int", t.test_int, "use a positive test intensity")
+    lo, hi = MIN_LABEL_SCALE, MAX_LABEL_SCALE
+    _check(lo <= t.thres_int <= 1, "thres_int", t.thres_int, f"use a label scale from {lo} to 1")
+    _check(lo <= t.test_int <= hi, "test_int", t.test_int, f"use an intensity from {lo} to {hi}")
     _check(t.mode in MODES, "mode", t.mode, f"choose one of {', '.join(MODES)}")
     _check(
         t.b_distribution in B_DISTRIBUTIONS,
@@ -581,8 +599,11 @@ def validate_train(cfg: Config, device: str | torch.device) -> None:
 
         if not torch.cuda.is_bf16_supported():
             raise UserError("--amp bf16: this GPU has no bfloat16 support; use --amp fp16")
-    if cfg.data.num_workers < -1:
-        raise UserError(f"data.num_workers (--workers) is {cfg.data.num_workers}: use -1 or >= 0")
+    if not -1 <= cfg.data.num_workers <= MAX_WORKERS:
+        raise UserError(
+            f"data.num_workers (--workers) is {cfg.data.num_workers}: use -1 (choose) or "
+            f"0 to {MAX_WORKERS}"
+        )
     b = cfg.data.balance
     if not (isinstance(b, (int, float)) and 0 <= b < 0.5):
         raise UserError(

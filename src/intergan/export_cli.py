@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from intergan.models.export import ONNX_OPSET, export_run
+from intergan.cli_args import int_in
+from intergan.models.export import ONNX_OPSET, ONNX_OPSETS, export_run
 from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
 
 
@@ -32,7 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--no-ema", action="store_true", help="export the raw weights, not the EMA")
     p.add_argument("--half", action="store_true", help="store the weights as float16 (half size)")
-    p.add_argument("--opset", type=int, default=ONNX_OPSET, help="ONNX opset (default %(default)s)")
+    p.add_argument(
+        "--opset",
+        type=int_in(*ONNX_OPSETS),
+        default=ONNX_OPSET,
+        help="ONNX opset (default %(default)s)",
+    )
     p.add_argument(
         "--note",
         help="how the model was trained, in words (hardware, time), kept in config.json "

@@ -238,15 +238,36 @@ def check_writable_folder(folder: str | os.PathLike, flag: str = "--out") -> Non
 
 
 def check_output_folder(out: str | os.PathLike, overwrite: bool, flag: str = "--out") -> None:
-    """Refuse an output folder that exists and is not empty (unless ``overwrite``), a
-    file in its place, or a path that cannot be written; call before any work."""
+    """Refuse an output folder that exists and is not empty (unless ``overwrite``, and
+    even then one that :func:`check_replaceable` refuses), a file in its place, or a
+    path that cannot be written; call before any work."""
     out = Path(out)
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise UserError(
-            f"{flag} {out} exists and is not empty; pass --overwrite to replace it "
-            "or choose another folder"
-        )
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise UserError(
+                f"{flag} {out} exists and is not empty; pass --overwrite to replace it "
+                "or choose another folder"
+            )
+        check_replaceable(out, flag)
     check_writable_folder(out, flag)
+
+
+def check_replaceable(out: Path, flag: str = "--out") -> None:
+    """What ``--overwrite`` never replaces whole: the working folder or one above it,
+    the home folder, or a training run (a folder with ``checkpoints/``, or holding one)."""
+    dst, cwd = out.resolve(), Path.cwd().resolve()
+    if dst == cwd or dst in cwd.parents or dst == Path.home().resolve():
+        raise UserError(
+            f"{flag} {out} is the working folder, one above it or the home folder; "
+            "--overwrite replaces a whole folder: choose a new folder"
+        )
+    found = (*dst.glob("checkpoints"), *dst.glob("*/checkpoints"))  # a run, an ablation's
+    runs = [p.parent for p in found if p.is_dir()]
+    if runs:
+        raise UserError(
+            f"{flag} {out} holds the training run {runs[0]}; --overwrite would delete it: "
+            "choose another folder"
+        )
 
 
 def check_not_an_input(out: str | os.PathLike, inputs: dict[str, Any], flag: str = "--out") -> None:

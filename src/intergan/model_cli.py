@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from intergan.cli_args import MAX_SIDE, MIN_SIDE, int_in
 from intergan.config import (
     PRESETS,
     VARIANTS,
@@ -26,7 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--variant", default="intergan", choices=[*VARIANTS, "all"], help="generator variant"
     )
-    parser.add_argument("--size", type=int, default=None, help="image size (preset default)")
+    parser.add_argument(
+        "--size", type=int_in(MIN_SIDE, MAX_SIDE), default=None, help="image size (preset default)"
+    )
     parser.add_argument("--attrs", default=None, help="attributes: names or a preset name")
     parser.add_argument(
         "--shapes", action="store_true", help="also list G's output shape at each stage"

@@ -19,6 +19,7 @@ import torch
 
 from intergan.app.demo_page import IdentityResult, write_page
 from intergan.attributes import DEFAULT_ATTRS, apply_conflicts, flip_targets
+from intergan.cli_args import MAX_SEED, int_in
 from intergan.editing.editor import Editor
 from intergan.editing.pretrained import resolve_model
 from intergan.errors import UserError
@@ -40,6 +41,22 @@ def _t(images: list[np.ndarray] | np.ndarray) -> torch.Tensor:
 
 def _np(images: torch.Tensor) -> list[np.ndarray]:
     return list(images.permute(0, 2, 3, 1).numpy())
+
+
+DEMO_FILES = ("faces", "img", "overview.png", "metrics.json", "report.html")  # what it writes
+
+
+def check_demo_out(out: Path) -> None:
+    """Refuse an ``out`` holding a file the demo writes, unless it is an earlier demo's
+    folder (its ``faces/`` a SynthFaces set): the demo would replace that file."""
+    if is_synthfaces_export(out / "faces"):
+        return
+    taken = [name for name in DEMO_FILES if (out / name).exists()]
+    if taken:
+        raise UserError(
+            f"--out {out} holds {', '.join(taken)}, which the demo would replace, and "
+            "faces/ there is not the SynthFaces set of an earlier demo; choose another --out folder"
+        )
 
 
 def make_faces(folder: Path, n: int, size: int, seed: int, attrs: list[str]) -> GroundTruth:
@@ -70,7 +87,7 @@ def edit_identity(editor: Editor, gt: GroundTruth, i: int) -> IdentityResult:
     src = torch.tensor([[float(gt.labels[i][a]) for a in attrs]])  # (1, n) binary
     source = {a: int(gt.labels[i][a]) for a in attrs}
     image = _np(gt.render([i], src))[0]
-    kw = dict(source=source, align=False)
+    kw = dict(source=source, align=False, blend="raw")  # the model's own output, measured
     recon = editor.edit(image, {}, **kw)
     edits = editor.edit_all(image, **kw)
     targets = torch.cat(flip_targets(src, attrs))  # (n, n): row k flips attribute k
@@ -127,10 +144,11 @@ def summarise(results: list[IdentityResult], attrs: list[str]) -> dict[str, dict
 
 def run_demo(model: str, out: Path, identities: int = 4, seed: int = 0) -> Path:
     """Make the demo report in ``out``; returns the path of ``report.html``."""
-    if identities < 1:
-        raise UserError(f"--identities must be at least 1, got {identities}")
+    if not 1 <= identities <= 64:
+        raise UserError(f"--identities must be from 1 to 64, got {identities}")
     start = time.perf_counter()
     check_writable_folder(out)
+    check_demo_out(out)
     path = resolve_model(model)
     editor = Editor.from_pretrained(path, backend="torch")  # float32: the same numbers anywhere
     unknown = [a for a in editor.attrs if a not in DEFAULT_ATTRS]
@@ -169,8 +187,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_MODEL,
         help="bundled model name or exported folder / run / checkpoint (default %(default)s)",
     )
-    p.add_argument("--identities", type=int, default=4, help="faces to edit (default 4)")
-    p.add_argument("--seed", type=int, default=0, help="SynthFaces seed (default 0)")
+    p.add_argument("--identities", type=int_in(1, 64), default=4, help="faces to edit (default 4)")
+    p.add_argument(
+        "--seed", type=int_in(0, MAX_SEED), default=0, help="SynthFaces seed (default 0)"
+    )
     p.add_argument("--serve", action="store_true", help="start the web editor instead")
     from intergan.app.web_args import add_arguments as add_web_arguments
 

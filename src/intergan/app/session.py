@@ -31,10 +31,11 @@ from intergan.editing.crops import FaceIndexError, NoFaceError
 from intergan.editing.editor import Editor
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS, load_image
+from intergan.editing.labels import MAX_INTENSITY
 from intergan.editing.session import EditSession
 from intergan.errors import UserError
 
-SLIDER_MIN, SLIDER_MAX, SLIDER_STEP = -1.5, 1.5, 0.05
+SLIDER_MIN, SLIDER_MAX, SLIDER_STEP = -MAX_INTENSITY, MAX_INTENSITY, 0.05
 MOVED = 1e-6  # a slider further than this from its start is an edit target
 CLOSEUP_SIDE = 256  # pixels of the face close-up the page shows for aligned photos
 

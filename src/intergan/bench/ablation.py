@@ -3,7 +3,8 @@
 ``run_ablation(opts)`` trains every variant through the real training entry point
 (``intergan.training.train``) with one shared config that differs only in
 ``model.variant``, trains (or reuses) one judge, evaluates every variant with it,
-and writes ``docs/results.md`` plus ``docs/images/ablation.png``.
+and writes ``results.md`` plus ``images/ablation.png`` into ``--docs`` (default: the
+ablation's own ``--out`` folder; never the project's ``docs/`` unless asked).
 
 It is resumable: a variant whose latest checkpoint has reached ``--steps`` is not
 trained again, one whose ``eval_test/metrics.json`` matches that step is not
@@ -33,6 +34,7 @@ from intergan.config import (
     TrainConfig,
     apply_overrides,
     model_config,
+    validate_train,
 )
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
@@ -62,11 +64,15 @@ class AblationOptions:
     eval_n: int | None = None  # first N test images; None = all
     figure_n: int = 3  # input images in the picture
     out: str = "runs/ablation"
-    docs: str = "docs"
+    docs: str | None = None  # where results.md and images/ go; None = ``out``
     device: str = "auto"
     time_budget: float | None = None  # minutes for this invocation; None = no limit
     progress: bool = True
     command: str = ""  # the command line, recorded in results.md
+
+    def __post_init__(self) -> None:
+        if self.docs is None:
+            self.docs = self.out
 
     @property
     def img_size(self) -> int:
@@ -94,8 +100,14 @@ class AblationOptions:
                     f"--set {item!r}: the ablation sets {key} itself "
                     "(use --variants, --steps, --seed or --data)"
                 )
-        if self.judge_steps < 1 or self.figure_n < 1:
-            raise UserError("--judge-steps and --figure-n must be positive")
+        if (
+            self.judge_steps < 1
+            or self.figure_n < 1
+            or (self.eval_n is not None and self.eval_n < 1)
+        ):
+            raise UserError("--judge-steps, --figure-n and --eval-n must be positive")
+        if self.time_budget is not None and not 0 <= self.time_budget < float("inf"):
+            raise UserError(f"--time-budget {self.time_budget}: use minutes >= 0")
         for v in self.variants:
             self.config(v)  # raises on an impossible size, preset or attribute list
 
@@ -313,12 +325,26 @@ def evaluate_variant(opts: AblationOptions, variant: str, judge, judge_dir, devi
     return json.loads(report.read_text())  # the JSON form (inf/nan as null), as when reused
 
 
+def check_out(out: Path) -> None:
+    """``--out`` is new, empty, or an earlier ablation's (it holds ``ablation.json``):
+    the runs, judge and tables written there would replace a stranger's files."""
+    if out.is_dir() and any(out.iterdir()) and not (out / STATE_FILE).is_file():
+        raise UserError(
+            f"--out {out} holds other files and is not an earlier ablation's folder (no "
+            f"{STATE_FILE}); choose a new or empty --out"
+        )
+
+
 def run_ablation(opts: AblationOptions) -> bool:
     """Run (or continue) the ablation; True when every variant is trained and evaluated."""
-    from intergan.bench.results import write_figure, write_results
+    from intergan.bench.results import check_docs, write_figure, write_results
 
     opts.validate()
+    check_out(Path(opts.out))
+    check_docs(opts)  # now, not after the training
     device = resolve_device(opts.device)
+    for variant in opts.variants:  # every config check now, not after the judge's training
+        validate_train(opts.config(variant), device)
     budget = _Budget(opts.time_budget)
     state = _State(Path(opts.out))
     state.check_options(opts)

@@ -2,6 +2,9 @@
 
     intergan bench ablation --data data/synth64 --steps 20000 --preset small --size 64 \\
         --out runs/ablation --time-budget 9     # repeat until it says it is done
+
+The table and picture go to ``OUT/results.md`` and ``OUT/images/ablation.png``;
+``--docs docs`` writes them into the project's ``docs/`` instead.
 """
 
 from __future__ import annotations
@@ -11,19 +14,41 @@ import shlex
 import sys
 
 from intergan.bench.ablation import AblationOptions, run_ablation
+from intergan.cli_args import (
+    MAX_BATCH,
+    MAX_IMAGES,
+    MAX_SEED,
+    MAX_SIDE,
+    MAX_STEPS,
+    MIN_SIDE,
+    float_in,
+    int_in,
+)
 from intergan.config import PRESETS
 from intergan.models.pretrained import BUNDLED_HELP
 
 
 def _ablation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="dataset folder (a SynthFaces export for GT)")
-    p.add_argument("--steps", type=int, required=True, help="generator steps per variant")
+    p.add_argument(
+        "--steps", type=int_in(1, MAX_STEPS), required=True, help="generator steps per variant"
+    )
     p.add_argument("--variants", default="intergan,no_cti,no_hfcm,attgan", help="comma list")
     p.add_argument("--preset", default="small", choices=PRESETS)
-    p.add_argument("--size", type=int, default=None, help="image side (default: the preset's)")
+    p.add_argument(
+        "--size",
+        type=int_in(MIN_SIDE, MAX_SIDE),
+        default=None,
+        help="image side (default: the preset's)",
+    )
     p.add_argument("--attrs", default=None, help="attribute preset or comma list (default 13)")
-    p.add_argument("--batch-size", type=int, default=None, help="default: the training default")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--batch-size",
+        type=int_in(1, MAX_BATCH),
+        default=None,
+        help="default: the training default",
+    )
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
     p.add_argument(
         "--set",
         action="append",
@@ -37,15 +62,29 @@ def _ablation_arguments(p: argparse.ArgumentParser) -> None:
         default=None,
         help=f"existing judge folder, {BUNDLED_HELP} (default: OUT/judge)",
     )
-    p.add_argument("--judge-steps", type=int, default=2000, help="steps if the judge is trained")
-    p.add_argument("--eval-n", type=int, default=None, help="first N test images (default all)")
-    p.add_argument("--figure-n", type=int, default=3, help="input images in the picture")
+    p.add_argument(
+        "--judge-steps",
+        type=int_in(1, MAX_STEPS),
+        default=2000,
+        help="steps if the judge is trained",
+    )
+    p.add_argument(
+        "--eval-n",
+        type=int_in(1, MAX_IMAGES),
+        default=None,
+        help="first N test images (default all)",
+    )
+    p.add_argument("--figure-n", type=int_in(1, 64), default=3, help="input images in the picture")
     p.add_argument("--out", default="runs/ablation", help="folder for runs, judge and reports")
-    p.add_argument("--docs", default="docs", help="where results.md and images/ go")
+    p.add_argument(
+        "--docs",
+        default=None,
+        help="where results.md and images/ablation.png go (default: --out)",
+    )
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     p.add_argument(
         "--time-budget",
-        type=float,
+        type=float_in(0.0, 7 * 24 * 60),  # a week
         default=None,
         metavar="MINUTES",
         help="checkpoint and stop training after this long; run again to continue",

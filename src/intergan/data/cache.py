@@ -26,6 +26,7 @@ from intergan.data.formats import SPLITS
 from intergan.errors import UserError
 from intergan.files import (
     atomic_write,
+    check_replaceable,
     check_writable_folder,
     guard,
     os_error_in,
@@ -92,6 +93,8 @@ class CacheWriter:
             raise UserError(
                 f"--out {self.out} already exists; choose another folder or --overwrite"
             )
+        if self.out.is_dir():
+            check_replaceable(self.out)
         check_writable_folder(self.out)
         self.tmp = self.out.parent / f".{self.out.name}.tmp-{os.getpid()}"
 

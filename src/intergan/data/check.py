@@ -13,6 +13,7 @@ import argparse
 from collections.abc import Sequence
 
 from intergan.attributes import DEFAULT_ATTRS
+from intergan.cli_args import MAX_WORKERS, int_in
 from intergan.data import cache as C
 from intergan.data.datasets import CacheDataset, select_columns
 from intergan.data.decode import decode_many
@@ -104,7 +105,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--hq-labels", default="auto", choices=("auto", "mask", "celeba"))
     p.add_argument("--split-ratios", default=",".join(map(str, DEFAULT_RATIOS)))
     p.add_argument("--no-decode", action="store_true", help="skip decoding every image")
-    p.add_argument("--workers", type=int, default=-1, help="decode processes (-1: auto)")
+    p.add_argument(
+        "--workers", type=int_in(-1, MAX_WORKERS), default=-1, help="decode processes (-1: auto)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

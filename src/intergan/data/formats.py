@@ -21,6 +21,7 @@ conflicting one has no right answer, and either is a merge or copy mistake).
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -253,7 +254,8 @@ def parse_ratios(spec: str | tuple[float, ...] | list[float]) -> tuple[float, fl
         parts = [float(p) for p in (spec.split(",") if isinstance(spec, str) else spec)]
     except ValueError:
         parts = []
-    if len(parts) != 3 or min(parts) < 0 or sum(parts) <= 0 or parts[0] <= 0:
+    finite = all(math.isfinite(x) for x in parts)
+    if len(parts) != 3 or not finite or min(parts) < 0 or sum(parts) <= 0 or parts[0] <= 0:
         raise UserError(
             f"split ratios {spec!r} should be three non-negative numbers train,valid,test "
             "with train > 0, e.g. 0.9,0.05,0.05"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from intergan.attributes import DEFAULT_ATTRS, resolve_attrs
+from intergan.cli_args import MAX_WORKERS, int_in
 from intergan.data.cache import CacheWriter
 from intergan.data.datasets import CacheDataset, select_columns
 from intergan.data.decode import decode_many
@@ -136,7 +137,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--format", default="auto", choices=("auto", "celeba", "celebahq", "custom"),
         help="dataset layout (default: detect)",
     )  # fmt: skip
-    parser.add_argument("--size", type=int, required=True, help="output side in pixels")
+    parser.add_argument("--size", type=int_in(8, 1024), required=True, help="output side in pixels")
     parser.add_argument("--out", required=True, help="cache folder to create")
     parser.add_argument(
         "--attrs", nargs="+", default=None,
@@ -147,7 +148,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--split-ratios", default="0.9,0.05,0.05", help="custom data without a partition file"
     )
-    parser.add_argument("--workers", type=int, default=-1, help="decode processes (-1: auto)")
+    parser.add_argument(
+        "--workers", type=int_in(-1, MAX_WORKERS), default=-1, help="decode processes (-1: auto)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 

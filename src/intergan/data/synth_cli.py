@@ -6,6 +6,7 @@ import argparse
 import time
 
 from intergan.attributes import ATTR_PRESETS, check_attr_name
+from intergan.cli_args import MAX_IMAGES, MAX_SEED, MAX_WORKERS, int_in
 from intergan.data.synthfaces.export import load_records, write_dataset
 from intergan.data.synthfaces.identity import ATTRS
 from intergan.data.synthfaces.preview import write_preview
@@ -14,9 +15,13 @@ from intergan.errors import UserError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output folder (CelebA layout)")
-    p.add_argument("--n", type=int, default=1000, help="number of images (default 1000)")
-    p.add_argument("--size", type=int, default=64, help="image size in pixels (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    p.add_argument(
+        "--n", type=int_in(1, MAX_IMAGES), default=1000, help="number of images (default 1000)"
+    )
+    p.add_argument(
+        "--size", type=int_in(16, 1024), default=64, help="image size in pixels (default 64)"
+    )
+    p.add_argument("--seed", type=int_in(0, MAX_SEED), default=0, help="dataset seed (default 0)")
     p.add_argument("--balanced", action="store_true", help="~50%% per attribute, not CelebA-like")
     p.add_argument(
         "--attrs", nargs="+", default=None, metavar="NAME",
@@ -25,10 +30,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     p.add_argument("--split", default="0.9,0.05,0.05", help="train,valid,test fractions")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out")
-    p.add_argument("--workers", type=int, default=None, help="render processes (default: CPUs)")
+    p.add_argument(
+        "--workers",
+        type=int_in(1, MAX_WORKERS),
+        default=None,
+        help="render processes (default: CPUs)",
+    )
     p.add_argument("--preview", default=None, metavar="FILE.png", help="also write a grid")
-    p.add_argument("--preview-rows", type=int, default=6, help="identities in the preview")
-    p.add_argument("--preview-size", type=int, default=64, help="preview cell size in px")
+    p.add_argument(
+        "--preview-rows", type=int_in(1, 64), default=6, help="identities in the preview"
+    )
+    p.add_argument(
+        "--preview-size", type=int_in(16, 512), default=64, help="preview cell size in px"
+    )
 
 
 def parse_attrs(values: list[str] | None) -> list[str] | None:

@@ -26,8 +26,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from intergan.cli_args import MAX_PIXELS, float_in, int_in
 from intergan.editing.backends import BACKENDS
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
+from intergan.editing.labels import MAX_INTENSITY, MAX_SWEEP_STEPS, check_intensities
+from intergan.editing.paste import BLENDS, DEFAULT_BLEND
 from intergan.errors import UserError
 from intergan.files import check_writable_folder, remove_empty
 from intergan.models.pretrained import BUNDLED_HELP
@@ -44,21 +47,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "unless --list-faces)",
     )
     p.add_argument("--out", help="output folder (required unless --list-faces)")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files already in --out that have an output's name (default: the new "
+        "file gets the next free name, NAME-2.jpg, ...); inputs are never replaced",
+    )
     mode = p.add_argument_group("what to do (one of)")
     mode.add_argument(
         "--set",
         action="append",
         default=[],
         metavar="ATTR=VALUE",
-        help="set an attribute's intensity (1 on, -1 off, fractions and beyond +-1 "
-        "allowed); repeat for several",
+        help="set an attribute's intensity (1 on, -1 off, fractions and up to "
+        f"+-{MAX_INTENSITY:g} allowed); repeat for several",
     )
     mode.add_argument("--all", action="store_true", help="one edit per attribute, each flipped")
     mode.add_argument("--slide", metavar="ATTR", help="sweep one attribute")
-    p.add_argument("--steps", type=int, default=8, help="frames of --slide (default 8)")
+    p.add_argument(
+        "--steps",
+        type=int_in(2, MAX_SWEEP_STEPS),
+        default=8,
+        help="frames of --slide (default 8)",
+    )
     p.add_argument(
         "--range",
-        type=float,
+        type=float_in(-MAX_INTENSITY, MAX_INTENSITY),
         nargs=2,
         default=(-1.0, 1.0),
         metavar=("LO", "HI"),
@@ -67,9 +81,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source-attrs",
         metavar="SPEC",
-        help="the photo's own attributes: 'Male=1,Young=0' (others from the judge, "
-        "else absent), 'Male,Young' (exactly these present) or a 0/1 list over "
-        "the model's attributes; default: estimated by the judge",
+        help="the photo's own attributes: 'Male,Young' (exactly these present, the rest "
+        "absent), 'Male=1,Young=0' (these stated, the rest from the judge, else absent) "
+        "or a 0/1 list over the model's attributes; overrides the judge's estimate for "
+        "what it states; needed when the model has no judge",
     )
     p.add_argument(
         "--judge",
@@ -82,7 +97,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--face",
-        type=int,
+        type=int_in(0, 999),
         metavar="N",
         help="edit only face N: faces are numbered from 0, left to right (--list-faces)",
     )
@@ -91,10 +106,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print each photo's faces with their numbers (for --face) and boxes, and exit",
     )
+    p.add_argument(
+        "--blend",
+        choices=BLENDS,
+        default=DEFAULT_BLEND,
+        help="how the edited face goes back: raw (the model's output pasted in) or delta "
+        "(the photo plus the model's change, keeping the photo's resolution); "
+        "default %(default)s",
+    )
     p.add_argument("--framing", help="override the crop framing (celeba, celebahq, synthfaces)")
     p.add_argument(
         "--max-pixels",
-        type=int,
+        type=int_in(1, MAX_PIXELS),
         default=DEFAULT_MAX_PIXELS,
         help="refuse larger images (default %(default)s)",
     )
@@ -124,28 +147,8 @@ def parse_set(items: list[str]) -> dict[str, float]:
             raise UserError(
                 f"--set {item!r}: the intensity must be a finite number, e.g. 1 or -0.5"
             )
+    check_intensities({f"--set {k}": v for k, v in out.items()})
     return out
-
-
-def parse_source(spec: str | None, attrs: list[str]):
-    """--source-attrs -> dict (partial), list (complete) or None."""
-    if not spec:
-        return None
-    parts = [s.strip() for s in spec.replace(" ", ",").split(",") if s.strip()]
-    if all("=" in p for p in parts):
-        values = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in parts)}
-        bad = [f"{k}={v}" for k, v in values.items() if v not in ("0", "1")]
-        if bad:
-            raise UserError(f"--source-attrs {', '.join(bad)}: each value must be 0 or 1")
-        return {k: float(v) for k, v in values.items()}
-    if all(p in ("0", "1") for p in parts):
-        if len(parts) != len(attrs):
-            raise UserError(
-                f"--source-attrs lists {len(parts)} values but the model has {len(attrs)} "
-                f"attributes ({', '.join(attrs)})"
-            )
-        return [float(p) for p in parts]
-    return {a: 1.0 if a in parts else 0.0 for a in attrs} | {p: 1.0 for p in parts}
 
 
 def strip(images: list[Image.Image], labels: list[str]) -> Image.Image:
@@ -170,21 +173,30 @@ def _suffix(path: Path) -> str:
 
 
 class OutputNames:
-    """Output paths in ``out`` that never name an input nor an earlier output of the run.
+    """Output paths in ``out`` that never name an input nor an earlier output of the run,
+    nor (unless ``overwrite``) a file that was there before the run.
 
-    ``NAME.png`` taken becomes ``NAME-2.png``, then ``NAME-3.png``...
+    ``NAME.png`` taken becomes ``NAME-2.png``, then ``NAME-3.png``...; ``renamed``
+    counts the names moved on from a file that was there before.
     """
 
-    def __init__(self, out: Path, inputs: list[Path]) -> None:
-        self.out = out
+    def __init__(self, out: Path, inputs: list[Path], overwrite: bool = False) -> None:
+        self.out, self.overwrite, self.renamed = out, overwrite, 0
         self.taken = {Path(os.path.realpath(p)) for p in inputs}  # a link loop: no error
+
+    def _free(self, path: Path) -> bool:
+        if path.resolve() in self.taken:
+            return False
+        return self.overwrite or not (path.exists() or path.is_symlink())
 
     def __call__(self, name: str) -> Path:
         stem, ext = Path(name).stem, Path(name).suffix
         path, k = self.out / name, 1
-        while path.resolve() in self.taken:
+        while not self._free(path):
             k += 1
             path = self.out / f"{stem}-{k}{ext}"
+        if k > 1 and not self.overwrite and (self.out / name).resolve() not in self.taken:
+            self.renamed += 1
         self.taken.add(path.resolve())
         return path
 
@@ -255,7 +267,10 @@ def run(args: argparse.Namespace) -> int:
     editor.labels.edit(changes)  # unknown names (with a suggestion) and conflicts fail now
     if args.slide:
         editor.index(args.slide)
-    source = parse_source(args.source_attrs, editor.attrs)
+    try:  # names (with a suggestion), values and length checked before any photo
+        source = editor.labels.check_source(args.source_attrs or None)
+    except UserError as e:
+        raise UserError(f"--source-attrs: {e}") from None
     if editor.judge is None:
         if source is None:
             raise UserError(
@@ -268,10 +283,10 @@ def run(args: argparse.Namespace) -> int:
                 print(f"note: no judge; taking as absent: {', '.join(assumed)}")
     if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
         _ = editor.detector
-    kw = {"align": not args.no_align, "face_index": args.face}
+    kw = {"align": not args.no_align, "face_index": args.face, "blend": args.blend}
     if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
-    names, created = OutputNames(out, paths), not out.exists()
+    names, created = OutputNames(out, paths, args.overwrite), not out.exists()
     skipped, total = [], 0
     try:
         for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
@@ -293,4 +308,9 @@ def run(args: argparse.Namespace) -> int:
         f"wrote {total} file(s) to {out}"
         + (f"; skipped {len(skipped)} photo(s), listed above" if skipped else "")
     )
+    if names.renamed:
+        print(
+            f"note: {names.renamed} name(s) were taken by files already in {out}; those "
+            "outputs got the next free name (NAME-2, ...); --overwrite replaces them instead"
+        )
     return 1 if skipped else 0

@@ -30,8 +30,17 @@ if TYPE_CHECKING:
     from intergan.models.judge import Judge
 
 # What ``source=`` accepts: {name: 0/1} (unnamed: judge, else 0), a 0/1 sequence over
-# the attributes (one row, or one row per image), or None (all from the judge).
-SourceSpec = Mapping[str, float] | Sequence | np.ndarray | torch.Tensor | None
+# the attributes (one row, or one row per image), the text form of ``--source-attrs``
+# (``Labels.parse_source``), or None (all from the judge).
+SourceSpec = str | Mapping[str, float] | Sequence | np.ndarray | torch.Tensor | None
+SOURCE_FORMS = (
+    "'Male,Young' (exactly these present), 'Male=1,Young=0' (these stated) or one 0/1 per attribute"
+)
+
+# The intensities an edit may ask for: +-1 switches an attribute on or off, up to +-1.5
+# extrapolates (the web editor's slider range); beyond that the faces saturate.
+MAX_INTENSITY = 1.5
+MAX_SWEEP_STEPS = 64  # frames of a sweep (`--slide --steps`); each is one generator run
 
 
 class Labels:
@@ -59,8 +68,12 @@ class Labels:
     def sweep(self, attr: str, steps: int, span: tuple[float, float]) -> Targets:
         """``steps`` edits sweeping ``attr`` from ``span[0]`` to ``span[1]`` (a slider)."""
         self.index(attr)
-        if steps < 2:
-            raise UserError(f"steps must be at least 2, got {steps}")
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+            raise UserError(
+                f"steps must be a whole number from 2 to {MAX_SWEEP_STEPS}, got {steps!r}"
+            )
+        if not 2 <= steps <= MAX_SWEEP_STEPS:
+            raise UserError(f"steps must be from 2 to {MAX_SWEEP_STEPS}, got {steps}")
         check_intensities({"span start": span[0], "span end": span[1]})
         values = np.linspace(span[0], span[1], steps)
         return Targets(self, tuple({attr: float(v)} for v in values))
@@ -138,9 +151,53 @@ class Labels:
             rows = torch.where(unknown, guess, rows)
         return rows.clone()
 
+    def parse_source(self, spec: str) -> dict[str, float] | list[float]:
+        """The text form of ``source=`` and ``--source-attrs``, checked.
+
+        ``"Male,Young"``: exactly these attributes present, every other one absent
+        (the judge is not asked); ``"Male=1,Young=0"``: these stated, the others from
+        the judge, else absent; ``"0,1,..."``: one 0/1 per model attribute, in order.
+        Commas or spaces separate the items; unknown names get a suggestion.
+        """
+        parts = [p.strip() for p in spec.replace(" ", ",").split(",") if p.strip()]
+        n = len(self.attrs)
+        if not parts:
+            raise UserError(f"the source attributes are empty; give {SOURCE_FORMS}")
+        if all(p in ("0", "1") for p in parts):
+            if len(parts) != n:
+                raise UserError(
+                    f"the source lists {len(parts)} values but the model has {n} "
+                    f"attributes ({', '.join(self.attrs)})"
+                )
+            return [float(p) for p in parts]
+        pairs = [p.partition("=") for p in parts]
+        if len({sep for _, sep, _ in pairs}) > 1:
+            raise UserError(f"source attributes {spec!r} mix two forms; give {SOURCE_FORMS}")
+        names = [self.attrs[self.index(name.strip())] for name, _, _ in pairs]
+        if len(set(names)) < len(names):
+            twice = next(a for a in names if names.count(a) > 1)
+            raise UserError(f"source attributes {spec!r} name {twice} twice")
+        if pairs[0][1] != "=":
+            return {a: float(a in names) for a in self.attrs}
+        bad = [p for p, (_, _, v) in zip(parts, pairs) if v.strip() not in ("0", "1")]
+        if bad:
+            raise UserError(f"source attribute {bad[0]!r}: the value must be 0 (absent) or 1")
+        return {a: float(v) for a, (_, _, v) in zip(names, pairs)}
+
+    def check_source(self, source: SourceSpec) -> SourceSpec:
+        """``source`` with its text form parsed, checked (names, 0/1 values, the row
+        length) before any image work; ``None`` stays ``None``."""
+        if isinstance(source, str):
+            source = self.parse_source(source)
+        if source is not None:
+            self._rows(source)
+        return source
+
     def _rows(self, source: SourceSpec) -> torch.Tensor:
         """``source`` as (R, n) float rows, NaN where a dict leaves an attribute out."""
         n = len(self.attrs)
+        if isinstance(source, str):
+            source = self.parse_source(source)
         if isinstance(source, Mapping):
             rows = torch.full((1, n), float("nan"))
             for name, v in source.items():
@@ -176,10 +233,29 @@ class Targets:
 
 
 def check_intensities(values: Mapping[str, float]) -> None:
-    """Refuse NaN and infinite intensities (they black out the face) before any work."""
+    """Refuse NaN and infinite intensities (they black out the face) and those beyond
+    +-``MAX_INTENSITY`` (a saturated blob) before any work."""
     for name, v in values.items():
         if not math.isfinite(float(v)):
             raise UserError(f"{name}: the intensity {v} is not a finite number; use e.g. 1 or -0.5")
+        if abs(float(v)) > MAX_INTENSITY:
+            raise UserError(
+                f"{name}: the intensity {v:g} is outside -{MAX_INTENSITY:g}..{MAX_INTENSITY:g} "
+                "(1 on, -1 off, beyond +-1 extrapolates); use e.g. 1 or -0.5"
+            )
+
+
+def check_settings(feather: float, batch_size: int) -> None:
+    """The ``Editor``'s own numbers: ``feather`` a share of the crop side in [0, 0.5],
+    ``batch_size`` crops per generator run, 1 to 4096."""
+    if not (isinstance(feather, (int, float)) and 0 <= feather <= 0.5):
+        raise UserError(f"feather {feather!r}: use a share of the crop side from 0 to 0.5")
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= 4096
+    ):
+        raise UserError(f"batch_size {batch_size!r}: use a whole number from 1 to 4096")
 
 
 def _check_conflicts(changes: Mapping[str, float]) -> None:

@@ -10,6 +10,17 @@ import argparse
 import time
 
 from intergan.attributes import resolve_attrs
+from intergan.cli_args import (
+    MAX_BATCH,
+    MAX_LR,
+    MAX_SEED,
+    MAX_SIDE,
+    MAX_STEPS,
+    MAX_WORKERS,
+    MIN_LR,
+    float_in,
+    int_in,
+)
 from intergan.config import PRESET_SIZES
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
@@ -23,15 +34,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     t = sub.add_parser("train", help="train a judge on the training split, then test it")
     t.add_argument("--data", required=True, help="dataset folder, SynthFaces export or cache")
-    t.add_argument("--size", type=int, default=PRESET_SIZES["small"], help="image side (px)")
+    t.add_argument(
+        "--size", type=int_in(16, MAX_SIDE), default=PRESET_SIZES["small"], help="image side (px)"
+    )
     t.add_argument("--attrs", default=None, help="preset name or comma list (default: the 13)")
-    t.add_argument("--steps", type=int, default=2000, help="optimiser steps")
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (AdamW)")
-    t.add_argument("--width", type=int, default=JudgeArch.width, help="stem channels")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=int_in(1, MAX_STEPS), default=2000, help="optimiser steps")
+    t.add_argument("--batch-size", type=int_in(1, MAX_BATCH), default=32)
+    t.add_argument(
+        "--lr", type=float_in(MIN_LR, MAX_LR), default=1e-3, help="peak learning rate (AdamW)"
+    )
+    t.add_argument("--width", type=int_in(1, 1024), default=JudgeArch.width, help="stem channels")
+    t.add_argument("--seed", type=int_in(0, MAX_SEED), default=0)
     t.add_argument("--eval-split", default="test", help="split tested after training ('' = none)")
-    t.add_argument("--workers", type=int, default=0, help="data loader processes")
+    t.add_argument(
+        "--workers", type=int_in(0, MAX_WORKERS), default=0, help="data loader processes"
+    )
     t.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     t.add_argument("--out", required=True, help="folder for judge.safetensors + judge.json")
     t.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out")
@@ -41,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     e.add_argument("--data", required=True, help="dataset folder, SynthFaces export or cache")
     e.add_argument("--split", default="test", help="train | valid | test | all")
-    e.add_argument("--batch-size", type=int, default=256)
+    e.add_argument("--batch-size", type=int_in(1, MAX_BATCH), default=256)
     e.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
 
 

@@ -10,11 +10,20 @@ import os
 from pathlib import Path
 from typing import Any
 
+from intergan.cli_args import (
+    MAX_BATCH,
+    MAX_IMAGES,
+    MAX_LABEL_SCALE,
+    MAX_SEED,
+    MIN_LABEL_SCALE,
+    float_in,
+    int_in,
+)
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
 from intergan.evaluation.evaluate import EvalSettings, check_compatible, evaluate_generator
 from intergan.evaluation.ground_truth import open_ground_truth
-from intergan.evaluation.report import markdown, write_report
+from intergan.evaluation.report import check_report_out, markdown, write_report
 from intergan.files import check_writable_folder
 from intergan.models.judge import load_judge
 from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
@@ -31,14 +40,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"judge folder (intergan classifier train), an export with one, {BUNDLED_HELP}",
     )
     parser.add_argument("--split", default="test", help="train | valid | test | all")
-    parser.add_argument("--n", type=int, default=None, help="first N images (default: all)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument(
+        "--n", type=int_in(1, MAX_IMAGES), default=None, help="first N images (default: all)"
+    )
+    parser.add_argument("--batch-size", type=int_in(1, MAX_BATCH), default=32)
     parser.add_argument(
         "--high-accuracy",
         action="store_true",
         help="also push the source entry of the edited attribute to +-test_int",
     )
-    parser.add_argument("--test-int", type=float, default=None, help="default: the model's")
+    parser.add_argument(
+        "--test-int",
+        type=float_in(MIN_LABEL_SCALE, MAX_LABEL_SCALE),
+        default=None,
+        help="default: the model's",
+    )
     parser.add_argument(
         "--inception-weights",
         default=None,
@@ -46,7 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "(default: Frechet distance in the judge's feature space)",
     )
     parser.add_argument("--no-ema", action="store_true", help="use G, not its EMA copy")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the random attribute pairs")
+    parser.add_argument(
+        "--seed", type=int_in(0, MAX_SEED), default=0, help="seed of the random attribute pairs"
+    )
     parser.add_argument(
         "--out",
         default=None,
@@ -116,6 +134,7 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(args.model, args.split)
     check_writable_folder(out)  # before the long evaluation, not after it
+    check_report_out(out)
     result = evaluate_path(args)
     json_path, md_path = write_report(result, out)
     print(markdown(result))

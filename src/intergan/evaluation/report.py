@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from pathlib import Path
 from typing import Any
 
+from intergan.errors import UserError
 from intergan.files import atomic_write, guard, write_json
 
 
@@ -154,6 +156,27 @@ def markdown(r: dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(head + body)
+
+
+REPORT_FILES = ("metrics.json", "metrics.md")
+
+
+def check_report_out(out: str | os.PathLike) -> None:
+    """Refuse an ``out`` holding a metrics.json or metrics.md that is not an earlier
+    report (a report replaces only a report): call before the evaluation."""
+    out = Path(out)
+    taken = [name for name in REPORT_FILES if (out / name).exists()]
+    if not taken:
+        return
+    try:
+        earlier = json.loads((out / "metrics.json").read_text())
+    except (OSError, ValueError):
+        earlier = None
+    if not (isinstance(earlier, dict) and "settings" in earlier and "n_images" in earlier):
+        raise UserError(
+            f"--out {out} holds {' and '.join(taken)} that is not an earlier evaluation "
+            "report; the report would replace it: choose another --out folder"
+        )
 
 
 def write_report(result: dict[str, Any], out: str | os.PathLike) -> tuple[Path, Path]:

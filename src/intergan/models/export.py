@@ -49,6 +49,18 @@ from intergan.models.pretrained import JUDGE_FILES, resolve_judge, resolve_model
 
 EXPORT_VERSION = 1
 ONNX_OPSET = 18  # [chosen] the torch.export exporter's native opset; ONNX Runtime >= 1.14 runs it
+# The opsets --opset accepts. Below 18 the exporter converts its graph after export and,
+# where that fails, silently keeps 18 (torch 2.14.1 wrote 18 for 7, 12 and 999); 23 is
+# the newest torch 2.14 declares (torch.onnx._constants.ONNX_MAX_OPSET); ONNX Runtime 1.32
+# ran the editor on opsets 20 and 23 (2026-12-08).
+ONNX_OPSETS = (18, 23)
+
+
+def check_opset(opset: int) -> None:
+    """Refuse an ONNX opset outside ``ONNX_OPSETS`` before any work."""
+    lo, hi = ONNX_OPSETS
+    if isinstance(opset, bool) or not isinstance(opset, int) or not lo <= opset <= hi:
+        raise UserError(f"--opset {opset!r} is not supported: use an opset from {lo} to {hi}")
 
 
 def save_exported(
@@ -138,6 +150,7 @@ def export_onnx(
     bakes the example batch size into the graph's slices, so its output is wrong at
     other batch sizes.
     """
+    check_opset(opset)
     try:
         import onnxscript  # noqa: F401 - required by torch.onnx.export(dynamo=True)
     except ImportError:
@@ -182,9 +195,24 @@ def export_onnx(
                     dynamic_shapes=shapes,
                     opset_version=opset,
                 )
+            _check_opset_written(tmp, opset)
 
         atomic_write(file, by_path=write)
     return Path(path)
+
+
+def _check_opset_written(path: Path, opset: int) -> None:
+    """The exporter falls back to its own opset where converting fails: refuse that."""
+    import onnx
+
+    got = sorted(
+        {o.version for o in onnx.load(str(path)).opset_import if o.domain in ("", "ai.onnx")}
+    )
+    if got != [opset]:
+        raise UserError(
+            f"the ONNX exporter wrote opset {got} instead of --opset {opset}; "
+            f"use --opset {ONNX_OPSET}"
+        )
 
 
 def training_record(
@@ -315,6 +343,8 @@ def export_run(
     ``note``: free text on how the model was trained (hardware, time), kept in
     config.json's ``export.training`` beside the steps, data and preset.
     """
+    if onnx:
+        check_opset(opset)
     check_export_out(run, out, overwrite)
     G, cfg = load_generator(run, device="cpu", ema=ema)
     training = training_record(run, cfg, note)

@@ -17,6 +17,21 @@ from pathlib import Path
 from typing import Any
 
 from intergan.attributes import resolve_attrs
+from intergan.cli_args import (
+    MAX_BATCH,
+    MAX_EMA,
+    MAX_LABEL_SCALE,
+    MAX_LR,
+    MAX_SEED,
+    MAX_SIDE,
+    MAX_STEPS,
+    MAX_WORKERS,
+    MIN_LABEL_SCALE,
+    MIN_LR,
+    MIN_SIDE,
+    float_in,
+    int_in,
+)
 from intergan.config import (
     AMP_MODES,
     B_DISTRIBUTIONS,
@@ -56,11 +71,13 @@ def _data_and_model(g: argparse._ArgumentGroup) -> None:
         help="dataset folder (CelebA, CelebA-HQ, custom, SynthFaces export) or prepared cache",
     )
     g.add_argument("--format", help="dataset format: auto|celeba|celebahq|custom|cache")
-    g.add_argument("--workers", type=int, help="data loader processes (-1 = choose)")
+    g.add_argument(
+        "--workers", type=int_in(-1, MAX_WORKERS), help="data loader processes (-1 = choose)"
+    )
     g.add_argument("--no-flip", action="store_true", help="no random horizontal flips")
     g.add_argument(
         "--balance",
-        type=float,
+        type=float_in(0.0, 0.49),
         nargs="?",
         const=0.2,
         metavar="FLOOR",
@@ -75,7 +92,11 @@ def _data_and_model(g: argparse._ArgumentGroup) -> None:
         "the next readable one) and labelled-but-missing files",
     )
     g.add_argument("--preset", choices=PRESETS, help="width/depth family (default small)")
-    g.add_argument("--size", type=int, help="image side in pixels (default: the preset's)")
+    g.add_argument(
+        "--size",
+        type=int_in(MIN_SIDE, MAX_SIDE),
+        help="image side in pixels (default: the preset's)",
+    )
     g.add_argument("--variant", choices=VARIANTS, help="generator variant (default intergan)")
     g.add_argument("--attrs", help="attributes: default|paper11|all40 or Name,Name,...")
 
@@ -87,53 +108,67 @@ def _run(r: argparse._ArgumentGroup) -> None:
         "--config", metavar="JSON", help="start from this config (e.g. a run's config.json)"
     )
     length = r.add_mutually_exclusive_group()
-    length.add_argument("--steps", type=int, help="generator steps (default 10000)")
-    length.add_argument("--epochs", type=float, help="passes over the data instead of --steps")
-    for name, help_text in (
-        ("checkpoint_every", "steps between checkpoints (default 1000)"),
-        ("keep_last", "checkpoints kept (default 3)"),
-        ("sample_every", "steps between sample grids (default 500; 0: at the end)"),
-        ("sample_count", "validation images in each grid (default 8)"),
-        ("log_every", "steps between log records (default 10)"),
+    length.add_argument(
+        "--steps", type=int_in(1, MAX_STEPS), help="generator steps (default 10000)"
+    )
+    length.add_argument(
+        "--epochs", type=float_in(0.001, 10**5), help="passes over the data instead of --steps"
+    )
+    for name, lo, hi, help_text in (
+        ("checkpoint_every", 1, MAX_STEPS, "steps between checkpoints (default 1000)"),
+        ("keep_last", 1, 10**4, "checkpoints kept (default 3)"),
+        ("sample_every", 0, MAX_STEPS, "steps between sample grids (default 500; 0: at the end)"),
+        ("sample_count", 1, 256, "validation images in each grid (default 8)"),
+        ("log_every", 1, MAX_STEPS, "steps between log records (default 10)"),
     ):
         r.add_argument(
-            "--" + name.replace("_", "-"), type=int, dest=name, metavar="N", help=help_text
-        )
+            "--" + name.replace("_", "-"), type=int_in(lo, hi), dest=name, metavar="N",
+            help=help_text,
+        )  # fmt: skip
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _optimisation(o: argparse._ArgumentGroup) -> None:
-    o.add_argument("--batch-size", type=int, help="per process (default 32)")
-    o.add_argument("--lr", type=float, help="Adam learning rate (default 2e-4)")
-    o.add_argument("--n-d", type=int, help="D steps per G step (default 4)")
+    o.add_argument("--batch-size", type=int_in(1, MAX_BATCH), help="per process (default 32)")
+    o.add_argument("--lr", type=float_in(MIN_LR, MAX_LR), help="Adam learning rate (default 2e-4)")
+    o.add_argument("--n-d", type=int_in(1, 100), help="D steps per G step (default 4)")
     o.add_argument(
         "--lr-decay-at",
-        type=float,
+        type=float_in(0.0, 1.0),
         help="fraction of steps where lr /= 10 (default 0.5; fixed as a step when the run "
         "starts, so a resume with a longer --steps keeps it)",
     )
     o.add_argument(
-        "--rec-warmup", type=int, metavar="N", help="first N steps: reconstruction loss only"
+        "--rec-warmup",
+        type=int_in(0, MAX_STEPS),
+        metavar="N",
+        help="first N steps: reconstruction loss only",
     )
     o.add_argument(
         "--n-d-warmup",
-        type=int,
+        type=int_in(0, MAX_STEPS),
         metavar="N",
         help="first N steps: one D step each, then --n-d (default 0)",
     )
     o.add_argument("--mode", choices=MODES, help="adversarial loss (default wgan)")
     o.add_argument("--b-distribution", choices=B_DISTRIBUTIONS, help="target jitter")
-    o.add_argument("--thres-int", type=float, help="label scale (default 0.5)")
-    o.add_argument("--test-int", type=float, help="sample-grid edit strength (default 1.0)")
+    o.add_argument(
+        "--thres-int", type=float_in(MIN_LABEL_SCALE, 1.0), help="label scale (default 0.5)"
+    )
+    o.add_argument(
+        "--test-int",
+        type=float_in(MIN_LABEL_SCALE, MAX_LABEL_SCALE),
+        help="sample-grid edit strength (default 1.0)",
+    )
     o.add_argument(
         "--ema",
-        type=float,
+        type=float_in(0.0, MAX_EMA),
         nargs="?",
         const=0.999,
         metavar="DECAY",
         help="decay of the EMA of G's weights (default 0.999, ramped; 0 turns it off)",
     )
-    o.add_argument("--seed", type=int)
+    o.add_argument("--seed", type=int_in(0, MAX_SEED))
 
 
 def _device(d: argparse._ArgumentGroup) -> None:

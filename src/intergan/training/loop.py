@@ -331,11 +331,13 @@ def _load_resume(
                 f"{run_dir} already holds checkpoints (up to step {existing[-1][0]}): "
                 "continue that run with --resume latest, or choose another --out"
             )
+        io.check_run_folder(run_dir, None)
         return None
     if ckpt is None or str(resume) == "latest":
         path = io.find_checkpoint(run_dir if str(resume) == "latest" else resume)
     else:  # the caller resolved and loaded it
         path = Path(resume)
+    io.check_run_folder(run_dir, path)  # another run's folder is never written into
     ckpt = ckpt if ckpt is not None else io.load_checkpoint(path)
     saved = Config.from_dict(ckpt["config"], saved=True)
     io.check_resume_config(saved, cfg, path)

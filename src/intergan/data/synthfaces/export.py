@@ -20,6 +20,7 @@ at the end, so an interrupted run never leaves a folder that looks complete.
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing as mp
 import os
 from collections.abc import Sequence
@@ -74,7 +75,8 @@ def celeba_row(labels: dict, ident: dict) -> list[int]:
 
 def split_counts(n: int, split: Sequence[float]) -> tuple[int, int, int]:
     """Train/valid/test sizes: valid and test rounded, train takes the rest."""
-    if len(split) != 3 or any(f < 0 for f in split) or abs(sum(split) - 1) > 1e-6:
+    ok = len(split) == 3 and all(math.isfinite(f) and f >= 0 for f in split)
+    if not ok or abs(sum(split) - 1) > 1e-6:
         raise UserError(f"split must be three fractions >= 0 that sum to 1, got {list(split)}")
     n_valid, n_test = round(n * split[1]), round(n * split[2])
     return n - n_valid - n_test, n_valid, n_test
@@ -156,6 +158,8 @@ def write_dataset(
         raise UserError(f"--n must be a positive number of images, got {n!r}")
     if not isinstance(size, int) or not 16 <= size <= 1024:
         raise UserError(f"--size must be between 16 and 1024 pixels, got {size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise UserError(f"--seed must be a whole number from 0 to 2**32 - 1, got {seed!r}")
     vary = list(ATTRS if attrs is None else attrs)
     for a in vary:
         if a not in ATTRS:
