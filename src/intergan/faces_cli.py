@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from intergan.cli_args import int_in
+from intergan.cli_args import MAX_PIXELS, int_in
 from intergan.data.formats import parse_ratios, ratio_splits, write_attr_file, write_partition
 from intergan.data.layout import ATTR_FILE
 from intergan.data.sources import ALIGNED_META, DEFAULT_RATIOS, PARTITION_FILE
@@ -286,7 +286,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--split-ratios", default="0.9,0.05,0.05", help="train,valid,test")
     p.add_argument(
         "--max-pixels",
-        type=int_in(1, None),
+        type=int_in(1, MAX_PIXELS),
         default=DEFAULT_MAX_PIXELS,
         help="skip larger photos (default %(default)s)",
     )
