@@ -1,5 +1,7 @@
 """Bad input: every case gets a UserError naming the file, field or flag and the fix."""
 
+import os
+
 import pytest
 
 from data_fixtures import make_celeba, make_celebahq, make_custom, truncate
@@ -124,3 +126,25 @@ def test_cli_turns_bad_input_into_exit_code_2(tmp_path, capsys):
     assert exc.value.code == 2
     assert "invalid choice: 'celeb'" in capsys.readouterr().err
     assert not (tmp_path / "cache").exists()
+
+
+@pytest.mark.parametrize("link", ["loop", "dangling"])
+def test_a_bad_symbolic_link_is_one_bad_image(tmp_path, capsys, link):
+    root = tmp_path / "d"
+    make_celeba(root, n=12)
+    bad = root / "img_align_celeba" / "000003.jpg"
+    bad.unlink()
+    os.symlink(bad.name if link == "loop" else "nowhere.jpg", bad)
+    # Before: a loop stopped `data check` and `prepare --skip-bad` with "Too many levels of
+    # symbolic links"; a dangling link was counted as a missing image, not a bad one.
+    assert main(["data", "check", str(root), "--workers", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "unreadable images: 1\n  cannot decode image" in out and "000003.jpg" in out
+    cache = tmp_path / "cache"
+    assert main(["prepare", "--data", str(root), "--size", "16", "--out", str(cache),
+                 "--skip-bad", "--workers", "0"]) == 0  # fmt: skip
+    assert "skipped 1 unreadable image(s)" in capsys.readouterr().out
+    assert len(build_dataset(cache, None, "all", 16)) == 11
+    ds = build_dataset(root, None, "all", 16, skip_bad=True)  # what `train --skip-bad` reads
+    assert len(ds) == 12 and ds[2][0].shape == (3, 16, 16)
+    assert "000003.jpg" in capsys.readouterr().err

@@ -59,6 +59,39 @@ def test_partition_and_image_list_errors(tmp_path):
         F.read_image_list(lst)
 
 
+@pytest.mark.parametrize("second", ["1", "0"], ids=["conflicting", "identical"])
+def test_a_repeated_partition_row_is_refused_like_in_the_attribute_file(tmp_path, second):
+    part = tmp_path / "p.txt"
+    part.write_text(f"a.jpg 0\nb.jpg 2\n\na.jpg {second}\n")
+    # Before: the last row won silently (a conflicting one moved a.jpg to valid).
+    with pytest.raises(UserError, match=r"p\.txt: line 4 repeats 'a\.jpg' \(first on line 1\)"):
+        F.read_partition(part)
+
+
+def test_a_repeated_celebahq_index_is_refused(tmp_path):
+    lst = tmp_path / "image_list.txt"
+    lst.write_text("idx orig_idx orig_file\n0 5 000006.jpg\n1 2 000003.jpg\n0 7 000008.jpg\n")
+    with pytest.raises(UserError, match=r"line 4 repeats CelebA-HQ index 0 \(first on line 2\)"):
+        F.read_image_list(lst)
+    expected = make_celebahq(tmp_path / "hq")
+    names = [f"{i}.jpg" for i in range(len(expected))] + ["0.png"]  # 0.jpg again, other labels
+    rows = np.concatenate([expected, 1 - expected[:1]])
+    write_attr_file(tmp_path / "hq" / "CelebAMask-HQ-attribute-anno.txt", names, rows)
+    with pytest.raises(UserError, match=r"rows '0\.jpg' and '0\.png' both label CelebA-HQ image 0"):
+        discover(tmp_path / "hq")
+
+
+def test_data_check_refuses_a_conflicting_partition_row(tmp_path, capsys):
+    from intergan.cli import main
+
+    make_celeba(tmp_path / "d", 6, [0, 0, 0, 0, 1, 2])
+    part = tmp_path / "d" / "list_eval_partition.txt"
+    part.write_text(part.read_text() + "000001.jpg 2\n")
+    # Before: `data check` printed "result: ok" with 000001.jpg in the test split.
+    assert main(["data", "check", str(tmp_path / "d"), "--no-decode"]) == 2
+    assert "line 7 repeats '000001.jpg' (first on line 1)" in capsys.readouterr().err
+
+
 def _counts(split):
     return [int((split == k).sum()) for k in range(3)]
 

@@ -220,3 +220,21 @@ def test_source_of_the_wrong_shape_is_refused(editor):
         editor.edit(x, {"Young": 1}, source={"Male": 2}, align=False)
     per_image = editor.edit(x, {"Young": 1}, source=np.eye(2, 13), align=False)
     assert per_image.shape == x.shape
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_non_finite_pixel_is_refused_naming_where(editor, value):
+    x = torch.zeros(2, 3, 32, 32)
+    x[1, 2, 5, 7] = value
+    src = source_vec(Male=1)
+    # Before: accepted; with NaN the whole edited image came back NaN, silently.
+    where = r"1 NaN or infinite value\(s\), the first at \[batch, channel, y, x\] = \[\d, 2, 5, 7\]"
+    for call in (
+        lambda: editor.edit(x, {"Young": 1}, source=src, align=False),
+        lambda: editor.edit(x[1], {"Young": 1}, source=src, align=False),
+        lambda: editor.open(x, source=src, align=False),  # the session API
+    ):
+        with pytest.raises(UserError, match=where):
+            call()
+    x[1, 2, 5, 7] = 0.5
+    assert torch.isfinite(editor.edit(x, {"Young": 1}, source=src, align=False)).all()

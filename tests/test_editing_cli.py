@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -44,6 +46,20 @@ def test_folder_edit_writes_one_file_per_photo(model, photos, tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["a_edited.png", "b_edited.jpg"]
     assert Image.open(out / "a_edited.png").size == (40, 40)
     assert "taking as absent" in capsys.readouterr().out  # no judge: the rest assumed 0
+
+
+def test_a_symbolic_link_loop_in_a_folder_is_one_skipped_photo(model, photos, tmp_path, capsys):
+    os.symlink("c.png", photos / "c.png")  # a loop
+    os.symlink("gone.png", photos / "d.png")  # dangling
+    out = tmp_path / "out"
+    # Before: "Symlink loop from .../c.png" stopped the whole folder before any edit.
+    code = edit(photos, "--model", model, "--set", "Blond_Hair=1", "--no-align", "--out", out,
+                *NO_JUDGE_SOURCE)  # fmt: skip
+    assert code == 1
+    assert sorted(p.name for p in out.iterdir()) == ["a_edited.png", "b_edited.jpg"]
+    err = capsys.readouterr().err
+    assert "skipped " in err and "c.png: Too many levels of symbolic links" in err
+    assert "d.png does not exist (a symbolic link to a missing file)" in err
 
 
 def test_all_and_slide_write_every_frame_and_a_strip(model, photos, tmp_path):

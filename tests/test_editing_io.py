@@ -33,6 +33,45 @@ def test_greyscale_becomes_rgb(tmp_path):
     assert (photo.rgb[..., 0] == photo.rgb[..., 2]).all()
 
 
+def _deep(mode: str, grey: np.ndarray) -> Image.Image:
+    """``grey`` (8-bit values) stored in a 16/32-bit Pillow mode, as a file would hold it."""
+    if mode == "F":
+        return Image.fromarray((grey / 255).astype(np.float32))  # floats in [0, 1]
+    wide = grey.astype(np.uint32) * 257  # 8-bit v is 16-bit 257 v
+    if mode == "I":
+        return Image.fromarray(wide.astype(np.int32))
+    return Image.frombytes(
+        mode, grey.shape[::-1], wide.astype(">u2" if mode == "I;16B" else "<u2").tobytes()
+    )
+
+
+@pytest.mark.parametrize(
+    "mode,suffix", [("I;16", ".png"), ("I;16B", ".tif"), ("I", ".tif"), ("F", ".tif")]
+)
+def test_16_bit_and_float_images_read_as_the_training_decoder_reads_them(tmp_path, mode, suffix):
+    from intergan.data.decode import load_image as training_image
+    from intergan.editing.convert import to_batch
+
+    grey = gradient(32, 32)[..., 0]
+    im = _deep(mode, grey)
+    im.save(tmp_path / f"x{suffix}")
+    assert Image.open(tmp_path / f"x{suffix}").mode == mode
+    # Before: Pillow's convert("RGB") clipped every value above 255: almost white.
+    photo = load_image(tmp_path / f"x{suffix}")
+    np.testing.assert_array_equal(photo.rgb, np.repeat(grey[..., None], 3, -1))
+    trained = training_image(tmp_path / f"x{suffix}", 32)  # the same pixels, (3, S, S)
+    np.testing.assert_array_equal(trained, photo.rgb.transpose(2, 0, 1))
+    np.testing.assert_array_equal(to_batch(im).photos[0].rgb, photo.rgb)  # the API: a PIL image
+
+
+def test_a_transparent_grey_value_becomes_alpha_as_in_a_palette_image(tmp_path):
+    grey = gradient(32, 32)[..., 0]
+    clear = int(grey[0, 0]) * 257
+    _deep("I;16", grey).save(tmp_path / "t.png", transparency=clear)
+    photo = load_image(tmp_path / "t.png")
+    np.testing.assert_array_equal(photo.alpha, np.where(grey == grey[0, 0], 0, 255))
+
+
 def test_rgba_keeps_alpha_through_a_save(tmp_path):
     alpha = np.tile(np.arange(40, dtype=np.uint8) * 6, (30, 1))
     Image.fromarray(np.dstack([gradient(), alpha]), "RGBA").save(tmp_path / "a.png")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -133,9 +135,8 @@ def test_ssim_rejects_images_smaller_than_the_window():
         metrics.ssim(a, a, 1.0)
 
 
-def test_fid_inception_matches_pytorch_fid_architecture(tmp_path, monkeypatch):
-    """Same random weights in both networks give the same features (no download)."""
-    pf = pytest.importorskip("pytorch_fid.inception")
+def _random_fid_weights(path):
+    """A file of FID Inception weights of the right shapes and random values."""
     from intergan.evaluation import inception
 
     torch.manual_seed(0)
@@ -144,9 +145,21 @@ def test_fid_inception_matches_pytorch_fid_architecture(tmp_path, monkeypatch):
         if isinstance(m, torch.nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
-    state = net.state_dict()
+    torch.save(net.state_dict(), path)
+    return net.state_dict()
+
+
+def test_fid_inception_matches_pytorch_fid_architecture(tmp_path, monkeypatch):
+    """Same random weights in both networks give the same features (no download)."""
+    pf = pytest.importorskip("pytorch_fid.inception")
+    from intergan.evaluation import inception
+
     path = tmp_path / inception.FID_WEIGHTS_NAME
-    torch.save(state, path)
+    state = _random_fid_weights(path)
+    # this file is not the real one: accept its own hash, computed here
+    monkeypatch.setattr(
+        inception, "FID_WEIGHTS_SHA256", hashlib.sha256(path.read_bytes()).hexdigest()[:8]
+    )
     ours = inception.load_fid_inception(path)
     monkeypatch.setattr(pf, "load_state_dict_from_url", lambda *a, **k: state)
     ref = pf.InceptionV3([pf.InceptionV3.BLOCK_INDEX_BY_DIM[2048]]).eval()
@@ -158,15 +171,39 @@ def test_fid_inception_matches_pytorch_fid_architecture(tmp_path, monkeypatch):
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_inception_weights_errors_name_the_flag(tmp_path):
+def test_inception_weights_errors_name_the_flag(tmp_path, monkeypatch):
+    pytest.importorskip("pytorch_fid.inception")
     from intergan.evaluation import inception
 
     with pytest.raises(UserError, match="--inception-weights.*does not exist"):
         inception.load_fid_inception(tmp_path / "missing.pth")
-    bad = tmp_path / "bad.pth"
+    # Random weights of the right shapes, under the right name. Before: loaded, and
+    # `evaluate` reported "FID (Inception-v3) 0.000".
+    fake = tmp_path / inception.FID_WEIGHTS_NAME
+    _random_fid_weights(fake)
+    digest = hashlib.sha256(fake.read_bytes()).hexdigest()
+    assert inception.sha256_of(fake) == digest
+    with pytest.raises(UserError, match=rf"not pytorch-fid's .*: its SHA-256 begins {digest[:8]}, "
+                                        "that file's begins 6726825d"):  # fmt: skip
+        inception.load_fid_inception(fake)
+    bad = tmp_path / "bad.pth"  # the expected hash, but not the network's weights
     torch.save({"conv.weight": torch.zeros(1)}, bad)
-    with pytest.raises(UserError, match="not the pytorch-fid Inception file"):
+    monkeypatch.setattr(inception, "FID_WEIGHTS_SHA256", inception.sha256_of(bad)[:8])
+    with pytest.raises(UserError, match=r"--inception-weights: cannot load .*bad\.pth"):
         inception.load_fid_inception(bad)
+
+
+def test_standard_fid_without_pytorch_fid_names_the_extra(tmp_path, monkeypatch):
+    from intergan.evaluation import inception
+
+    path = tmp_path / "w.pth"
+    path.write_bytes(b"weights")
+    monkeypatch.setattr(inception, "FID_WEIGHTS_SHA256", inception.sha256_of(path)[:8])
+    monkeypatch.setitem(sys.modules, "pytorch_fid", None)  # not installed
+    with pytest.raises(
+        UserError, match=r"--inception-weights needs .*pip install 'intergan\[fid\]'"
+    ):
+        inception.load_fid_inception(path)
 
 
 def test_standard_errors_of_means_and_ratios():

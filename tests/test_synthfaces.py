@@ -138,6 +138,15 @@ def test_written_files_have_the_celeba_format(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
 
 
+def test_a_repeated_identity_record_is_refused(tmp_path):
+    out = write_dataset(tmp_path / "set", n=3, size=32, seed=3, split=(1, 0, 0), workers=1)
+    lines = (out / "identities.jsonl").read_text().splitlines()
+    (out / "identities.jsonl").write_text("\n".join([*lines, lines[0]]) + "\n")
+    # Before: the last record won, so ground truth could re-render another identity.
+    with pytest.raises(UserError, match=r"line 4 repeats '000001\.png' \(first on line 1\)"):
+        load_records(out)
+
+
 def test_dataset_bytes_repeat_and_images_rerender(tmp_path):
     a = write_dataset(tmp_path / "a", n=6, size=32, seed=5, workers=1)
     b = write_dataset(tmp_path / "b", n=6, size=32, seed=5, workers=2)

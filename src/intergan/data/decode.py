@@ -8,7 +8,8 @@ Framing rule, decided by the image size alone so every format shares it:
 Resizing is bicubic with Pillow's anti-aliasing. Large JPEGs are decoded at a
 reduced DCT scale (``Image.draft``) when that still leaves at least twice the
 target size, which makes 1024 px CelebA-HQ several times faster to prepare.
-Grey-scale, palette, CMYK and 16-bit images are converted to RGB; images with an
+Grey-scale, palette, CMYK and 16-bit images are converted to RGB by
+:func:`intergan.images.flatten`, the decoder the photo editor shares; images with an
 alpha channel are composited over white. The prepared cache stores exactly what
 this function returns, so cached and decoded pixels are identical.
 :func:`decode_many` decodes a list of files in worker processes (``intergan prepare``
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from intergan.errors import UserError
+from intergan.images import flatten
 
 CELEBA_ALIGNED_SIZE = (178, 218)  # (width, height) of img_align_celeba files
 CELEBA_CROP = 170
@@ -46,20 +48,6 @@ def crop_box(width: int, height: int) -> tuple[int, int, int, int]:
     return left, top, left + side, top + side
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode == "RGB":
-        return img
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        scale = 255.0 / 65535.0 if arr.max() > 255 else 1.0
-        return Image.fromarray(np.clip(arr * scale + 0.5, 0, 255).astype(np.uint8)).convert("RGB")
-    return img.convert("RGB")
-
-
 def load_image(path: str | Path, size: int) -> np.ndarray:
     """Decode, frame and resize ``path``: returns uint8 (3, size, size).
 
@@ -77,7 +65,7 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
                 want = 2 * size / side  # keep twice the target resolution
                 img.draft(None, (math.ceil(width * want), math.ceil(height * want)))
             fx, fy = img.size[0] / width, img.size[1] / height
-            img = _to_rgb(img)
+            img = flatten(img)  # the editor reads every mode the same way
             if (fx, fy) == (1.0, 1.0):  # crop first: pixels outside the box never leak in
                 img = img.crop(box).resize((size, size), Image.Resampling.BICUBIC)
             else:
@@ -85,7 +73,8 @@ def load_image(path: str | Path, size: int) -> np.ndarray:
                 img = img.resize((size, size), Image.Resampling.BICUBIC, box=scaled)
             arr = np.asarray(img, dtype=np.uint8)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        raise BadImageError(f"cannot decode image {path}: {e}") from e
+        reason = (e.strerror if isinstance(e, OSError) else None) or e  # no repeated path
+        raise BadImageError(f"cannot decode image {path}: {reason}") from e
     return np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 

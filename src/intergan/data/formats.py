@@ -13,7 +13,9 @@ All of them are plain text:
   row per image, each value ``1`` (present), ``0`` or ``-1`` (absent).
 
 The first two are also written here (``write_attr_file``, ``write_partition``).
-Every error names the file, the line number and what to change.
+Every error names the file, the line number and what to change. Each file lists an
+image once: a second row for it is refused, even one that agrees with the first (a
+conflicting one has no right answer, and either is a merge or copy mistake).
 """
 
 from __future__ import annotations
@@ -117,12 +119,17 @@ def read_attr_file(path: str | Path) -> AttrTable:
     return AttrTable(path, columns, files, pos.astype(np.uint8))
 
 
-def _check_unique(path: Path, files: list[str], numbers: list[int]) -> None:
-    seen: dict[str, int] = {}
-    for f, n in zip(files, numbers):
-        if f in seen:
-            raise UserError(f"{path}: line {n} repeats {f!r} (first on line {seen[f]})")
-        seen[f] = n
+def _check_unique(path: Path, keys: list, numbers: list[int], what: str = "") -> None:
+    """Refuse a second row for the same image, even one that agrees with the first:
+    a repeated row is a merge or copy mistake, and a conflicting one has no right answer."""
+    seen: dict = {}
+    for key, n in zip(keys, numbers):
+        if key in seen:
+            raise UserError(
+                f"{path}: line {n} repeats {what}{key!r} (first on line {seen[key]}); "
+                "keep one row per image"
+            )
+        seen[key] = n
 
 
 def read_label_csv(path: str | Path) -> AttrTable:
@@ -193,7 +200,7 @@ def write_partition(path: str | Path, files: Sequence[str], split: Sequence[int]
 def read_partition(path: str | Path) -> dict[str, int]:
     """Parse ``list_eval_partition.txt``: file name -> 0 (train), 1 (valid), 2 (test)."""
     path = Path(path)
-    out: dict[str, int] = {}
+    names, splits, numbers = [], [], []
     for lineno, line in enumerate(_read_lines(path), start=1):
         parts = line.split()
         if not parts:
@@ -203,7 +210,11 @@ def read_partition(path: str | Path) -> dict[str, int]:
                 f"{path}: line {lineno} should be 'FILE SPLIT' with SPLIT 0 (train), "
                 f"1 (valid) or 2 (test); found {line.strip()[:60]!r}"
             )
-        out[parts[0]] = int(parts[1])
+        names.append(parts[0])
+        splits.append(int(parts[1]))
+        numbers.append(lineno)
+    _check_unique(path, names, numbers)
+    out = dict(zip(names, splits))
     if not out:
         raise UserError(f"{path} is empty; write one 'FILE SPLIT' row per image or delete it")
     return out
@@ -218,21 +229,23 @@ def read_image_list(path: str | Path) -> dict[int, str]:
         raise UserError(
             f"{path}: line 1 should be the header 'idx orig_idx orig_file proc_md5 final_md5'"
         )
-    out: dict[int, str] = {}
+    indices, files, numbers = [], [], []
     for lineno, line in enumerate(lines[1:], start=2):
         parts = line.split()
         if not parts:
             continue
         try:
-            idx = int(parts[0])
+            indices.append(int(parts[0]))
             int(parts[1])
-            out[idx] = parts[2]
+            files.append(parts[2])
         except (ValueError, IndexError):
             raise UserError(
                 f"{path}: line {lineno} should start 'IDX ORIG_IDX ORIG_FILE', "
                 f"found {line.strip()[:60]!r}"
             ) from None
-    return out
+        numbers.append(lineno)
+    _check_unique(path, indices, numbers, "CelebA-HQ index ")
+    return dict(zip(indices, files))
 
 
 def parse_ratios(spec: str | tuple[float, ...] | list[float]) -> tuple[float, float, float]:

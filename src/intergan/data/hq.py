@@ -30,7 +30,7 @@ HQ_LABEL_SOURCES = ("auto", "mask", "celeba")
 
 def _mask_labels(anno: Path) -> tuple[list[int], F.AttrTable, np.ndarray]:
     table = F.read_attr_file(anno)
-    idx = []
+    idx, seen = [], {}
     for name in table.files:
         stem = os.path.splitext(name)[0]
         if not stem.isdigit():
@@ -38,6 +38,12 @@ def _mask_labels(anno: Path) -> tuple[list[int], F.AttrTable, np.ndarray]:
                 f"{anno}: row {name!r} is not named by CelebA-HQ index (0.jpg .. 29999.jpg); "
                 "is this the CelebAMask-HQ attribute file?"
             )
+        if int(stem) in seen:
+            raise UserError(
+                f"{anno}: rows {seen[int(stem)]!r} and {name!r} both label CelebA-HQ image "
+                f"{int(stem)}; keep one row per image"
+            )
+        seen[int(stem)] = name
         idx.append(int(stem))
     return idx, table, table.values
 

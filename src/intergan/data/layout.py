@@ -77,13 +77,24 @@ def find_first(root: Path, candidates: tuple[str, ...], want_dir: bool) -> Path 
 
 
 def list_images(folder: Path) -> dict[str, Path]:
-    """Image files directly inside ``folder``: name -> path."""
+    """Image files directly inside ``folder``: name -> path.
+
+    A link that leads nowhere (dangling, or a loop) is listed like a file: it is one
+    bad image, which decoding names (``data check``) and ``--skip-bad`` skips, not a
+    missing one and not an error that stops the listing."""
     with os.scandir(folder) as it:
         return {
             e.name: Path(e.path)
             for e in it
-            if e.is_file() and os.path.splitext(e.name)[1].lower() in IMAGE_EXTS
+            if os.path.splitext(e.name)[1].lower() in IMAGE_EXTS and _file_or_bad_link(e)
         }
+
+
+def _file_or_bad_link(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file() or entry.is_symlink()  # a dangling link is no file
+    except OSError:  # ELOOP: a symbolic link loop
+        return True
 
 
 def find_image_dir(root: Path, candidates: tuple[str, ...]) -> Path:

@@ -172,10 +172,21 @@ class OnnxBackend:
         self.split = all(h.is_file() for h in halves)
         if self.split:
             self._encoder, self._editor = (self._session(h) for h in halves)
+        else:
+            self.session  # noqa: B018 - a damaged file fails now, not at the first edit
         self.device = torch.device("cpu")
 
     def _session(self, path: Path):
-        return self._ort.InferenceSession(str(path), self._opts, providers=["CPUExecutionProvider"])
+        try:
+            return self._ort.InferenceSession(
+                str(path), self._opts, providers=["CPUExecutionProvider"]
+            )
+        except Exception as e:  # noqa: BLE001 - ONNX Runtime's errors share no base class
+            first = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+            raise UserError(
+                f"{path} is not a readable ONNX model ({first}); export the run again "
+                "with `intergan export RUN --onnx --overwrite`"
+            ) from None
 
     @property
     def session(self):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -181,7 +182,7 @@ class OutputNames:
 
     def __init__(self, out: Path, inputs: list[Path], overwrite: bool = False) -> None:
         self.out, self.overwrite, self.renamed = out, overwrite, 0
-        self.taken = {p.resolve() for p in inputs}
+        self.taken = {Path(os.path.realpath(p)) for p in inputs}  # a link loop: no error
 
     def _free(self, path: Path) -> bool:
         if path.resolve() in self.taken:

@@ -49,6 +49,7 @@ def _from_tensor(image: torch.Tensor) -> Batch:
         arr = x.permute(0, 2, 3, 1).cpu().numpy()
         floats = None
     elif x.is_floating_point():
+        _check_finite(x)
         if x.numel() and (x.min() < -1.001 or x.max() > 1.001):
             raise UserError("float tensor images must be in [-1, 1] (see intergan.images.to_model)")
         arr = to_uint8(x).cpu().numpy().transpose(0, 2, 3, 1)
@@ -68,6 +69,19 @@ def _from_tensor(image: torch.Tensor) -> Batch:
         return y[0] if single else y
 
     return Batch(photos, floats, restore, single)
+
+
+def _check_finite(x: torch.Tensor) -> None:
+    """Refuse NaN and infinite pixels: one of them spreads through the convolutions
+    and makes the whole edited image NaN (or black once converted), silently."""
+    bad = ~torch.isfinite(x)
+    if bool(bad.any()):
+        where = [int(i) for i in bad.nonzero()[0]]
+        raise UserError(
+            f"the tensor image holds {int(bad.sum())} NaN or infinite value(s), the first at "
+            f"[batch, channel, y, x] = {where}; replace them (e.g. torch.nan_to_num) or "
+            "check what produced the tensor"
+        )
 
 
 def _from_numpy(image: np.ndarray) -> Batch:

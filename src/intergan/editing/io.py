@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from intergan.errors import UserError
 from intergan.files import atomic_write, guard
+from intergan.images import rgb_alpha
 
 DEFAULT_MAX_PIXELS = 40_000_000  # 40 megapixels: a large phone photo is ~12-50 MP
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
@@ -42,11 +43,8 @@ class Photo:
 def from_pil(im: Image.Image, path: Path | None = None) -> Photo:
     """Split a PIL image of any mode into RGB and (if it has one) alpha."""
     im = ImageOps.exif_transpose(im) or im
-    has_alpha = im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info)
-    if has_alpha:
-        rgba = np.asarray(im.convert("RGBA"))
-        return Photo(np.ascontiguousarray(rgba[..., :3]), np.ascontiguousarray(rgba[..., 3]), path)
-    return Photo(np.asarray(im.convert("RGB")), None, path)
+    rgb, alpha = rgb_alpha(im)  # the training decoder's reading of every mode (16-bit...)
+    return Photo(rgb, alpha, path)
 
 
 def check_pixels(
@@ -62,8 +60,6 @@ def check_pixels(
 def load_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Photo:
     """Read an image file upright (EXIF orientation applied) as a ``Photo``."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"image file {path} does not exist")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit below
         try:
@@ -74,6 +70,13 @@ def load_image(path: str | os.PathLike, max_pixels: int | None = DEFAULT_MAX_PIX
             ) from None
         except Image.DecompressionBombError as e:
             raise UserError(f"image {path} is too large to open safely ({e})") from None
+        except FileNotFoundError:
+            broken = " (a symbolic link to a missing file)" if path.is_symlink() else ""
+            raise UserError(f"image file {path} does not exist{broken}") from None
+        except OSError as e:  # a folder, a symbolic link loop, no permission to read
+            raise UserError(
+                f"cannot read image {path}: {e.strerror or e}; check the file"
+            ) from None
         with im:
             check_pixels(im.width, im.height, max_pixels, f"image {path}")
             try:
@@ -109,7 +112,10 @@ def save_image(
 
 
 def list_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
-    """Expand files and folders (not recursive) into image paths, in a stable order."""
+    """Expand files and folders (not recursive) into image paths, in a stable order.
+
+    Nothing here opens a file: a link that leads nowhere (dangling, a loop) is listed
+    and :func:`load_image` names it, so it is one skipped photo, not a stopped run."""
     out: list[Path] = []
     for item in inputs:
         p = Path(item)
@@ -118,7 +124,7 @@ def list_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
             if not found:
                 raise UserError(f"folder {p} holds no images ({', '.join(IMAGE_SUFFIXES)})")
             out.extend(found)
-        elif p.is_file():
+        elif p.is_file() or p.is_symlink():  # a broken link: reported when it is read
             out.append(p)
         else:
             raise UserError(f"input {p} does not exist")
@@ -128,7 +134,7 @@ def list_images(inputs: Sequence[str | os.PathLike]) -> list[Path]:
 def _unique(paths: Iterable[Path]) -> Iterable[Path]:
     seen = set()
     for p in paths:
-        key = p.resolve()
+        key = os.path.realpath(p)  # never raises: a symbolic link loop is one bad photo
         if key not in seen:
             seen.add(key)
             yield p

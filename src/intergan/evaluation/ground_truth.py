@@ -51,12 +51,9 @@ def _read_partition(folder: Path, split: str) -> list[str]:
         raise UserError(f"--split {split!r} is not one of {', '.join(SPLIT_IDS)}")
     if not part.is_file():
         raise UserError(f"{part} is missing; the SynthFaces export is incomplete")
-    files = []
-    for line in part.read_text().splitlines():
-        fields = line.split()
-        if len(fields) == 2 and fields[1] in SPLIT_IDS[split]:
-            files.append(fields[0])
-    return files
+    from intergan.data.formats import read_partition  # the one parser, duplicates refused
+
+    return [f for f, s in read_partition(part).items() if str(s) in SPLIT_IDS[split]]
 
 
 def _read_labels(folder: Path) -> dict[str, dict[str, int]]:
@@ -64,14 +61,10 @@ def _read_labels(folder: Path) -> dict[str, dict[str, int]]:
     path = folder / "list_attr_celeba.txt"
     if not path.is_file():
         raise UserError(f"{path} is missing; the SynthFaces export is incomplete")
-    lines = path.read_text().splitlines()
-    names = lines[1].split()
-    labels = {}
-    for line in lines[2:]:
-        fields = line.split()
-        if fields:
-            labels[fields[0]] = {n: int(v == "1") for n, v in zip(names, fields[1:])}
-    return labels
+    from intergan.data.formats import read_attr_file
+
+    table = read_attr_file(path)
+    return {f: dict(zip(table.columns, map(int, row))) for f, row in zip(table.files, table.values)}
 
 
 class GroundTruth:

@@ -1,16 +1,24 @@
-"""The FID Inception-v3 network (pytorch-fid's), loaded from a weights file the user gives.
+"""The FID Inception-v3 network, built from pytorch-fid's own blocks and loaded from the
+weights file the user gives, after checking that file's SHA-256.
 
 Standard FID numbers come from the TensorFlow Inception graph of 2015, ported to
 PyTorch by pytorch-fid as ``pt_inception-2015-12-05-6726825d.pth``. Its
-architecture is torchvision's ``Inception3`` (1008 classes, no auxiliary head)
-with four patched block types: average pools that ignore padding, and a max pool
-in the last block. This module rebuilds exactly that and loads the file; it never
-downloads anything. Features are the 2048-d global average pool after Mixed_7c,
-computed on images bilinearly resized to 299 x 299 (pytorch-fid's defaults).
+architecture is torchvision's ``Inception3`` (1008 classes, no auxiliary head) with
+four block types patched by pytorch-fid (average pools that ignore padding, and a max
+pool in the last block); this module takes those blocks from ``pytorch_fid.inception``
+(the optional extra ``intergan[fid]``) rather than a copy of them. pytorch-fid's own
+``InceptionV3`` would download the weights; this module never downloads anything.
+
+The file's name carries the first hex digits of its SHA-256 (the torch.hub
+convention, ``6726825d``): a file whose hash does not begin so is refused, so random
+or other weights of the same shapes cannot give a meaningless "FID 0.000". Features
+are the 2048-d global average pool after Mixed_7c, computed on images bilinearly
+resized to 299 x 299 (pytorch-fid's defaults).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 import torch
@@ -19,72 +27,40 @@ from torch import nn
 from torchvision.models import inception as tv_inception
 
 from intergan.errors import UserError
+from intergan.files import guard
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
+FID_WEIGHTS_SHA256 = "6726825d"  # the prefix of its SHA-256, as its name gives it
 FID_FEATURE_DIM = 2048
+FLAG = "--inception-weights"
 
 
-def _avg_pool(x: torch.Tensor) -> torch.Tensor:
-    # TensorFlow's average pool leaves the zero padding out of the mean.
-    return F.avg_pool2d(x, kernel_size=3, stride=1, padding=1, count_include_pad=False)
-
-
-class FIDInceptionA(tv_inception.InceptionA):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b1 = self.branch1x1(x)
-        b5 = self.branch5x5_2(self.branch5x5_1(x))
-        b3 = self.branch3x3dbl_3(self.branch3x3dbl_2(self.branch3x3dbl_1(x)))
-        bp = self.branch_pool(_avg_pool(x))
-        return torch.cat([b1, b5, b3, bp], 1)
-
-
-class FIDInceptionC(tv_inception.InceptionC):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b1 = self.branch1x1(x)
-        b7 = self.branch7x7_3(self.branch7x7_2(self.branch7x7_1(x)))
-        bd = self.branch7x7dbl_1(x)
-        for layer in (self.branch7x7dbl_2, self.branch7x7dbl_3, self.branch7x7dbl_4):
-            bd = layer(bd)
-        bd = self.branch7x7dbl_5(bd)
-        bp = self.branch_pool(_avg_pool(x))
-        return torch.cat([b1, b7, bd, bp], 1)
-
-
-class FIDInceptionE(tv_inception.InceptionE):
-    """Mixed_7b (average pool) and Mixed_7c (``max_pool=True``)."""
-
-    def __init__(self, in_channels: int, max_pool: bool = False) -> None:
-        super().__init__(in_channels)
-        self.max_pool = max_pool
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b1 = self.branch1x1(x)
-        b3 = self.branch3x3_1(x)
-        b3 = torch.cat([self.branch3x3_2a(b3), self.branch3x3_2b(b3)], 1)
-        bd = self.branch3x3dbl_2(self.branch3x3dbl_1(x))
-        bd = torch.cat([self.branch3x3dbl_3a(bd), self.branch3x3dbl_3b(bd)], 1)
-        if self.max_pool:  # pytorch-fid's patch for the last block
-            pooled = F.max_pool2d(x, kernel_size=3, stride=1, padding=1)
-        else:
-            pooled = _avg_pool(x)
-        bp = self.branch_pool(pooled)
-        return torch.cat([b1, b3, bd, bp], 1)
+def _pytorch_fid():
+    try:
+        from pytorch_fid import inception as pf
+    except ImportError:
+        raise UserError(
+            f"{FLAG} needs pytorch-fid's network: pip install 'intergan[fid]' (or leave the "
+            "flag out to get the Frechet distance in the judge's feature space)"
+        ) from None
+    return pf
 
 
 def fid_inception_v3() -> tv_inception.Inception3:
     """The FID Inception architecture with untrained weights (keys match the file)."""
+    pf = _pytorch_fid()
     net = tv_inception.Inception3(
         num_classes=1008, aux_logits=False, transform_input=False, init_weights=False
     )
-    net.Mixed_5b = FIDInceptionA(192, pool_features=32)
-    net.Mixed_5c = FIDInceptionA(256, pool_features=64)
-    net.Mixed_5d = FIDInceptionA(288, pool_features=64)
-    net.Mixed_6b = FIDInceptionC(768, channels_7x7=128)
-    net.Mixed_6c = FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6d = FIDInceptionC(768, channels_7x7=160)
-    net.Mixed_6e = FIDInceptionC(768, channels_7x7=192)
-    net.Mixed_7b = FIDInceptionE(1280)
-    net.Mixed_7c = FIDInceptionE(2048, max_pool=True)
+    net.Mixed_5b = pf.FIDInceptionA(192, pool_features=32)
+    net.Mixed_5c = pf.FIDInceptionA(256, pool_features=64)
+    net.Mixed_5d = pf.FIDInceptionA(288, pool_features=64)
+    net.Mixed_6b = pf.FIDInceptionC(768, channels_7x7=128)
+    net.Mixed_6c = pf.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6d = pf.FIDInceptionC(768, channels_7x7=160)
+    net.Mixed_6e = pf.FIDInceptionC(768, channels_7x7=192)
+    net.Mixed_7b = pf.FIDInceptionE_1(1280)
+    net.Mixed_7c = pf.FIDInceptionE_2(2048)
     return net
 
 
@@ -112,24 +88,41 @@ class FIDInception(nn.Module):
         return self.features(images)
 
 
-def load_fid_inception(path: str | os.PathLike, device: str | torch.device = "cpu") -> FIDInception:
-    """Load pytorch-fid's weights file (``pt_inception-2015-12-05-6726825d.pth``)."""
+def sha256_of(path: str | os.PathLike) -> str:
+    """The hex SHA-256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with guard(path, "read"), open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_fid_weights(path: str | os.PathLike) -> None:
+    """Refuse a file that is not pytorch-fid's weights file, by its SHA-256."""
     if not os.path.isfile(path):
         raise UserError(
-            f"--inception-weights: {path} does not exist; give the pytorch-fid weights file "
+            f"{FLAG}: {path} does not exist; give the pytorch-fid weights file "
             f"{FID_WEIGHTS_NAME} (nothing is downloaded), or leave the flag out to get the "
             "Frechet distance in the judge's feature space"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # any unreadable file is the user's to fix
-        raise UserError(f"--inception-weights: cannot read {path} as a PyTorch file: {e}") from None
+    digest = sha256_of(path)
+    if not digest.startswith(FID_WEIGHTS_SHA256):
+        raise UserError(
+            f"{FLAG}: {path} is not pytorch-fid's {FID_WEIGHTS_NAME}: its SHA-256 begins "
+            f"{digest[:8]}, that file's begins {FID_WEIGHTS_SHA256}; other weights give "
+            "meaningless FIDs. Download the file from pytorch-fid's release "
+            "(github.com/mseitzer/pytorch-fid, fid_weights)"
+        )
+
+
+def load_fid_inception(path: str | os.PathLike, device: str | torch.device = "cpu") -> FIDInception:
+    """Load pytorch-fid's weights file (``pt_inception-2015-12-05-6726825d.pth``)."""
+    check_fid_weights(path)
     net = fid_inception_v3()
     try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
         net.load_state_dict(state)
-    except (RuntimeError, TypeError, AttributeError) as e:
-        raise UserError(
-            f"--inception-weights: {path} is not the pytorch-fid Inception file "
-            f"{FID_WEIGHTS_NAME}: {str(e).splitlines()[0]}"
-        ) from None
+    except Exception as e:  # noqa: BLE001 - a damaged file is the user's to replace
+        first = str(e).splitlines()[0][:160] if str(e) else type(e).__name__
+        raise UserError(f"{FLAG}: cannot load {path} ({first}); download it again") from None
     return FIDInception(net).to(device).eval()

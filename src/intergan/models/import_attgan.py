@@ -136,14 +136,17 @@ def read_weights(path: Path) -> dict[str, Any]:
     # torch.save's zip format, or the legacy one (a pickle, protocol 2 and up)
     if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
         raise UserError(f"{path} is not a PyTorch weights file (it starts {head!r}); {fix}")
+    with guard(path, "read"):
+        f = path.open("rb")
     try:
-        states = torch.load(path, map_location="cpu", weights_only=True)
+        with f:  # a truncated zip raises OSError (EINVAL) from inside torch.load: content
+            states = torch.load(f, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         raise UserError(
             f"{path} holds more than tensors and plain containers ({_unpickler_error(e)}); "
             "such objects are never unpickled here: save the state dicts alone"
         ) from None
-    except (RuntimeError, EOFError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - a damaged pickle or zip raises anything
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise UserError(
             f"{path} is not a readable PyTorch weights file ({first[:160]}); {fix}"

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import pickle
 import re
 from collections.abc import Collection
 from pathlib import Path
@@ -36,12 +35,13 @@ from typing import Any
 
 import torch
 
-from intergan.config import Config
+from intergan.config import Config, validate_model
 from intergan.errors import UserError
 from intergan.files import (
     atomic_write,
     guard,
     load_safetensors,
+    os_error_message,
     read_json_object,
     remove_stale_temps,
     state_dict_error,
@@ -193,26 +193,88 @@ def find_checkpoint(run_dir_or_file: str | os.PathLike, which: str | int = "late
     raise UserError(f"no checkpoint for step {which} in {folder}; available steps: {steps}")
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
-    """Load a checkpoint dict with ``weights_only=True`` and check its keys and version."""
-    path = Path(path)
+CHECKPOINT_IS = (
+    "give a checkpoint written by `intergan train` (RUN/checkpoints/step_N.pt), a run "
+    "folder, or an exported folder (`intergan export`)"
+)
+
+
+def _what_it_is(path: Path, e: Exception) -> str:
+    """What a file ``torch.load`` could not read seems to be, from its first bytes."""
+    with guard(path, "read"):
+        with open(path, "rb") as f:
+            head = f.read(64)
+    if not head:
+        return "it is empty"
+    if path.suffix == ".safetensors" or (head[8:9] == b"{" and b'"' in head):
+        return "it is a safetensors file, weights without their config"
+    if head.startswith((b"PK\x03\x04", b"\x80")):  # zip (torch.save) or a bare pickle
+        detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        return f"it is a PyTorch file, truncated or damaged ({detail})"
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        return f"it is a text file (starting {head.decode('utf-8').strip()[:20]!r})"
+    except UnicodeDecodeError:
+        return "it is not a PyTorch file"
+
+
+def _torch_load(path: Path, map_location: Any) -> Any:
+    """``torch.load(weights_only=True)``; any file it cannot read is a ``UserError``."""
+    try:
+        f = open(path, "rb")
     except FileNotFoundError:
         raise UserError(f"checkpoint {path} does not exist") from None
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
+    except OSError as e:  # no permission, a folder, a symbolic link loop
+        raise UserError(os_error_message(e, path, "read")) from None
+    try:
+        with f:
+            return torch.load(f, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - unpickling a foreign file raises anything
         raise UserError(
-            f"{path} is not a readable InterGAN checkpoint ({type(e).__name__}: "
-            f"{str(e).splitlines()[0] if str(e) else 'truncated file'}); "
-            "pick another file in the run's checkpoints/ folder"
+            f"{path} is not a readable InterGAN checkpoint: {_what_it_is(path, e)}; {CHECKPOINT_IS}"
         ) from None
-    if not isinstance(ckpt, dict) or any(k not in ckpt for k in REQUIRED_KEYS):
-        raise UserError(f"{path} is not an InterGAN checkpoint (missing keys {REQUIRED_KEYS})")
-    if int(ckpt["version"]) > CHECKPOINT_VERSION:
+
+
+def _check_contents(ckpt: Any, path: Path) -> None:
+    """Refuse a readable file that does not hold a checkpoint's keys and types."""
+    if not isinstance(ckpt, dict):
+        raise UserError(
+            f"{path} is not an InterGAN checkpoint: it holds a {type(ckpt).__name__}, not "
+            f"a checkpoint's dict; {CHECKPOINT_IS}"
+        )
+    missing = [k for k in REQUIRED_KEYS if k not in ckpt]
+    if missing:
+        other = "G" in ckpt and "config" not in ckpt  # AttGAN-PyTorch saves {"G": ..., ...}
+        fix = f"import it: `intergan import attgan-pytorch {path}`" if other else CHECKPOINT_IS
+        raise UserError(
+            f"{path} is not an InterGAN checkpoint (no {', '.join(missing)} in it); {fix}"
+        )
+    wrong = [k for k in ("version", "step") if type(ckpt[k]) is not int]
+    wrong += [] if isinstance(ckpt["config"], dict) else ["config"]
+    state = ckpt["G"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        wrong.append("G")
+    if wrong:
+        raise UserError(
+            f"{path} is not a readable InterGAN checkpoint: {', '.join(wrong)} is not what "
+            f"`intergan train` writes there (a damaged or edited file); {CHECKPOINT_IS}"
+        )
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: Any = "cpu") -> dict[str, Any]:
+    """Load a checkpoint dict with ``weights_only=True`` and check its keys, types,
+    version and config: a file that is not one is a ``UserError`` naming it."""
+    path = Path(path)
+    ckpt = _torch_load(path, map_location)
+    _check_contents(ckpt, path)
+    if ckpt["version"] > CHECKPOINT_VERSION:
         raise UserError(
             f"{path} has checkpoint version {ckpt['version']}, newer than this intergan "
             f"supports ({CHECKPOINT_VERSION}); upgrade intergan"
         )
+    try:
+        validate_model(Config.from_dict(ckpt["config"], saved=True).model)
+    except UserError as e:
+        raise UserError(f"checkpoint {path}: its config: {e}; {CHECKPOINT_IS}") from None
     return ckpt
 
 
@@ -331,9 +393,16 @@ def load_generator(
     """
     if is_export(path):
         return load_exported(path, device)
-    ckpt = load_checkpoint(find_checkpoint(path), map_location="cpu")
+    file = find_checkpoint(path)
+    ckpt = load_checkpoint(file, map_location="cpu")
     cfg = Config.from_dict(ckpt["config"], saved=True)
     G = build_generator(cfg.model)
     state = ckpt["G_ema"] if ema and ckpt.get("G_ema") is not None else ckpt["G"]
-    G.load_state_dict(state)
+    try:
+        G.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise UserError(
+            f"checkpoint {file}: its generator weights do not match its config "
+            f"({state_dict_error(e)}); a damaged or edited file: {CHECKPOINT_IS}"
+        ) from None
     return G.to(device).eval(), cfg

@@ -176,6 +176,12 @@ def load_judge(path: str | os.PathLike, device: str | torch.device = "cpu") -> J
         f"train one with `intergan classifier train --data DIR --out {folder}`, "
         f"or use a bundled model's judge ({', '.join(BUNDLED)})"
     )
+    if p.is_file() and folder == p:
+        raise UserError(
+            f"--judge {path} is a file, not a judge: give the folder that holds {META_FILE} "
+            f"and {WEIGHTS_FILE} (`intergan classifier train` writes one), or a bundled "
+            f"model's name ({', '.join(BUNDLED)})"
+        )
     if not (folder / META_FILE).is_file() or not (folder / WEIGHTS_FILE).is_file():
         raise UserError(f"--judge {path}: no {META_FILE} and {WEIGHTS_FILE} there; {hint}")
     meta_path = folder / META_FILE

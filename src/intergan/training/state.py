@@ -17,6 +17,8 @@ import numpy as np
 import torch
 
 from intergan.config import Config
+from intergan.errors import UserError
+from intergan.files import state_dict_error
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
 from intergan.training.steps import Trainer
@@ -75,7 +77,21 @@ def make_checkpoint(
 
 
 def restore_checkpoint(trainer: Trainer, ckpt: dict[str, Any], stream: BatchStream) -> int:
-    """Load weights, optimizers, scalers, RNG and data position; return the step."""
+    """Load weights, optimizers, scalers, RNG and data position; return the step.
+
+    A checkpoint whose parts do not fit the run its config builds (a damaged or edited
+    file: ``load_checkpoint`` checked the keys and the generator only) is a ``UserError``."""
+    try:
+        return _restore(trainer, ckpt, stream)
+    except (RuntimeError, KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+        raise UserError(
+            f"the checkpoint to resume (step {ckpt['step']}) does not fit the run its own "
+            f"config builds ({type(e).__name__}: {state_dict_error(e)[:160]}): a damaged or "
+            "edited file; resume from another checkpoint of the run's checkpoints/ folder"
+        ) from None
+
+
+def _restore(trainer: Trainer, ckpt: dict[str, Any], stream: BatchStream) -> int:
     trainer.G.load_state_dict(ckpt["G"])
     trainer.D.load_state_dict(ckpt["D"])
     if trainer.G_ema is not None:

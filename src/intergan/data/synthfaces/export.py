@@ -187,7 +187,7 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
     path = Path(folder) / IDENTITY_FILE
     if not path.is_file():
         raise UserError(f"{path} not found: is {folder} a SynthFaces export (intergan synth)?")
-    rows = []
+    rows, seen = [], {}
     with open(path) as f:
         for k, line in enumerate(f, 1):
             try:
@@ -195,8 +195,14 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
                 rows.append(
                     {"file": row["file"], "attrs": row["attrs"], "identity": row["identity"]}
                 )
+                first = seen.setdefault(row["file"], k)
             except (ValueError, KeyError, TypeError) as e:
                 raise UserError(f"{path} line {k} is not a SynthFaces identity record: {e}") from e
+            if first != k:
+                raise UserError(
+                    f"{path}: line {k} repeats {row['file']!r} (first on line {first}); "
+                    "keep one record per image"
+                )
     return rows
 
 
