@@ -42,7 +42,8 @@ def test_export_round_trip_keeps_the_ema_weights_and_never_unpickles(
     run_dir, tmp_path, monkeypatch
 ):
     out = export_run(run_dir, tmp_path / "exp")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "generator.safetensors"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["README.md", "config.json", "generator.safetensors"]
     G_run, cfg_run = load_generator(run_dir)
 
     def no_unpickling(*a, **k):

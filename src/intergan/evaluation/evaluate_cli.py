@@ -16,8 +16,9 @@ from intergan.evaluation.evaluate import EvalSettings, check_compatible, evaluat
 from intergan.evaluation.ground_truth import open_ground_truth
 from intergan.evaluation.report import markdown, write_report
 from intergan.files import check_writable_folder
+from intergan.models.export import read_training
 from intergan.models.judge import load_judge
-from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
+from intergan.models.pretrained import BUNDLED_HELP, is_named, resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         default=None,
         help="report folder (default: MODEL/eval_SPLIT, beside a checkpoint file; "
-        "out/NAME/eval_SPLIT for a bundled model)",
+        "out/NAME/eval_SPLIT for a bundled model or Hub id)",
     )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -59,8 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_out(model: str | os.PathLike, split: str) -> Path:
     """Where the report goes without --out: ``MODEL/eval_SPLIT`` (beside a checkpoint
-    file), or ``out/NAME/eval_SPLIT`` for a bundled model (never into the package)."""
-    if is_bundled(model):
+    file), or ``out/NAME/eval_SPLIT`` for a bundled model or Hub id (never into the package
+    or the Hub cache)."""
+    if is_named(model):
         return Path("out") / str(model).strip() / f"eval_{split}"
     p = Path(model)
     base = p if p.is_dir() else p.parent
@@ -109,6 +111,8 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
         "inception_weights": args.inception_weights,
         "ground_truth_note": note,
         "n_requested": n,
+        # the checkpoint's step: `intergan export` puts these figures on the model card
+        "steps": (read_training(model) or {}).get("steps"),
     }
     return result
 
