@@ -41,7 +41,12 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "editing": ("intergan.editing",),
     "bench": ("intergan.bench",),
     "app": ("intergan.app",),
-    "commands": ("intergan.cli", "intergan.export_cli", "intergan.model_cli"),
+    "commands": (
+        "intergan.cli",
+        "intergan.export_cli",
+        "intergan.model_cli",
+        "intergan.models_cli",
+    ),
 }
 
 # layer -> the layers its modules may import (its own included)

@@ -50,6 +50,11 @@ def _client():
     return huggingface_hub
 
 
+def available() -> bool:
+    """True when huggingface_hub (the ``hub`` extra) is installed."""
+    return _client() is not None
+
+
 def download(
     hub_id: str, revision: str | None = None, patterns: tuple[str, ...] = MODEL_PATTERNS
 ) -> Path:
@@ -116,10 +121,11 @@ def cached_models() -> list[tuple[str, Path, int]]:
     hub = _client()
     if hub is None:
         return []
+    from huggingface_hub import constants
     from huggingface_hub.errors import CacheNotFound
 
     try:
-        info = hub.scan_cache_dir()
+        info = hub.scan_cache_dir(constants.HF_HUB_CACHE)
     except (CacheNotFound, OSError):
         return []
     found = []
