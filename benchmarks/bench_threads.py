@@ -8,11 +8,12 @@ machine as it is and with one more core kept busy by a spinning process.
   in-memory uint8 batches (``training.loop.run_step``, what ``intergan train``
   repeats), with the precision ``--amp auto`` picks here.
 
-Median and best of ``--repeats`` timed calls after a warm-up, the thread counts taking
-turns so that other jobs' load hits each alike; the 1-minute load average before each
-condition and ``hardware.default_threads()``'s choice are recorded.
+Median and best of ``--repeats`` timed edits and ``--train-repeats`` timed steps after
+a warm-up, the thread counts taking turns so that other jobs' load hits each alike;
+the 1-minute load average before each condition and ``hardware.default_threads()``'s
+choice are recorded. The results file is rewritten after each condition.
 
-Usage: PYTHONPATH=src python benchmarks/bench_threads.py [--repeats 7]
+Usage: PYTHONPATH=src python benchmarks/bench_threads.py [--repeats 7] [--train-repeats 3]
 Writes benchmarks/results/bench_threads.json.
 """
 
@@ -95,6 +96,7 @@ def timed(fn, repeats: int) -> dict[str, dict[str, float]]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--train-repeats", type=int, default=3)
     ap.add_argument("--out", default=str(RESULTS / "bench_threads.json"))
     args = ap.parse_args()
     from intergan.hardware import default_threads
@@ -104,7 +106,7 @@ def main() -> None:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
         "torch": torch.__version__,
         "date": time.strftime("%Y-%m-%d %H:%M"),
-        "repeats": args.repeats,
+        "repeats": {"edit": args.repeats, "train_step": args.train_repeats},
     }
     for condition in ("as_is", "one_core_busy"):
         stop = mp.Event()
@@ -114,13 +116,13 @@ def main() -> None:
             time.sleep(1.0)
         row = {"load_1min": round(os.getloadavg()[0], 2), "default_threads": default_threads()}
         for name, fn in fns.items():
-            row[name] = timed(fn, args.repeats)
+            row[name] = timed(fn, args.train_repeats if name == "train_step" else args.repeats)
         if busy:
             stop.set()
             busy.join()
         result[condition] = row
-        print(condition, json.dumps(row))
-    Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+        print(condition, json.dumps(row), flush=True)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
     print(f"wrote {args.out}")
 
 

@@ -32,6 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "intergan.hardware",
         "intergan.config",
         "intergan.losses",
+        "intergan.tensorboard",
     ),
     "data": ("intergan.data",),
     "data commands": ("intergan.data.prepare", "intergan.data.check", "intergan.data.synth_cli"),
