@@ -1,9 +1,11 @@
 """Hugging Face Hub models (``--model org/name[@rev]``) and the model card of an export.
 
-No network: the Hub cache is filled the way huggingface_hub lays it out
+No network. Either the Hub cache is filled the way huggingface_hub lays it out
 (``models--org--name/refs/REV`` naming a commit, ``snapshots/COMMIT/FILES``) and the
-commands run in a new process with ``HF_HUB_OFFLINE=1`` and ``HF_HOME`` there, so the
-real ``snapshot_download`` resolves the id, the revision and the files.
+commands run in a new process with ``HF_HUB_OFFLINE=1`` and ``HF_HOME`` there, or a
+local stand-in for the Hub on 127.0.0.1 (``hub_server``) serves an export folder and
+``HF_ENDPOINT`` points at it: either way the real ``snapshot_download`` resolves the
+id, the revision and the files.
 """
 
 from __future__ import annotations
@@ -44,10 +46,12 @@ def hub_home(tmp_path_factory):
     return home
 
 
-def run_py(code: str, hf_home: Path, *args, cwd: Path | None = None):
-    """Python ``code`` in a new process, offline, with the Hub cache under ``hf_home``."""
+def run_py(code: str, hf_home: Path, *args, cwd: Path | None = None, endpoint: str = ""):
+    """Python ``code`` in a new process with the Hub cache under ``hf_home``: offline, or
+    online against ``endpoint``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
-    env.update(PYTHONPATH=SRC, OMP_NUM_THREADS="1", HF_HOME=str(hf_home), HF_HUB_OFFLINE="1")
+    env.update(PYTHONPATH=SRC, OMP_NUM_THREADS="1", HF_HOME=str(hf_home))
+    env.update({"HF_ENDPOINT": endpoint} if endpoint else {"HF_HUB_OFFLINE": "1"})
     env["INTERGAN_HOME"] = str(hf_home / "intergan")
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
@@ -79,6 +83,34 @@ def test_edit_command_takes_a_hub_id(hub_home, tmp_path):
     res = run_py(CLI, hub_home, "edit", *argv)
     assert res.returncode == 0, res.stderr[-3000:]
     assert (tmp_path / "face_edited.png").is_file()
+
+
+def test_a_hub_model_downloads_once_with_only_the_export_files(tmp_path):
+    from hub_server import serve
+
+    repo = export_tiny(tmp_path / "repo", attrs=["Male", "Young"])
+    (repo / "training-notes.bin").write_bytes(b"x" * 1000)  # not an export file: not fetched
+    server, requests = serve({"org/remote": (repo, COMMIT)})
+    url = f"http://127.0.0.1:{server.server_port}"
+    code = (
+        "import sys; from intergan.editing.editor import Editor\n"
+        "e = Editor.from_pretrained(sys.argv[1], device='cpu'); print(e.attrs)"
+    )
+    try:
+        res = run_py(code, tmp_path / "hf", "org/remote", endpoint=url)
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert res.stdout.strip() == "['Male', 'Young']"
+        snap = tmp_path / "hf" / "hub" / "models--org--remote" / "snapshots" / COMMIT
+        assert sorted(p.name for p in snap.iterdir()) == [
+            "README.md", "config.json", "generator.safetensors", "judge.json", "judge.safetensors"
+        ]  # fmt: skip
+        assert not any("training-notes" in r for r in requests)
+        res = run_py(CLI, tmp_path / "hf", "export", "org/nobody", endpoint=url)
+        assert "org/nobody is neither a local file" in error_line(res.stderr)
+    finally:
+        server.shutdown()
+    res = run_py(code, tmp_path / "hf", "org/remote")  # offline now: from the cache
+    assert res.returncode == 0 and res.stdout.strip() == "['Male', 'Young']", res.stderr[-3000:]
 
 
 def test_an_offline_miss_says_it_is_offline(hub_home):
