@@ -134,6 +134,8 @@ def test_a_local_folder_wins_over_a_hub_id(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "huggingface_hub", None)  # the hub is never asked
     export_tiny(tmp_path / "org" / "tiny")
     assert pretrained.resolve_model("org/tiny") == Path("org/tiny")
+    with pytest.raises(UserError, match="applies to Hub ids only"):
+        pretrained.resolve_model("org/tiny", revision="v1")  # never silently ignored
 
 
 def _card(folder: Path) -> tuple[dict, str]:

@@ -111,9 +111,12 @@ def resolve_model(
     ``flag`` names the command-line option in the messages (``--model``, ``RUN``).
     """
     text = str(model).strip()
+    path = Path(text).expanduser()
+    is_hub = not path.exists() and text not in local_models() and text not in BUNDLED
+    if revision and not (is_hub and hub.parse_hub_id(text)):
+        raise UserError(f"revision={revision!r} applies to Hub ids only; {text} is local")
     if text in BUNDLED:
         return _bundled(text, BUNDLE_FILES, flag or "--model", "an exported model or run")
-    path = Path(text).expanduser()
     if not path.exists():
         local = local_models()
         if text in local:
