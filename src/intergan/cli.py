@@ -18,7 +18,7 @@ import argparse
 import importlib
 import sys
 
-from intergan import __version__, hardware
+from intergan import __version__
 from intergan.cli_args import int_in
 from intergan.errors import UserError
 from intergan.files import os_error_in, os_error_message
@@ -127,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    if "threads" in vars(args):
-        hardware.configure_threads(args.threads)
+    if "threads" in vars(args):  # imported here: torch is not needed for --help, data
+        from intergan.hardware import configure_threads
+
+        configure_threads(args.threads)
     try:
         return int(args._module.run(args) or 0)
     except UserError as e:
