@@ -77,11 +77,10 @@ def download(
             f"{hub_id} is not a local file or folder, and loading it from the Hugging Face "
             f"Hub needs the huggingface_hub package: {HUB_EXTRA}"
         )
-    from huggingface_hub import constants, errors
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
     from intergan import __version__
 
-    where = f"{repo}" + (f"@{revision}" if revision else "")
     try:
         folder = hub.snapshot_download(
             repo,
@@ -90,28 +89,35 @@ def download(
             library_name="intergan",
             library_version=__version__,
         )
-    except errors.RevisionNotFoundError:
-        raise UserError(f"the Hub repository {repo} has no revision {revision!r}") from None
-    except errors.RepositoryNotFoundError:
-        raise UserError(
+    except (HfHubHTTPError, LocalEntryNotFoundError) as e:
+        raise _explain(e, repo, revision) from None
+    return Path(folder)
+
+
+def _explain(error: Exception, repo: str, revision: str | None) -> UserError:
+    """A failed download as one line that names the fix."""
+    from huggingface_hub import constants, errors
+
+    where = repo + (f"@{revision}" if revision else "")
+    if isinstance(error, errors.RevisionNotFoundError):
+        return UserError(f"the Hub repository {repo} has no revision {revision!r}")
+    if isinstance(error, errors.RepositoryNotFoundError):
+        return UserError(
             f"{where} is neither a local file or folder nor a Hugging Face Hub repository "
             "you can read (private ones need `hf auth login` or HF_TOKEN)"
-        ) from None
-    except errors.LocalEntryNotFoundError as e:
-        offline = constants.HF_HUB_OFFLINE or isinstance(e.__cause__, errors.OfflineModeIsEnabled)
-        why = (
-            "HF_HUB_OFFLINE is set"
-            if offline
-            else f"the Hub could not be reached ({str(e).splitlines()[0]})"
         )
-        raise UserError(
+    if isinstance(error, errors.LocalEntryNotFoundError):
+        offline = constants.HF_HUB_OFFLINE or isinstance(
+            error.__cause__, errors.OfflineModeIsEnabled
+        )
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        why = "HF_HUB_OFFLINE is set" if offline else f"the Hub could not be reached ({first})"
+        return UserError(
             f"{where} is not a local path and not in the Hugging Face cache "
             f"({constants.HF_HUB_CACHE}), and {why}; download it once online, "
             "or pass a local folder"
-        ) from None
-    except errors.HfHubHTTPError as e:
-        raise UserError(f"the Hugging Face Hub refused {where}: {str(e).splitlines()[0]}") from None
-    return Path(folder)
+        )
+    return UserError(f"the Hugging Face Hub refused {where}: {str(error).splitlines()[0]}")
 
 
 def cached_models() -> list[tuple[str, Path, int]]:
