@@ -4,7 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= dev,onnx,face,app,tensorboard
+EXTRAS ?= dev,onnx,face,app,tensorboard,hub
 # Where torch comes from. Empty: PyPI, whose Linux wheels bring CUDA (a ~6.5 GB .venv).
 # For a CPU-only machine: make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH_INDEX ?=

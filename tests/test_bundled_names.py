@@ -96,7 +96,8 @@ def test_export_the_bundled_model_and_judge(bundle, tmp_path, monkeypatch):
     assert main(["export", NAME, "--judge", NAME]) == 0
     out = tmp_path / "out" / NAME / "export"
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["config.json", "generator.safetensors", "judge.json", "judge.safetensors"]
+    files = ["README.md", "config.json", "generator.safetensors", "judge.json", "judge.safetensors"]
+    assert names == files
     assert not (bundle / "export").exists()
 
 

@@ -42,7 +42,8 @@ def test_export_round_trip_keeps_the_ema_weights_and_never_unpickles(
     run_dir, tmp_path, monkeypatch
 ):
     out = export_run(run_dir, tmp_path / "exp")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "generator.safetensors"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["README.md", "config.json", "generator.safetensors"]
     G_run, cfg_run = load_generator(run_dir)
 
     def no_unpickling(*a, **k):
@@ -60,11 +61,14 @@ def test_export_round_trip_keeps_the_ema_weights_and_never_unpickles(
         torch.testing.assert_close(G2(x, t, s).edited, G_run(x, t, s).edited)
 
 
-def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path):
+def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path, capsys):
     pytest.importorskip("onnxruntime")
     out = tmp_path / "exp"
     assert main(["export", str(run_dir), "--out", str(out), "--onnx"]) == 0
     assert (out / "generator.onnx").is_file()
+    err = capsys.readouterr().err  # each graph's stage, with its time, on stderr
+    for name in ("generator.onnx", "generator_encode.onnx", "generator_edit.onnx"):
+        assert f"writing {name} ...\n" in err and f"writing {name}: done in " in err
     torch_ed = Editor.from_pretrained(out, device="cpu", backend="torch", framing="celeba")
     onnx_ed = Editor.from_pretrained(out, backend="onnx", framing="celeba")
     for b in (1, 3):  # dynamic batch: neither is the export's example batch of 2

@@ -138,6 +138,7 @@ def test_export_refuses_an_existing_folder_and_overwrite_replaces_it_whole(
     out = tmp_path / "exp"
     assert main(["export", str(run_dir), "--out", str(out), "--judge", str(judges / "good")]) == 0
     assert listing(out) == [
+        "README.md",
         "config.json",
         "generator.safetensors",
         "judge.json",
@@ -147,10 +148,10 @@ def test_export_refuses_an_existing_folder_and_overwrite_replaces_it_whole(
     # Before: written over without asking, the old judge kept and listed as exported.
     assert main(["export", str(run_dir), "--out", str(out)]) == 2
     assert "--overwrite" in error_line(capsys.readouterr().err)
-    assert len(listing(out)) == 4
+    assert len(listing(out)) == 5
     assert main(["export", str(run_dir), "--out", str(out), "--overwrite"]) == 0
-    assert listing(out) == ["config.json", "generator.safetensors"]
-    assert "config.json, generator.safetensors\n" in capsys.readouterr().out
+    assert listing(out) == ["README.md", "config.json", "generator.safetensors"]
+    assert "README.md, config.json, generator.safetensors\n" in capsys.readouterr().out
     assert temp_leftovers(tmp_path) == []
 
 

@@ -32,6 +32,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "intergan.hardware",
         "intergan.config",
         "intergan.losses",
+        "intergan.tensorboard",
     ),
     "data": ("intergan.data",),
     "data commands": ("intergan.data.prepare", "intergan.data.check", "intergan.data.synth_cli"),
@@ -48,6 +49,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "intergan.model_cli",
         "intergan.faces_cli",
         "intergan.faces_labels",
+        "intergan.models_cli",
     ),
 }
 

@@ -50,7 +50,8 @@ def test_the_license_is_declared_as_an_spdx_expression_with_its_file(project):
 
 
 @pytest.mark.parametrize(
-    "name, at_least", [("torch", "2.5"), ("torchvision", "0.20"), ("pillow", "10.1")]
+    "name, at_least",
+    [("torch", "2.5"), ("torchvision", "0.20"), ("pillow", "10.1"), ("huggingface_hub", "0.25")],
 )
 def test_floors_are_those_the_code_needs_and_this_install_satisfies_them(project, name, at_least):
     (req,) = [r for r in _requirements(project) if r.name.lower() == name]

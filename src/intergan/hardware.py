@@ -15,6 +15,10 @@ there. The detection asks torch's own CPUID probes
 TF32; bf16/fp16 only when asked), as measured on the H100 (docs/benchmarks.md).
 
 ``INTERGAN_CPU_BF16=0`` or ``=1`` overrides the detection (tests, odd machines).
+
+``configure_threads`` is the one meaning of ``--threads`` (every command that computes
+on the CPU; ``intergan.cli`` applies it before the command runs): PyTorch's intra-op
+threads, and ONNX Runtime's for the sessions that do not name their own.
 """
 
 from __future__ import annotations
@@ -129,9 +133,66 @@ def pick_device(spec: str | torch.device | None = "auto", local_rank: int = 0) -
     return device
 
 
+_threads: int | None = None  # what configure_threads chose; ONNX sessions follow it
+
+
+def default_threads() -> tuple[int, str]:
+    """PyTorch's CPU thread count when ``--threads`` is not given, and why.
+
+    ``OMP_NUM_THREADS`` set: what torch took from it (torchrun sets it to 1 per
+    process). Otherwise the cores nobody else is using: the CPUs this process may run
+    on, less the 1-minute load average (other processes' runnable threads), rounded, at
+    least 1 and at most the physical cores (torch's own default); under torchrun split
+    between the machine's processes. On a busy machine OpenMP threads that wait for a
+    descheduled peer are many times slower than one thread (docs/benchmarks.md,
+    "Threads").
+    """
+    if os.environ.get("OMP_NUM_THREADS", "").strip():
+        return torch.get_num_threads(), "OMP_NUM_THREADS"
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = max(1, (cpus or 1) // _threads_per_core())  # as torch's default: no SMT twins
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not on this platform
+        load = 0.0
+    per_machine = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    free = max(1, min(cores, round((cpus or 1) - load)))
+    n = max(1, free // per_machine)
+    return n, f"{cores} cores, load {load:.1f}" + (
+        f", {per_machine} processes" if per_machine > 1 else ""
+    )
+
+
+def _threads_per_core() -> int:
+    """Hardware threads per physical core (``siblings / cpu cores`` in /proc/cpuinfo; 1
+    where it cannot be told)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return 1
+    pairs = (line.split(":", 1) for line in text.split("\n\n")[0].splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in pairs}  # the first processor's block
+    try:
+        return max(1, int(fields["siblings"]) // int(fields["cpu cores"]))
+    except (KeyError, ValueError, ZeroDivisionError):
+        return 1
+
+
+def configure_threads(threads: int | None = None) -> tuple[int, str]:
+    """Set PyTorch's intra-op threads to ``threads`` (``--threads N``) or
+    :func:`default_threads`; returns the count and why. ONNX Runtime sessions
+    created after this without their own count use it too."""
+    global _threads
+    n, why = (threads, "--threads") if threads else default_threads()
+    torch.set_num_threads(n)
+    _threads = n
+    return n, why
+
+
 def ort_session_options(threads: int | None = None):
     """``onnxruntime.SessionOptions`` for every ONNX session here (face detector, ONNX
-    generator): quiet logs, ``threads`` intra-op threads, and **no spin-waiting**.
+    generator): quiet logs, ``threads`` intra-op threads (default: the ``--threads``
+    choice, :func:`configure_threads`, when made), and **no spin-waiting**.
 
     By default ONNX Runtime's worker threads keep spinning on the cores for a while
     after each run, to start the next one sooner; in this pipeline the next work is
@@ -144,6 +205,7 @@ def ort_session_options(threads: int | None = None):
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    threads = threads or _threads
     if threads:
         opts.intra_op_num_threads = threads
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")

@@ -21,6 +21,7 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +132,30 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "generator.onnx, else torch",
     )
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:N (default: auto)")
+
+
+def help_epilog(argv: list[str]) -> str:
+    """Under ``edit --help``: the attributes ``--set`` takes, of the ``--model`` on the
+    command line (else of the bundled model), and the models found by name."""
+    from intergan.models.io import read_config
+    from intergan.models.pretrained import BUNDLED, local_models, resolve_model
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--model", default=next(iter(BUNDLED)))
+    model = pre.parse_known_args(argv)[0].model
+    try:
+        attrs = ", ".join(read_config(resolve_model(model, flag="--model")).model.attrs)
+        head = f"attributes of {model} (--set ATTR=VALUE, --slide ATTR):"
+        text = head + "\n" + textwrap.fill(attrs, 78, initial_indent="  ", subsequent_indent="  ")
+    except UserError as e:
+        text = textwrap.fill(f"attributes of {model}: cannot read them ({e})", 78)
+    names = ", ".join([*BUNDLED, *local_models()])
+    models = textwrap.fill(
+        f"models by name: {names}; also any exported folder, run folder, checkpoint or Hub "
+        "id org/name[@revision]. `intergan models` lists each with its attributes.",
+        78,
+    )
+    return f"{text}\n\n{models}"
 
 
 def parse_set(items: list[str]) -> dict[str, float]:

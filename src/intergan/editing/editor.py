@@ -101,11 +101,14 @@ class Editor:
         device: str | torch.device | None = None,
         backend: str = "auto",
         judge: str | os.PathLike | Judge | None = None,
+        revision: str | None = None,
         **kwargs: Any,
     ) -> Editor:
         """Load an exported folder (``generator.safetensors`` + ``config.json``, or
-        ``generator.onnx`` with ``backend="onnx"``), a training run / checkpoint, or a
-        model shipped in the package by its short name (``"synthfaces-64"``).
+        ``generator.onnx`` with ``backend="onnx"``), a training run / checkpoint, a
+        model shipped in the package by its short name (``"synthfaces-64"``), or a
+        Hugging Face Hub model (``"org/name"``, ``"org/name@v1"``; ``revision``: a
+        branch, tag or commit) through the Hugging Face cache (the ``hub`` extra).
 
         backend: ``"auto"`` (bfloat16 PyTorch on CPUs with native bf16; on other CPUs
         ONNX Runtime when the folder has ``generator.onnx``, else float32 PyTorch;
@@ -117,7 +120,7 @@ class Editor:
         from intergan.editing.pretrained import resolve_model
         from intergan.models.export import find_judge
 
-        path = resolve_model(path)
+        path = resolve_model(path, revision=revision)
         be, cfg = load_backend(path, pick_device(device), backend)
         judge = judge if judge is not None else find_judge(path)
         if isinstance(judge, (str, os.PathLike)):

@@ -23,10 +23,12 @@ from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
 from intergan.evaluation.evaluate import EvalSettings, check_compatible, evaluate_generator
 from intergan.evaluation.ground_truth import open_ground_truth
-from intergan.evaluation.report import check_report_out, markdown, write_report
+from intergan.evaluation.report import check_report_out, log_tensorboard, markdown, write_report
 from intergan.files import check_writable_folder
+from intergan.models.export import read_training
+from intergan.models.io import CHECKPOINT_DIR
 from intergan.models.judge import load_judge
-from intergan.models.pretrained import BUNDLED_HELP, is_bundled, resolve_model
+from intergan.models.pretrained import BUNDLED_HELP, is_named, resolve_model
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +71,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out",
         default=None,
         help="report folder (default: MODEL/eval_SPLIT, beside a checkpoint file; "
-        "out/NAME/eval_SPLIT for a bundled model)",
+        "out/NAME/eval_SPLIT for a bundled model or Hub id)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const="",
+        metavar="RUN",
+        help="also log the figures to the TensorBoard of training run RUN (default: the "
+        "--model run folder) at the checkpoint's step, beside its training curves",
     )
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -77,8 +87,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_out(model: str | os.PathLike, split: str) -> Path:
     """Where the report goes without --out: ``MODEL/eval_SPLIT`` (beside a checkpoint
-    file), or ``out/NAME/eval_SPLIT`` for a bundled model (never into the package)."""
-    if is_bundled(model):
+    file), or ``out/NAME/eval_SPLIT`` for a bundled model or Hub id (never into the package
+    or the Hub cache)."""
+    if is_named(model):
         return Path("out") / str(model).strip() / f"eval_{split}"
     p = Path(model)
     base = p if p.is_dir() else p.parent
@@ -127,16 +138,48 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
         "inception_weights": args.inception_weights,
         "ground_truth_note": note,
         "n_requested": n,
+        # the checkpoint's step: `intergan export` puts these figures on the model card
+        "steps": (read_training(model) or {}).get("steps"),
     }
     return result
+
+
+def tensorboard_run(args: argparse.Namespace) -> Path | None:
+    """The run folder ``--tensorboard`` names (its own value, else ``--model``'s run
+    folder); None without the flag. Checked before the evaluation starts."""
+    if args.tensorboard is None:
+        return None
+    if args.tensorboard:
+        run = Path(args.tensorboard)
+    else:
+        model = Path(args.model)
+        run = model if model.is_dir() else model.parent
+        run = run.parent if run.name == CHECKPOINT_DIR else run
+        if is_named(args.model) or not (run / CHECKPOINT_DIR).is_dir():
+            raise UserError(
+                f"--tensorboard: --model {args.model} is not in a training run folder; "
+                "name the run: --tensorboard RUN"
+            )
+    if not run.is_dir():
+        raise UserError(f"--tensorboard {run}: no such run folder")
+    check_writable_folder(run)
+    return run
 
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default_out(args.model, args.split)
     check_writable_folder(out)  # before the long evaluation, not after it
     check_report_out(out)
+    tb_run = tensorboard_run(args)
     result = evaluate_path(args)
     json_path, md_path = write_report(result, out)
     print(markdown(result))
     print(f"wrote {json_path} and {md_path}")
+    if tb_run is not None:
+        folder = log_tensorboard(result, tb_run)
+        print(
+            f"logged the figures to {folder}"
+            if folder
+            else "TensorBoard logging is off: pip install 'intergan[tensorboard]'"
+        )
     return 0

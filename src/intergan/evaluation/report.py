@@ -1,4 +1,5 @@
-"""Writing evaluation results: ``metrics.json`` and ``metrics.md`` (markdown tables)."""
+"""Writing evaluation results: ``metrics.json`` and ``metrics.md`` (markdown tables),
+and with ``--tensorboard RUN`` the figures in the run's TensorBoard."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from intergan import tensorboard
 from intergan.errors import UserError
 from intergan.files import atomic_write, guard, write_json
 
@@ -188,6 +190,42 @@ def write_report(result: dict[str, Any], out: str | os.PathLike) -> tuple[Path, 
     write_json(json_path, _json_safe(result))
     atomic_write(md_path, markdown(result))
     return json_path, md_path
+
+
+def tensorboard_scalars(r: dict[str, Any]) -> dict[str, float]:
+    """The figures TensorBoard gets, as ``eval/SPLIT/NAME -> value`` (missing ones left
+    out): the means, reconstruction PSNR/SSIM, the Frechet distance, per-attribute
+    editing accuracy and preservation."""
+    split = r.get("source", {}).get("split", "test")
+    rec, fd = r.get("reconstruction") or {}, r.get("frechet") or {}
+    values = {
+        "editing_accuracy_mean": r.get("editing_accuracy_mean"),
+        "preservation_mean": r.get("preservation_mean"),
+        "multi_attribute_accuracy": r.get("multi_attribute_accuracy"),
+        "reconstruction_psnr": rec.get("psnr"),
+        "reconstruction_ssim": rec.get("ssim"),
+        "frechet_distance": fd.get("value"),
+    }
+    for a in r.get("attrs", []):
+        values[f"editing_accuracy/{a}"] = r["editing_accuracy"].get(a)
+        values[f"preservation/{a}"] = r["preservation"].get(a)
+    return {f"eval/{split}/{k}": float(v) for k, v in values.items() if not _missing(v)}
+
+
+def log_tensorboard(r: dict[str, Any], run_dir: str | os.PathLike) -> Path | None:
+    """Write the figures (:func:`tensorboard_scalars`) and the markdown report into
+    ``RUN/tensorboard`` at the evaluated checkpoint's step; returns that folder, or
+    None when the tensorboard package is missing."""
+    writer = tensorboard.open_writer(run_dir)
+    if writer is None:
+        return None
+    step = int(r.get("source", {}).get("steps") or 0)
+    with writer:
+        for tag, value in tensorboard_scalars(r).items():
+            writer.add_scalar(tag, value, step)
+        split = r.get("source", {}).get("split", "test")
+        writer.add_text(f"eval/{split}/report", markdown(r), step)
+    return Path(run_dir) / tensorboard.FOLDER
 
 
 def _json_safe(value: Any) -> Any:

@@ -10,6 +10,7 @@ An exported folder holds only tensors and JSON, so loading it never unpickles::
     OUT/generator_encode.onnx   # with --onnx: images -> code0[, code1, ...] (the encoder)
     OUT/generator_edit.onnx     # with --onnx: code0[, ...], target, source -> edited
     OUT/judge.json, OUT/judge.safetensors   # with --judge: the attribute classifier
+    OUT/README.md               # the model card (Hub metadata header; models.card)
 
 ``intergan.models.io`` reads such a folder (``is_export``, ``load_exported``), and its
 ``load_generator`` accepts one like a run folder.
@@ -21,14 +22,18 @@ import contextlib
 import io
 import json
 import os
+import time
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from intergan.config import Config
 from intergan.errors import UserError
 from intergan.files import atomic_write, check_output_folder, output_folder, write_json
+from intergan.models.card import CARD_FILE, evaluation_figures, model_card
 from intergan.models.io import (
     ARCHITECTURE,
     CHECKPOINT_DIR,
@@ -64,12 +69,21 @@ def check_opset(opset: int) -> None:
 
 
 def save_exported(
-    G: torch.nn.Module, cfg: Config, out: str | os.PathLike, half: bool = False, **record
+    G: torch.nn.Module,
+    cfg: Config,
+    out: str | os.PathLike,
+    half: bool = False,
+    *,
+    card: dict[str, Any] | None = None,
+    **record,
 ) -> Path:
-    """Write ``generator.safetensors`` and ``config.json`` into folder ``out``.
+    """Write ``generator.safetensors``, ``config.json`` and the model card ``README.md``
+    into folder ``out``.
 
     ``half``: store floating-point tensors as float16 (half the size; loading casts
-    them back into the float32 model).
+    them back into the float32 model). ``record`` goes to config.json's ``export``
+    record (its ``training`` also to the card); ``card``: ``models.card.model_card``'s
+    other arguments (``metrics``, ``license``, ``datasets``).
     """
     from safetensors.torch import save
 
@@ -88,6 +102,7 @@ def save_exported(
         {**cfg.to_dict(), **({ARCHITECTURE: arch} if arch else {}),
          "export": {"version": EXPORT_VERSION, **record}},
     )  # fmt: skip
+    atomic_write(out / CARD_FILE, model_card(cfg, record.get("training"), **(card or {})))
     return out
 
 
@@ -132,8 +147,25 @@ class _OnnxEdit(torch.nn.Module):
         return self.G.edit_from_code(code, target, source)
 
 
+@contextlib.contextmanager
+def stage(log: Callable[[str], None] | None, what: str) -> Iterator[None]:
+    """Report a long stage of an export through ``log`` (a line when it starts, one with
+    its time when it ends); nothing when ``log`` is None."""
+    if log is None:
+        yield
+        return
+    t0 = time.perf_counter()
+    log(f"{what} ...")
+    yield
+    log(f"{what}: done in {time.perf_counter() - t0:.1f} s")
+
+
 def export_onnx(
-    G: torch.nn.Module, cfg: Config, path: str | os.PathLike, opset: int = ONNX_OPSET
+    G: torch.nn.Module,
+    cfg: Config,
+    path: str | os.PathLike,
+    opset: int = ONNX_OPSET,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Write the ONNX generator ``path`` and its two halves beside it, each with a
     dynamic batch dimension.
@@ -148,7 +180,7 @@ def export_onnx(
     an old half: the backend then runs the whole graph. Uses the ``torch.export`` based
     exporter (needs ``onnxscript``, in the ``onnx`` extra): the TorchScript tracer
     bakes the example batch size into the graph's slices, so its output is wrong at
-    other batch sizes.
+    other batch sizes. ``log``: where each graph's progress goes (see :func:`stage`).
     """
     check_opset(opset)
     try:
@@ -197,7 +229,8 @@ def export_onnx(
                 )
             _check_opset_written(tmp, opset)
 
-        atomic_write(file, by_path=write)
+        with stage(log, f"writing {file.name}"):
+            atomic_write(file, by_path=write)
     return Path(path)
 
 
@@ -334,6 +367,8 @@ def export_run(
     half: bool = False,
     note: str | None = None,
     overwrite: bool = False,
+    card: dict[str, Any] | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Export a run folder, checkpoint or exported folder to the new folder ``out``.
 
@@ -341,21 +376,28 @@ def export_run(
     existing one) and written as a temporary folder that replaces it whole at the
     end: a failed export leaves nothing behind and an old ``out`` as it was.
     ``note``: free text on how the model was trained (hardware, time), kept in
-    config.json's ``export.training`` beside the steps, data and preset.
+    config.json's ``export.training`` beside the steps, data and preset. ``card``:
+    the model card's ``license`` and ``datasets``; its figures are those of ``intergan
+    evaluate`` on the same checkpoint, found in ``run``'s ``eval_*`` folders. ``log``:
+    where the stages' progress goes (``export --onnx`` takes tens of seconds).
     """
     if onnx:
         check_opset(opset)
     check_export_out(run, out, overwrite)
-    G, cfg = load_generator(run, device="cpu", ema=ema)
-    training = training_record(run, cfg, note)
+    with stage(log, f"loading {run}"):
+        G, cfg = load_generator(run, device="cpu", ema=ema)
+        training = training_record(run, cfg, note)
     record = {"source": str(run), "ema": ema} | ({"training": training} if training else {})
+    figures = evaluation_figures(run, training.get("steps") if training else None)
+    card = {**(card or {}), "metrics": figures}
     if judge:
         check_judge(judge, cfg.model.attrs)
     out = Path(out)
     with output_folder(out, overwrite) as tmp:
-        save_exported(G, cfg, tmp, half=half, **record)
-        if judge:
-            copy_judge(judge, tmp, cfg.model.attrs)
+        with stage(log, "writing the weights, config.json and README.md"):
+            save_exported(G, cfg, tmp, half=half, card=card, **record)
+            if judge:
+                copy_judge(judge, tmp, cfg.model.attrs)
         if onnx:
-            export_onnx(G, cfg, tmp / ONNX_FILE, opset)
+            export_onnx(G, cfg, tmp / ONNX_FILE, opset, log=log)
     return out

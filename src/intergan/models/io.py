@@ -380,6 +380,17 @@ def load_exported(
     return G.to(device).eval(), cfg
 
 
+def read_config(path: str | os.PathLike) -> Config:
+    """The ``Config`` of a model path without building the model: an exported folder's
+    or a run folder's ``config.json``, else the checkpoint's own (which loads it)."""
+    if is_export(path):
+        return load_export_config(path)
+    p = Path(path)
+    if p.is_dir() and (p / CONFIG_FILE).is_file():
+        return Config.load(p / CONFIG_FILE, saved=True)
+    return Config.from_dict(load_checkpoint(find_checkpoint(path))["config"], saved=True)
+
+
 def load_generator(
     path: str | os.PathLike, device: str | torch.device = "cpu", ema: bool = True
 ) -> tuple[torch.nn.Module, Config]:

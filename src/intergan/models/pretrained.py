@@ -13,6 +13,10 @@ Besides the bundled names, a name that is not a path is looked up in the user's 
 folder, :func:`models_home` (``$INTERGAN_HOME/models``, by default
 ``~/.cache/intergan/models``): ``intergan import`` writes there unless told otherwise,
 so ``--model NAME`` finds an import by its folder name. :func:`local_models` lists it.
+
+Last, an ``org/name`` (optionally ``org/name@revision``) that is none of the above is a
+Hugging Face Hub model id: ``intergan.models.hub.download`` fetches the export's files
+into the Hugging Face cache (the ``hub`` extra). A local path or name always wins.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pathlib import Path
 
 from intergan.attributes import suggest
 from intergan.errors import UserError
+from intergan.models import hub
 
 # short name -> folder under intergan/assets/
 BUNDLED: dict[str, str] = {
@@ -30,8 +35,8 @@ BUNDLED: dict[str, str] = {
 }
 BUNDLE_FILES = ("config.json", "generator.safetensors")
 JUDGE_FILES = ("judge.json", "judge.safetensors")
-# for --help texts: "..., or a bundled name (synthfaces-64)"
-BUNDLED_HELP = f"or a bundled name ({', '.join(BUNDLED)})"
+# for --help texts: "..., a bundled name (synthfaces-64) or a Hub id ..."
+BUNDLED_HELP = f"a bundled name ({', '.join(BUNDLED)}) or a Hub id org/name[@revision]"
 
 _MAKE_BUNDLE = (
     "make the bundle (docs/training.md): "
@@ -73,6 +78,15 @@ def is_bundled(name: str | os.PathLike) -> bool:
     return str(name).strip() in BUNDLED
 
 
+def is_named(model: str | os.PathLike) -> bool:
+    """True when ``model`` is a bundled name or a Hub id rather than a local path: its
+    outputs then go under ``out/NAME/``, never into the package or the Hub cache."""
+    text = str(model).strip()
+    return is_bundled(text) or (
+        not Path(text).expanduser().exists() and bool(hub.parse_hub_id(text))
+    )
+
+
 def _bundled(name: str, files: tuple[str, ...], flag: str, what: str) -> Path:
     folder = bundled_dir(name)
     missing = [f for f in files if not (folder / f).is_file()]
@@ -85,36 +99,48 @@ def _bundled(name: str, files: tuple[str, ...], flag: str, what: str) -> Path:
     return folder
 
 
-def resolve_model(model: str | os.PathLike, flag: str | None = None) -> Path:
-    """A bundled short name or a path -> the folder/file ``load_generator`` and
-    ``Editor.from_pretrained`` load.
+def resolve_model(
+    model: str | os.PathLike, flag: str | None = None, revision: str | None = None
+) -> Path:
+    """A bundled short name, a path, a name in :func:`models_home` or a Hub id
+    (``org/name[@revision]``; ``revision`` is the Hub revision) -> the folder/file
+    ``load_generator`` and ``Editor.from_pretrained`` load.
 
     Raises ``UserError`` when the path does not exist, or when a bundled model's
     weights are not in this copy of the package (say how to train and export it).
     ``flag`` names the command-line option in the messages (``--model``, ``RUN``).
     """
     text = str(model).strip()
+    path = Path(text).expanduser()
+    is_hub = not path.exists() and text not in local_models() and text not in BUNDLED
+    if revision and not (is_hub and hub.parse_hub_id(text)):
+        raise UserError(f"revision={revision!r} applies to Hub ids only; {text} is local")
     if text in BUNDLED:
         return _bundled(text, BUNDLE_FILES, flag or "--model", "an exported model or run")
-    path = Path(text).expanduser()
     if not path.exists():
         local = local_models()
         if text in local:
             return local[text]
+        if hub.parse_hub_id(text) and not isinstance(model, Path):
+            return hub.download(text, revision)
         names = [*BUNDLED, *local]
         hint = suggest(text, names) if os.sep not in text else ""
         raise UserError(
             f"{flag or 'model'} {text!r} does not exist: it is not a file or folder, nor a bundled "
             f"model name ({', '.join(BUNDLED)}) nor a model in {models_home()}{hint}; pass an "
-            "exported folder, a run folder or a checkpoint"
+            "exported folder, a run folder, a checkpoint or a Hugging Face Hub id (org/name)"
         )
     return path
 
 
 def resolve_judge(judge: str | os.PathLike, flag: str = "--judge") -> Path:
-    """A bundled short name -> the bundled model's folder (which holds its judge);
-    anything else -> ``Path(judge)`` unchanged (``load_judge`` checks it)."""
+    """A bundled short name -> the bundled model's folder (which holds its judge); a
+    Hub id that is not a local path -> its snapshot folder; anything else ->
+    ``Path(judge)`` unchanged (``load_judge`` checks it)."""
     text = str(judge).strip()
     if text in BUNDLED:
         return _bundled(text, JUDGE_FILES, flag, "a judge folder (intergan classifier train)")
-    return Path(text).expanduser()
+    path = Path(text).expanduser()
+    if not path.exists() and hub.parse_hub_id(text) and not isinstance(judge, Path):
+        return hub.download(text, patterns=hub.JUDGE_PATTERNS)
+    return path

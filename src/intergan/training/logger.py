@@ -1,7 +1,8 @@
 """What a run reports: ``log.txt``, ``stats.jsonl``, TensorBoard events (when the
-``tensorboard`` package is installed) and a tqdm progress bar with losses, images/s
-and the ETA. Only rank 0 creates a ``RunLogger`` that writes; other ranks get a
-silent one.
+``tensorboard`` package is installed: the scalars, the sample grids as images, and the
+hyper-parameters with the final metrics at the end; ``intergan.tensorboard``) and a
+tqdm progress bar with losses, images/s and the ETA. Only rank 0 creates a
+``RunLogger`` that writes; other ranks get a silent one.
 """
 
 from __future__ import annotations
@@ -9,19 +10,13 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 from tqdm import tqdm
 
+from intergan import tensorboard
+from intergan.config import Config
 from intergan.training.steps import BAR_LOSSES
-
-
-def _tensorboard_writer(folder: Path) -> Any:
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:  # tensorboard is an optional extra
-        return None
-    return SummaryWriter(str(folder))
 
 
 class RunLogger:
@@ -37,8 +32,9 @@ class RunLogger:
             unit="step",
             mininterval=1.0,
         )
-        self.tb = _tensorboard_writer(run_dir / "tensorboard") if run_dir else None
+        self.tb = tensorboard.open_writer(run_dir) if run_dir else None
         self._t0, self._last_t, self._last_images = time.perf_counter(), None, 0
+        self.last: tuple[int, dict[str, float]] | None = None  # the latest stats record
         if run_dir and self.tb is None:
             self.message(
                 "TensorBoard logging is off: the tensorboard package is not installed "
@@ -72,6 +68,7 @@ class RunLogger:
         """One record: a ``stats.jsonl`` line, TensorBoard scalars, a log line, the bar."""
         if self.run_dir is None:
             return
+        self.last = (step, dict(values))
         record = {"step": step, "time": round(time.time(), 3), **values}
         with open(self.run_dir / "stats.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
@@ -82,6 +79,17 @@ class RunLogger:
         self.message(f"step {step}/{self.bar.total} {text}")
         short = {k: f"{values[k]:.3g}" for k in BAR_LOSSES if k in values}
         self.bar.set_postfix(short | {"img/s": f"{values.get('img_per_s', 0):.1f}"})
+
+    def image(self, tag: str, image: np.ndarray, step: int) -> None:
+        """An (H, W, 3) uint8 image (a sample grid) in TensorBoard at ``step``."""
+        tensorboard.add_image(self.tb, tag, image, step)
+
+    def hparams(self, cfg: Config) -> None:
+        """The run's configuration with its latest stats (the final losses) in
+        TensorBoard's HParams tab."""
+        if self.last is not None:
+            step, values = self.last
+            tensorboard.add_hparams(self.tb, tensorboard.flat(cfg.to_dict()), values, step)
 
     def close(self) -> None:
         self.bar.close()

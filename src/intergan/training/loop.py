@@ -300,6 +300,7 @@ def run_plan(
             with StopFlag() as flag:
                 loop = _Loop(run, flag, on_event or _no_event)
                 step = loop.run(run.step)
+            run.logger.hparams(run.cfg)
         finally:
             run.logger.close()
         return TrainResult(run.cfg, run.trainer, step, flag.requested, run.stream)
@@ -551,6 +552,7 @@ class _Loop:
             self.trainer.device,
         )
         save_grid(self.run_dir / "samples" / f"step_{step:07d}.png", grid)
+        self.logger.image("samples", grid, step)
 
     def _save(self, step: int) -> None:
         for name, module in (("G", self.trainer.G), ("D", self.trainer.D)):
