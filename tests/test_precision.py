@@ -12,11 +12,11 @@ from torch.utils.data import TensorDataset
 from intergan import hardware
 from intergan.config import Config, model_config, validate_train
 from intergan.errors import UserError
-from intergan.hardware import ENV_OVERRIDE, cpu_bf16, resolve_amp
+from intergan.hardware import ENV_OVERRIDE, cpu_bf16
 from intergan.images import to_model
+from intergan.precision import resolve_amp
 from intergan.training import train
-from intergan.training.loop import build_trainer
-from intergan.training.steps import d_step, g_step, make_targets
+from intergan.training.steps import build_trainer, d_step, g_step, make_targets
 
 
 def _data(n=8, size=32, seed=0):
