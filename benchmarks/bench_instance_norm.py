@@ -1,12 +1,15 @@
 """Does the hand-written channels-last instance norm still pay for itself?
 
 Times one forward + backward of G and D (the small preset's intergan at 64 px, batch 8,
-bf16 autocast, channels-last, as ``--amp auto`` trains on a CPU with native bf16) with
-the project's instance norm (``intergan.precision.instance_norm``) and with plain
-``F.instance_norm``, alternating the two in one process so that other load on the
-machine falls on both alike; prints each median and their ratio.
+bf16 autocast, channels-last, as ``--amp auto`` trains on a CPU with native bf16), or
+with ``--edit`` one edit of G alone (batch 1, bf16 weights, channels-last, no
+gradient: the editor's ``torch-bf16`` backend), with the project's instance norm
+(``intergan.precision.instance_norm``) and with plain ``F.instance_norm``,
+alternating the two in one process so that other load on the machine falls on both
+alike; prints each median and their ratio.
 
-    PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_instance_norm.py
+    PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_instance_norm.py --batch 32
+    PYTHONPATH=src OMP_NUM_THREADS=2 python benchmarks/bench_instance_norm.py --edit --batch 1
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--pairs", type=int, default=7)
+    p.add_argument("--edit", action="store_true", help="time G.edit in bf16 weights instead")
     args = p.parse_args()
     torch.manual_seed(0)
     cfg = model_config("small", "intergan", 64)
@@ -44,6 +48,14 @@ def main() -> None:
             out = G(x, t, -t)
             adv, _ = D(out.edited)
         ((out.reconstructed.float() - x).abs().mean() + adv.float().mean()).backward()
+
+    if args.edit:
+        G = G.eval().to(torch.bfloat16)
+        x, t = x.to(torch.bfloat16), t.to(torch.bfloat16)
+
+        @torch.no_grad()
+        def step() -> None:
+            G.edit(x, t, -t)
 
     own_forward = InstanceNorm2d.forward
     times: dict[str, list[float]] = {"own": [], "F.instance_norm": []}

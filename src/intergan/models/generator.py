@@ -238,7 +238,8 @@ class InterGANGenerator(TwoStreamGenerator):
         )
 
     def _both(self, z, target, source, edit_only=False) -> torch.Tensor:
-        return self.decode(self._codes(z, target, source), torch.cat([target, source]), edit_only)
+        cond = torch.cat([target, source])
+        return self.decode(self._codes(z, target, source), cond, edit_only=edit_only)
 
     def _alone(self, z, target, source) -> torch.Tensor:
         return self.decode(self.bottleneck(z, target - source), target)

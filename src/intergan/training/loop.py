@@ -153,7 +153,7 @@ def run_plan(
         # Resume: the full state; a finished run says so and changes nothing.
         step = restore_checkpoint(trainer, plan.checkpoint, stream) if plan.checkpoint else 0
         if plan.checkpoint and step >= t.steps:
-            dist.print0(_complete_message(run_dir, step, t.steps), flush=True)
+            dist.print0(_complete_message(run_dir, step, t.steps))
             return TrainResult(cfg, trainer, step, False, stream)
         samples = sample_batch(cfg, plan.dataset, sample_data) if dist.is_main() else None
         logger = _open_run(plan, trainer, stream, step, progress, command)
