@@ -12,23 +12,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from intergan.config import NORMS
-from intergan.precision import instance_norm
 
 LRELU_SLOPE = 0.2
-
-
-class InstanceNorm2d(nn.InstanceNorm2d):
-    """``nn.InstanceNorm2d`` (same parameters and state dict) through
-    ``precision.instance_norm``, which keeps channels-last maps channels-last."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return instance_norm(x, self.weight, self.bias, self.eps)
 
 
 def norm2d(kind: str, channels: int) -> nn.Module:
     """A 2-D normalisation layer by name: ``instance`` (affine), ``batch`` or ``none``."""
     if kind == "instance":
-        return InstanceNorm2d(channels, affine=True)
+        return nn.InstanceNorm2d(channels, affine=True)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "none":
@@ -118,7 +109,7 @@ class AdaIN(nn.Module):
 
     def __init__(self, channels: int, y_dim: int):
         super().__init__()
-        self.norm = InstanceNorm2d(channels, affine=False)
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
         self.fc = nn.Linear(y_dim, 2 * channels)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
