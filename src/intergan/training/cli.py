@@ -4,7 +4,9 @@ checkpoint being resumed, then flags; validate everything; train.
 Precedence: defaults (preset ``small``) < ``--config run.json`` or, when resuming,
 the checkpoint's config < explicit flags < ``--set section.field=value``. When
 resuming, only flags you pass change anything; an architecture flag that differs
-from the checkpoint is an error naming the field.
+from the checkpoint is an error naming the field. Each value's source is kept, and
+``--dry-run`` prints the planned config with them (``describe_config``) and stops
+before anything is written.
 """
 
 from __future__ import annotations
