@@ -47,12 +47,12 @@ from intergan.config import (
     model_config,
     validate_train,
 )
-from intergan.hardware import cpu_bf16, resolve_amp, resolve_channels_last
+from intergan.hardware import cpu_bf16
 from intergan.images import to_model
+from intergan.precision import resolve
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
-from intergan.training.loop import build_trainer, run_step
-from intergan.training.steps import g_step, make_targets
+from intergan.training.steps import build_trainer, g_step, make_targets, run_step
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -100,8 +100,8 @@ def bench_one(
     train_cfg.batch_size, train_cfg.n_d = args.batch_size, args.n_d
     train_cfg.seed, train_cfg.compile = 0, args.compile
     validate_train(cfg, device)
-    train_cfg.amp = resolve_amp(amp, device)[0]  # as `intergan train` resolves them
-    train_cfg.channels_last = resolve_channels_last(args.channels_last, train_cfg.amp, device)
+    # as `intergan train` resolves them
+    train_cfg.amp, train_cfg.channels_last, _ = resolve(amp, args.channels_last, device)
     trainer = build_trainer(cfg, device)
     g = torch.Generator().manual_seed(0)
     n = args.batch_size * (args.n_d + 1) * 2

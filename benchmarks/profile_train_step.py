@@ -24,7 +24,7 @@ from torch.utils.data import TensorDataset
 
 from intergan.config import PRESET_SIZES, PRESETS, VARIANTS, Config, model_config
 from intergan.training.batches import BatchStream
-from intergan.training.loop import build_trainer, run_step
+from intergan.training.steps import build_trainer, run_step
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

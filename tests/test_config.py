@@ -1,5 +1,7 @@
 """The run configuration: presets, validation and the JSON round trip."""
 
+import json
+
 import pytest
 
 from intergan.config import Config, model_config
@@ -67,3 +69,21 @@ def test_errors_name_a_flag_only_where_intergan_train_has_one():
     cfg.train.n_d = 0
     with pytest.raises(UserError, match=r"train\.n_d \(--n-d\)"):
         validate_train(cfg, "cpu")
+
+
+@pytest.mark.parametrize("section, name", [("model", "rgb_skips"), ("train", "keep_d_scale")])
+def test_a_removed_option_reads_at_its_old_default_and_is_refused_otherwise(
+    tmp_path, section, name
+):
+    """Checkpoints and exports written while the option existed hold it: at its default
+    (False, what every such model used) they load as before; set, they cannot be
+    built by this version, and the error says so instead of building another model."""
+    saved = Config(model=model_config("tiny", "intergan", 32)).to_dict()
+    saved[section][name] = False
+    cfg = Config.from_dict(saved, saved=True)
+    assert cfg.to_dict() == Config(model=model_config("tiny", "intergan", 32)).to_dict()
+    assert name not in cfg.to_dict()[section]
+    saved[section][name] = True
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    with pytest.raises(UserError, match=rf"{section}\.{name} is True: this version has no"):
+        Config.load(tmp_path / "config.json", saved=True)

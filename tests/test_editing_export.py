@@ -85,14 +85,11 @@ def test_onnx_matches_pytorch_within_1e4_on_any_batch(run_dir, tmp_path, capsys)
     assert (a.int() - b.int()).abs().max() <= 1
 
 
-@pytest.mark.parametrize(
-    "variant, extra",
-    [("intergan", {}), ("attgan", {}), ("intergan", {"rgb_skips": True})],
-)
+@pytest.mark.parametrize("variant, extra", [("intergan", {}), ("attgan", {})])
 def test_onnx_editor_encodes_once_and_edits_with_the_editing_half(tmp_path, variant, extra):
     """A slider move on the ONNX backend runs only generator_edit.onnx on the code of
     generator_encode.onnx; an export without the halves (written before them) still
-    edits, through the whole graph. Output skips export too."""
+    edits, through the whole graph."""
     pytest.importorskip("onnxruntime")
     from intergan.editing.backends import OnnxBackend, load_backend
 

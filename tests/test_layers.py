@@ -30,6 +30,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
         "intergan.attributes",
         "intergan.images",
         "intergan.hardware",
+        "intergan.precision",
         "intergan.config",
         "intergan.losses",
         "intergan.tensorboard",

@@ -284,19 +284,15 @@ def test_the_d_steps_fakes_decode_only_the_edited_stream_unless_cti_joins_them(v
     ("instance", "batch", "none"), ("instance", "instance", "none"), ("none", "none", "none"),
     ("batch", "batch", "none"), ("instance", "batch", "batch"), ("instance", "none", "instance"),
 ])  # fmt: skip
-@pytest.mark.parametrize("variant, rgb_skips", [
-    ("intergan", False), ("no_hfcm", False), ("intergan", True)
-])  # fmt: skip
+@pytest.mark.parametrize("variant", ["intergan", "no_hfcm"])
 def test_edits_skip_the_reconstruction_stream_after_the_last_cti(
-    variant, rgb_skips, norm, lt_norm, head_norm, train
+    variant, norm, lt_norm, head_norm, train
 ):
     # after the last CTI nothing flows between the streams, so an edit (the editor's
     # slider move, the D step's fakes) runs the finer decoder blocks on the edited rows
     # only, and the last CTI only its editing half, unless a batch norm in training
     # mode normalises over both streams: the images must be forward's edits all the same
-    cfg, G, _ = _models(
-        variant, 32, norm=norm, lt_norm=lt_norm, head_norm=head_norm, rgb_skips=rgb_skips
-    )
+    cfg, G, _ = _models(variant, 32, norm=norm, lt_norm=lt_norm, head_norm=head_norm)
     if not train:  # running statistics away from their (0, 1) start
         with torch.no_grad():
             G(*_batch(cfg, b=4)[:3])
@@ -315,28 +311,6 @@ def test_edits_skip_the_reconstruction_stream_after_the_last_cti(
     cti_half = per_sample and not (train and lt_norm == "batch")
     assert rows == {"last_cti_merge": [3 if cti_half else 6],
                     "last_block": [3 if per_sample else 6]}  # fmt: skip
-
-
-@pytest.mark.parametrize(
-    "bottleneck, taps", [(16, {"1": 48, "2": 12}), (8, {"0": 192, "1": 48, "2": 12})]
-)
-def test_output_skips_draw_from_the_last_block_at_each_coarser_resolution(bottleneck, taps):
-    """model.rgb_skips: one 1x1 conv to 3 colours per output pixel after the last
-    decoder block at each resolution below the image's; with those convs at zero the
-    generator draws exactly what the same weights draw without them."""
-    cfg, G, _ = _models("intergan", 64, bottleneck=bottleneck, rgb_skips=True)
-    assert {k: conv.out_channels for k, conv in G.rgb.items()} == taps
-    images, t, s, _, _ = _batch(cfg)
-    out = G(images, t, s)
-    assert out.edited.shape == out.reconstructed.shape == images.shape
-    plain = build_generator(model_config("tiny", "intergan", 64, bottleneck=bottleneck))
-    plain.load_state_dict({k: v for k, v in G.state_dict().items() if not k.startswith("rgb.")})
-    G.eval(), plain.eval()
-    assert not torch.allclose(G(images, t, s).edited, plain(images, t, s).edited)
-    with torch.no_grad():
-        for conv in G.rgb.values():
-            conv.weight.zero_(), conv.bias.zero_()
-    torch.testing.assert_close(G(images, t, s).edited, plain(images, t, s).edited)
 
 
 @pytest.mark.parametrize("bottleneck, halving", [(4, 4), (8, 3), (16, 2)])
@@ -390,8 +364,8 @@ def test_configs_saved_before_the_bottleneck_field_build_the_old_model():
     from intergan.config import Config
 
     old = Config(model=model_config("tiny", "intergan", 64)).to_dict()
-    for name in ("bottleneck", "head_norm", "cti_start", "rgb_skips", "cti_init"):
+    for name in ("bottleneck", "head_norm", "cti_start", "cti_init"):
         del old["model"][name]
     m = Config.from_dict(old).model
     assert (m.bottleneck_size, m.head_norm, m.cti_start) == (64 // 2**m.n_down, m.norm, 1)
-    assert not m.rgb_skips and m.cti_init == "default"
+    assert m.cti_init == "default"

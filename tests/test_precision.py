@@ -12,11 +12,11 @@ from torch.utils.data import TensorDataset
 from intergan import hardware
 from intergan.config import Config, model_config, validate_train
 from intergan.errors import UserError
-from intergan.hardware import ENV_OVERRIDE, cpu_bf16, resolve_amp
+from intergan.hardware import ENV_OVERRIDE, cpu_bf16
 from intergan.images import to_model
+from intergan.precision import resolve_amp
 from intergan.training import train
-from intergan.training.loop import build_trainer
-from intergan.training.steps import d_step, g_step, make_targets
+from intergan.training.steps import build_trainer, d_step, g_step, make_targets
 
 
 def _data(n=8, size=32, seed=0):
@@ -158,3 +158,31 @@ def test_a_resume_on_another_cpu_picks_the_precision_again_unless_it_was_asked_f
     assert (saved["amp"], saved["channels_last"]) == (resumed, resumed == "bf16")
     said = [line for line in (run / "log.txt").read_text().splitlines() if "precision:" in line]
     assert ("bfloat16" if resumed == "bf16" else "float32") in said[-1]
+
+
+def test_the_penalty_trains_d_alike_in_either_memory_layout():
+    # The gradient penalty differentiates D's input gradient again (double backward).
+    # A channels-last D must give D's weights the gradient an NCHW D gives: the
+    # hand-written channels-last instance norm removed on 2026-12-08 left its mean and
+    # variance out of the second derivative (a third of the weight gradient, float64).
+    from intergan import losses
+    from intergan.models import build_discriminator
+
+    torch.manual_seed(0)
+    D = build_discriminator(model_config("tiny", "intergan", 32)).double()
+    real, fake = torch.rand(2, 2, 3, 32, 32, dtype=torch.float64) * 2 - 1
+    alpha = torch.rand(2, 1, 1, 1, dtype=torch.float64)
+
+    def grads(layout):
+        model = D.to(memory_format=layout)
+        x, y = (t.contiguous(memory_format=layout) for t in (real, fake))
+        gp = losses.gradient_penalty(lambda v: model(v)[0], x, y, alpha)
+        # the attribute head and the critic's last bias take no part in the penalty
+        return torch.autograd.grad(gp, list(model.parameters()), allow_unused=True)
+
+    nchw, nhwc = grads(torch.contiguous_format), grads(torch.channels_last)
+    assert sum(g is not None for g in nchw) >= 6  # every conv and norm of D
+    for a, b in zip(nchw, nhwc):
+        assert (a is None) == (b is None)
+        if a is not None:
+            torch.testing.assert_close(b, a, rtol=1e-7, atol=1e-9)

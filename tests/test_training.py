@@ -24,7 +24,8 @@ from intergan.data.order import EpochSampler
 from intergan.errors import UserError
 from intergan.models import io
 from intergan.training import train
-from intergan.training.loop import NonFiniteLossError, lr_at, n_d_at, steps_for_epochs
+from intergan.training.loop import NonFiniteLossError
+from intergan.training.schedule import lr_at, n_d_at, steps_for_epochs
 from intergan.training.steps import make_targets
 
 SRC = str(Path(intergan.__file__).resolve().parents[1])  # the package under test
@@ -137,61 +138,13 @@ def test_n_d_warmup_is_the_two_phase_run_in_one_command(tmp_path):
         assert_same_weights(getattr(one.trainer, name), getattr(two.trainer, name))
 
 
-def test_keep_d_scale_holds_d_filters_at_their_initial_norm_across_a_resume(tmp_path):
-    from intergan.models import build_discriminator, build_generator
-
-    cfg = tiny_config(steps=3, lr=1e-2, keep_d_scale=True, checkpoint_every=1, lr_decay_step=2)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        once = train(cfg, tmp_path / "once", dataset=tiny_data())
-        cfg.train.steps = 1
-        train(cfg, tmp_path / "cut", dataset=tiny_data())
-        cfg.train.steps = 3
-        resumed = train(cfg, tmp_path / "cut", resume="latest", dataset=tiny_data())
-    finally:
-        torch.set_num_threads(threads)
-    torch.manual_seed(cfg.train.seed)
-    build_generator(cfg.model)  # the same draws as build_trainer: G first, then D
-    fresh = build_discriminator(cfg.model)
-    convs = resumed.trainer.D.normalised_convs()
-    assert len(convs) == len(fresh.normalised_convs()) == 3  # tiny at 32 px: 3 layers, IN
-    for conv, init in zip(convs, fresh.normalised_convs()):
-        norms = conv.weight.detach().flatten(1).norm(dim=1)
-        assert torch.allclose(norms, init.weight.flatten(1).norm(dim=1), rtol=1e-5)
-        assert not torch.equal(conv.weight.detach(), init.weight)  # trained, only rescaled
-    assert_same_weights(once.trainer.D, resumed.trainer.D)
-    # without it, the same lr moves the norms
-    free = train(tiny_config(steps=3, lr=1e-2), tmp_path / "free", dataset=tiny_data())
-    moved = free.trainer.D.normalised_convs()[0].weight.detach().flatten(1).norm(dim=1)
-    assert not torch.allclose(moved, fresh.normalised_convs()[0].weight.flatten(1).norm(dim=1))
-
-
-def test_holding_filter_scales_leaves_what_d_computes_unchanged():
-    from intergan.models import build_discriminator
-    from intergan.training.steps import filter_scales, hold_filter_scales
-
-    D = build_discriminator(model_config("tiny", "intergan", 32)).eval()
-    scales = filter_scales(D)
-    x = torch.rand(2, 3, 32, 32) * 2 - 1
-    adv, cls = D(x)
-    with torch.no_grad():
-        for weight, _ in scales:
-            weight.mul_(torch.rand(weight.shape[0], 1, 1, 1) * 3 + 0.5)  # other scales
-    hold_filter_scales(scales)
-    adv2, cls2 = D(x)
-    assert torch.allclose(adv, adv2, rtol=1e-3, atol=1e-4)
-    assert torch.allclose(cls, cls2, rtol=1e-3, atol=1e-4)
-
-
 def test_cli_resume_with_a_longer_run_keeps_the_lr_drop(tmp_path):
     import json
 
     run = tmp_path / "run"
     cfg = tiny_config(steps=4, lr=1e-3, lr_decay_at=0.5, checkpoint_every=2)
     train(cfg, run, dataset=tiny_data())
-    from intergan.training.cli import _load_base, resolve_config
-    from intergan.training.loop import plan_run
+    from intergan.training.cli import plan_from_args
 
     def resolved(*extra):
         import argparse
@@ -201,9 +154,7 @@ def test_cli_resume_with_a_longer_run_keeps_the_lr_drop(tmp_path):
         p = argparse.ArgumentParser()
         add_arguments(p)
         args = p.parse_args(["--out", str(run), "--resume", "latest", "--steps", "10", *extra])
-        base, path, ckpt = _load_base(args)
-        cfg = resolve_config(args, base)
-        return plan_run(cfg, run, resume=path, checkpoint=ckpt).config.train  # as the run uses it
+        return plan_from_args(args, tiny_data())[0].config.train  # as the run uses it
 
     assert json.loads((run / "config.json").read_text())["train"]["lr_decay_step"] == 2
     assert resolved().lr_decay_step == 2  # --steps alone never moves it
@@ -451,7 +402,7 @@ def test_trainer_trains_the_synced_generator_and_keeps_the_ema_and_d_plain(monke
     # what build_trainer does where sync_batch_norm says yes (several GPU processes),
     # checked on the CPU: no forward runs, so no process group is needed
     from intergan.training import distributed as dist
-    from intergan.training.loop import build_trainer
+    from intergan.training.steps import build_trainer
 
     monkeypatch.setattr(dist, "sync_batch_norm", lambda module, device, enabled: True)
     cfg = tiny_config()
@@ -461,8 +412,8 @@ def test_trainer_trains_the_synced_generator_and_keeps_the_ema_and_d_plain(monke
     def synced(m):
         return any(isinstance(x, torch.nn.SyncBatchNorm) for x in m.modules())
 
-    assert synced(trainer.G) and trainer.G_run is trainer.G
-    assert trainer.G_fake.__self__ is trainer.G  # the D step's fakes use the same G
+    assert synced(trainer.G) and trainer.G_train is trainer.G
+    assert trainer.G_edit.__self__ is trainer.G  # the D step's fakes use the same G
     assert not synced(trainer.G_ema) and not synced(trainer.D)
     opt_params = {id(p) for g in trainer.opt_G.param_groups for p in g["params"]}
     assert opt_params == {id(p) for p in trainer.G.parameters()}
@@ -669,8 +620,7 @@ def test_missing_tensorboard_is_said_once_at_the_start(tmp_path, monkeypatch):
 # --- the keep term ---------------------------------------------------------------------
 def _g_steps(cfg: Config, n: int) -> list[dict]:
     from intergan.images import to_model
-    from intergan.training.loop import build_trainer
-    from intergan.training.steps import g_step
+    from intergan.training.steps import build_trainer, g_step
 
     torch.manual_seed(0)
     trainer = build_trainer(cfg, torch.device("cpu"))

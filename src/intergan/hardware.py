@@ -1,4 +1,4 @@
-"""What this machine computes on and how fast: ``--device`` and ``--amp auto``.
+"""What this machine computes on and how fast: ``--device``, and whether bf16 is native.
 
 ``pick_device`` is the one meaning of ``--device auto`` for every command (train,
 edit, evaluate, classifier, demo): CUDA when present, else MPS, else the CPU.
@@ -8,8 +8,8 @@ Lake, AMD Zen 4+), oneDNN runs bfloat16 convolutions and matmuls several times
 faster than float32. Measured (docs/benchmarks.md), 3x3 conv forward, bf16 over
 float32: 9x on the AMX Xeon, 4x on an AMD EPYC (Zen 4) with AVX-512-BF16 and no
 AMX; the small-64 training step 2.6x and 1.7x. Elsewhere bf16 on the CPU is emulated
-and slower (8.6x slower training on an AVX2-only EPYC), so ``auto`` keeps float32
-there. The detection asks torch's own CPUID probes
+and slower (8.6x slower training on an AVX2-only EPYC), so ``--amp auto``
+(``intergan.precision``) keeps float32 there. The detection asks torch's own CPUID probes
 (``torch.cpu._is_amx_tile_supported``, ``_is_avx512_bf16_supported``), or
 ``/proc/cpuinfo`` where torch has none. CUDA keeps its own default (float32 with
 TF32; bf16/fp16 only when asked), as measured on the H100 (docs/benchmarks.md).
@@ -72,27 +72,6 @@ def cpu_bf16() -> tuple[bool, str]:
     if override in ("0", "1"):
         return override == "1", f"{ENV_OVERRIDE}={override}"
     return _detected_cpu_bf16()
-
-
-def resolve_amp(spec: str, device: torch.device) -> tuple[str, str]:
-    """``--amp`` value -> ``(mode, why)`` with mode in ``none | bf16 | fp16``.
-
-    ``auto``: bf16 on a CPU with native bf16 kernels, float32 (``none``) on other
-    CPUs, on CUDA and on MPS. Explicit modes pass through (validated elsewhere).
-    """
-    if spec != "auto":
-        return spec, "asked for"
-    if device.type == "cpu":
-        fast, why = cpu_bf16()
-        return ("bf16" if fast else "none"), why
-    return "none", f"auto keeps float32 on {device.type}"
-
-
-def resolve_channels_last(spec: bool | None, amp: str, device: torch.device) -> bool:
-    """``channels_last`` value -> bool: ``None`` (auto) is on for bf16 on a CPU."""
-    if spec is None:
-        return amp == "bf16" and device.type == "cpu"
-    return bool(spec)
 
 
 def pick_device(spec: str | torch.device | None = "auto", local_rank: int = 0) -> torch.device:

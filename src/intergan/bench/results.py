@@ -18,7 +18,7 @@ from intergan.evaluation.common import open_dataset
 from intergan.evaluation.ground_truth import open_ground_truth
 from intergan.evaluation.report import db_se, num_se, pct, pct_se, standard_errors
 from intergan.files import atomic_write, guard, write_json
-from intergan.training.loop import decay_step
+from intergan.training.schedule import decay_step
 
 NAMES = {
     "intergan": "InterGAN",

@@ -18,12 +18,14 @@ import torch
 from torch import nn
 
 from intergan.config import ModelConfig
-from intergan.models.common import GeneratorOutput, check_inputs
+from intergan.models.common import GeneratorOutput, TwoStreamGenerator, check_inputs
 from intergan.models.layers import lrelu, norm2d, tile
 
 
-class AttGANGenerator(nn.Module):
-    """AttGAN's G. ``forward(images, target, source) -> GeneratorOutput``."""
+class AttGANGenerator(TwoStreamGenerator):
+    """AttGAN's G. ``forward(images, target, source) -> GeneratorOutput``; the editing
+    paths are ``TwoStreamGenerator``'s, as InterGAN's (batch norm in training mode
+    couples the streams, as its statistics span the 2B batch)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -92,37 +94,19 @@ class AttGANGenerator(nn.Module):
         """
         check_inputs(self.cfg, images, target, source, values=not self.training)
         feats = self.encode(images)
-        out, b = self.decode(feats, torch.cat([target, source])), images.shape[0]
+        out, b = self._both(feats, target, source), images.shape[0]
         edited, reconstructed = out[:b], out[b:]  # slices: chunk(2) does not export (ONNX)
         return GeneratorOutput(edited, reconstructed, feats[-1], feats[-1])
 
-    def _coupled(self) -> bool:
-        """Whether the editing stream depends on the reconstruction stream."""
+    def _joined(self) -> bool:
+        return False  # the streams share the encoder maps, never exchange features
+
+    def _batch_stats(self) -> bool:
         return self.cfg.attgan_norm == "batch" and self.training
 
-    def edit_from_code(
-        self, feats: list[torch.Tensor], target: torch.Tensor, source: torch.Tensor
-    ) -> torch.Tensor:
-        """``edit(images, target, source)`` from ``feats = encode(images)``: bit-identical."""
-        if self._coupled():
-            return self.decode(feats, torch.cat([target, source]))[: target.shape[0]]
+    def _both(self, feats, target, source, edit_only=False) -> torch.Tensor:
+        out = self.decode(feats, torch.cat([target, source]))
+        return out[: target.shape[0]] if edit_only else out
+
+    def _alone(self, feats, target, source) -> torch.Tensor:
         return self.decode(feats, target)
-
-    def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s
-        up to float rounding (a batch of B may take other kernels than one of 2B);
-        the reconstruction stream is not computed (batch norm in training mode: both
-        run, as its statistics span the 2B batch; in eval mode it uses its running
-        statistics and the streams are independent)."""
-        if self._coupled():
-            return self(images, target, source).edited
-        return self.edit_for_d(images, target, source)
-
-    def edit_for_d(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """The edited images the discriminator step trains on: the editing stream
-        alone, always. With batch norm in training mode its statistics are the edited
-        batch's own, as AttGAN's code makes D's fakes (``G(x, b)`` on its own), where
-        :meth:`edit` would also decode the reconstruction stream that ``forward``
-        normalises with; otherwise it equals :meth:`edit`."""
-        check_inputs(self.cfg, images, target, source, values=not self.training)
-        return self.decode(self.encode(images), target)

@@ -41,16 +41,6 @@ class Discriminator(nn.Module):
         self.adv = _head(features, cfg.dis_fc_dim, 1)
         self.cls = _head(features, cfg.dis_fc_dim, cfg.n_attrs)
 
-    def normalised_convs(self) -> list[nn.Conv2d]:
-        """The convs followed by a norm layer: their output does not depend on the scale
-        of each filter (as long as its variance is well above the norm's eps)."""
-        mods = list(self.convs)
-        return [
-            m
-            for m, nxt in zip(mods, mods[1:])
-            if isinstance(m, nn.Conv2d) and not isinstance(nxt, nn.Identity)
-        ]
-
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images ``(B, 3, S, S)`` in [-1, 1] -> ``(adv (B, 1), cls_logits (B, n_attrs))``."""
         s = self.cfg.img_size

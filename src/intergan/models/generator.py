@@ -9,11 +9,10 @@ run as one batch of 2B: rows ``[:B]`` edit, rows ``[B:]`` reconstruct.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from intergan.config import ModelConfig
-from intergan.models.common import GeneratorOutput, check_inputs
+from intergan.models.common import GeneratorOutput, TwoStreamGenerator, check_inputs
 from intergan.models.haar import HaarDWT
 from intergan.models.layers import (
     AdaINResBlock,
@@ -131,8 +130,10 @@ class CTI(nn.Module):
         return self.merge(torch.cat([f, styled, conditional], dim=1))
 
 
-class InterGANGenerator(nn.Module):
-    """InterGAN's G. ``forward(images, target, source) -> GeneratorOutput``."""
+class InterGANGenerator(TwoStreamGenerator):
+    """InterGAN's G. ``forward(images, target, source) -> GeneratorOutput``; the
+    editing paths (``edit``, ``edit_from_code``, ``edit_for_d``) are
+    ``TwoStreamGenerator``'s."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -162,15 +163,6 @@ class InterGANGenerator(nn.Module):
         self.head = nn.Sequential(
             norm2d(cfg.head_norm, c[0]), lrelu(), nn.Conv2d(c[0], 3, 1), nn.Tanh()
         )
-        # output skips: decoder block j -> a 1x1 conv to 3 * r * r colours (r: how many
-        # output pixels one of its pixels spans), after the last block at each coarser
-        # resolution
-        self.rgb = nn.ModuleDict()
-        if cfg.rgb_skips:
-            for j in range(n - 1):
-                if self.decoder[j + 1].up:
-                    r = 2 ** sum(b.up for b in self.decoder[j + 1 :])
-                    self.rgb[str(j)] = nn.Conv2d(c[n - j - 1], 3 * r * r, 1)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """``(B, 3, R, R)`` -> ``Z_s (B, c_n, b, b)`` (``b = cfg.bottleneck_size``)."""
@@ -183,18 +175,18 @@ class InterGANGenerator(nn.Module):
         return f
 
     def decode(self, z: torch.Tensor, cond: torch.Tensor, edit_only: bool = False) -> torch.Tensor:
-        """Both streams ``(2B, c_n, b, b)`` with labels ``(2B, n_attrs)`` -> ``(2B, 3, R, R)``.
+        """Bottleneck codes ``(kB, c_n, b, b)`` with labels ``(kB, n_attrs)`` -> images
+        ``(kB, 3, R, R)``: both streams ``[edit; reconstruct]`` (k = 2) or one (k = 1).
 
-        edit_only: return only the editing stream ``(B, 3, R, R)``. After the last CTI
-        nothing flows between the streams, so the reconstruction stream's finer (and
-        costliest) blocks are not run, and the last CTI computes only its editing
-        half; equal to ``decode(z, cond)[:B]`` up to float rounding. Where a batch
-        norm in training mode spans both streams, that part runs on both as before.
+        The edit-only branch (``edit_only``, both streams given): return only the
+        editing stream ``(B, 3, R, R)``. After the last CTI nothing flows between the
+        streams, so the reconstruction stream's finer (and costliest) blocks are not
+        run, and the last CTI computes only its editing half; equal to
+        ``decode(z, cond)[:B]`` up to float rounding. Where a batch norm in training
+        mode spans both streams, that part runs on both as before.
         """
-        f, start, n_cti, extra = z, self.cfg.cti_start, len(self.cti), None
-        split = (
-            edit_only and self._per_sample(self.cfg.norm) and self._per_sample(self.cfg.head_norm)
-        )
+        f, start, n_cti = z, self.cfg.cti_start, len(self.cti)
+        split = edit_only and not self._batch_stats()
         half_lt = self._per_sample(self.cfg.lt_norm)  # the LT can run on one stream alone
         for j, block in enumerate(self.decoder):
             k = j - start
@@ -204,20 +196,8 @@ class InterGANGenerator(nn.Module):
                 if last and not half_lt:  # both streams ran for the LT's batch statistics
                     f = f[: f.shape[0] // 2]
             f = block(f)
-            if str(j) in self.rgb:  # its pixel spans img_size / side output pixels
-                pic = F.pixel_shuffle(self.rgb[str(j)](f), self.cfg.img_size // f.shape[-1])
-                extra = self._plus(pic, extra)
-        if extra is None:
-            out = self.head(f)
-        else:  # the head's colours plus the skips', then the head's tanh
-            out = self.head[-1](self._plus(self.head[:-1](f), extra))
+        out = self.head(f)
         return out[: z.shape[0] // 2] if edit_only and out.shape[0] == z.shape[0] else out
-
-    @staticmethod
-    def _plus(pic: torch.Tensor, extra: torch.Tensor | None) -> torch.Tensor:
-        """``pic + extra``, ``extra`` cut to the rows ``pic`` has (an edit-only decode
-        drops the reconstruction stream part-way)."""
-        return pic if extra is None else pic + extra[: pic.shape[0]]
 
     def _per_sample(self, norm: str) -> bool:
         """Whether a ``norm`` layer treats each sample on its own now (a batch norm in
@@ -236,10 +216,7 @@ class InterGANGenerator(nn.Module):
         reconstruction bottleneck on zero.
         """
         check_inputs(self.cfg, images, target, source, values=not self.training)
-        z = self.encode(images)
-        z2 = self.bottleneck(
-            torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
-        )
+        z2 = self._codes(self.encode(images), target, source)
         out = self.decode(z2, torch.cat([target, source]))
         # Slices, not chunk(2): chunk adds a batch-size guard torch.export cannot prove.
         b = images.shape[0]
@@ -247,55 +224,22 @@ class InterGANGenerator(nn.Module):
         z_edit, z_rec = z2[:b], z2[b:]
         return GeneratorOutput(edited, reconstructed, z_edit, z_rec)
 
-    def _coupled(self) -> bool:
-        """Whether the editing stream depends on the reconstruction stream: CTI joins
-        them, and so does a batch norm (blocks or head) while it uses batch statistics
-        (training)."""
-        return len(self.cti) > 0 or not (
-            self._per_sample(self.cfg.norm) and self._per_sample(self.cfg.head_norm)
+    def _joined(self) -> bool:
+        return len(self.cti) > 0
+
+    def _batch_stats(self) -> bool:
+        return not (self._per_sample(self.cfg.norm) and self._per_sample(self.cfg.head_norm))
+
+    def _codes(self, z: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
+        """Both streams' bottleneck codes ``(2B, ...)``: the editing one conditioned on
+        ``target - source``, the reconstruction one on zero."""
+        return self.bottleneck(
+            torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
         )
 
-    def edit_from_code(
-        self, z: torch.Tensor, target: torch.Tensor, source: torch.Tensor
-    ) -> torch.Tensor:
-        """``edit(images, target, source)`` from ``z = encode(images)``: bit-identical.
+    def _both(self, z, target, source, edit_only=False) -> torch.Tensor:
+        cond = torch.cat([target, source])
+        return self.decode(self._codes(z, target, source), cond, edit_only=edit_only)
 
-        The encoder does not depend on the labels, so an editor that tries several
-        targets on one image encodes it once and calls this for each.
-        """
-        if self._coupled():
-            z2 = self.bottleneck(
-                torch.cat([z, z]), torch.cat([target - source, torch.zeros_like(source)])
-            )
-            return self.decode(z2, torch.cat([target, source]), edit_only=True)
+    def _alone(self, z, target, source) -> torch.Tensor:
         return self.decode(self.bottleneck(z, target - source), target)
-
-    def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """Only the edited images ``(B, 3, S, S)`` in [-1, 1], equal to ``forward``'s
-        up to float rounding (a batch of B may take other kernels than one of 2B).
-
-        With CTI (or batch norm in training mode, whose statistics span the 2B batch)
-        the streams are coupled and both run up to the last CTI, and only the editing
-        stream after it (``decode(edit_only=True)``); otherwise only the editing
-        stream is computed (half the cost: the discriminator step's fake images and the
-        editor need nothing else).
-        """
-        if self._coupled():
-            check_inputs(self.cfg, images, target, source, values=not self.training)
-            return self.edit_from_code(self.encode(images), target, source)
-        return self._edit_alone(images, target, source)
-
-    def _edit_alone(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """The editing stream on its own (no reconstruction stream decoded)."""
-        check_inputs(self.cfg, images, target, source, values=not self.training)
-        return self.decode(self.bottleneck(self.encode(images), target - source), target)
-
-    def edit_for_d(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
-        """The edited images the discriminator step trains on. With CTI the streams
-        exchange features and both run up to the last CTI (:meth:`edit`); without it
-        only the editing stream runs, and batch norm in training mode then takes the
-        edited batch's own statistics, as AttGAN's code makes D's fakes (the variant's
-        G step keeps the 2B batch of ``forward``)."""
-        if len(self.cti) > 0:
-            return self.edit(images, target, source)
-        return self._edit_alone(images, target, source)

@@ -4,13 +4,16 @@ checkpoint being resumed, then flags; validate everything; train.
 Precedence: defaults (preset ``small``) < ``--config run.json`` or, when resuming,
 the checkpoint's config < explicit flags < ``--set section.field=value``. When
 resuming, only flags you pass change anything; an architecture flag that differs
-from the checkpoint is an error naming the field.
+from the checkpoint is an error naming the field. Each value's source is kept, and
+``--dry-run`` prints the planned config with them (``describe_config``) and stops
+before anything is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -126,6 +129,12 @@ def _run(r: argparse._ArgumentGroup) -> None:
             help=help_text,
         )  # fmt: skip
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the resolved configuration (each value and where it came from: "
+        "default, preset, flag, --set, checkpoint, or planned) and exit without writing",
+    )
 
 
 def _optimisation(o: argparse._ArgumentGroup) -> None:
@@ -194,69 +203,77 @@ def _device(d: argparse._ArgumentGroup) -> None:
     )
 
 
-def _model_changes(args: argparse.Namespace) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
+def _model_changes(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """The model fields the flags set: ``{field: (value, flag)}``."""
+    changes: dict[str, tuple[Any, str]] = {}
     if args.preset:
-        changes.update(MODEL_PRESETS[args.preset], preset=args.preset)
-        changes["img_size"] = PRESET_SIZES[args.preset]
+        preset = f"--preset {args.preset}"
+        changes.update({k: (v, preset) for k, v in MODEL_PRESETS[args.preset].items()})
+        changes["preset"] = (args.preset, preset)
+        changes["img_size"] = (PRESET_SIZES[args.preset], preset)
     if args.size is not None:
-        changes["img_size"] = args.size
+        changes["img_size"] = (args.size, "--size")
     if args.variant:
-        changes["variant"] = args.variant
+        changes["variant"] = (args.variant, "--variant")
     if args.attrs:
-        changes["attrs"] = resolve_attrs(args.attrs)
+        changes["attrs"] = (resolve_attrs(args.attrs), "--attrs")
     return changes
 
 
-def resolve_config(args: argparse.Namespace, base: Config | None) -> Config:
-    """The run's config: ``base`` (checkpoint/config file) or defaults, then flags."""
-    cfg = base if base is not None else Config(model=model_config("small"))
-    changes = _model_changes(args)
-    if changes.get("img_size", cfg.model.img_size) != cfg.model.img_size:
-        changes["bottleneck"] = 0  # a saved side was for the saved size: take the new one's
-    cfg.model = dataclasses.replace(cfg.model, **changes)
-    if cfg.train.auto_precision and args.amp is None and args.channels_last is None:
-        # a run that chose its precision itself chooses again on this machine
-        cfg.train.amp, cfg.train.channels_last = "auto", None
+def _flag_values(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    """The train and data fields the other flags set: ``{section.field: (value, flag)}``."""
+    out: dict[str, tuple[Any, str]] = {}
     for name in TRAIN_FLAGS:
         if getattr(args, name) is not None:
-            setattr(cfg.train, name, getattr(args, name))
+            out["train." + name] = (getattr(args, name), "--" + name.replace("_", "-"))
     if args.steps is not None:
-        cfg.train.epochs = 0.0
-    if args.lr_decay_at is not None:  # asked for again: fix the step from this run's length
-        cfg.train.lr_decay_step = _decay_step_asked(args, cfg)
-    if args.ema is not None:
-        cfg.train.ema = args.ema
-    if args.channels_last is not None:
-        cfg.train.channels_last = args.channels_last
+        out["train.epochs"] = (0.0, "--steps")
+    for name, value in (("ema", args.ema), ("channels_last", args.channels_last)):
+        if value is not None:
+            out["train." + name] = (value, "--" + name.replace("_", "-"))
     for name in ("compile", "deterministic"):
         if getattr(args, name):
-            setattr(cfg.train, name, True)
-    if args.data:
-        cfg.data.path = str(Path(args.data))
-    for name, value in (("format", args.format), ("num_workers", args.workers)):
-        if value is not None:
-            setattr(cfg.data, name, value)
-    if args.no_flip:
-        cfg.data.flip = False
-    if args.balance is not None:
-        cfg.data.balance = args.balance
+            out["train." + name] = (True, "--" + name)
+    given = {
+        "path": (str(Path(args.data)) if args.data else None, "--data"),
+        "format": (args.format, "--format"),
+        "num_workers": (args.workers, "--workers"),
+        "flip": (False if args.no_flip else None, "--no-flip"),
+        "balance": (args.balance, "--balance"),
+    }
+    out |= {"data." + k: v for k, v in given.items() if v[0] is not None}
+    return out
+
+
+def resolve_config(
+    args: argparse.Namespace, base: Config | None, sources: dict[str, str] | None = None
+) -> Config:
+    """The run's config: ``base`` (checkpoint/config file) or defaults, then flags, then
+    ``--set``. ``sources``: filled with where each ``section.field`` came from."""
+    cfg = base if base is not None else Config(model=model_config("small"))
+    origin = "default"
+    if base is not None:
+        origin = "the checkpoint" if args.resume and not args.config else f"--config {args.config}"
+    src = {f"{sec}.{k}": origin for sec, values in cfg.to_dict().items() for k in values}
+    if base is None:
+        for k in (*MODEL_PRESETS["small"], "preset", "img_size"):
+            src["model." + k] = "default (preset small)"
+    changes = _model_changes(args)
+    if changes.get("img_size", (cfg.model.img_size,))[0] != cfg.model.img_size:
+        # a saved side was for the saved size: take the new one's
+        changes["bottleneck"] = (0, changes["img_size"][1] + " (its default side)")
+    cfg.model = dataclasses.replace(cfg.model, **{k: v for k, (v, _) in changes.items()})
+    src |= {"model." + k: flag for k, (_, flag) in changes.items()}
+    for key, (value, flag) in _flag_values(args).items():
+        section, name = key.split(".")
+        setattr(getattr(cfg, section), name, value)
+        src[key] = flag
     apply_overrides(cfg, args.set)
+    src |= {item.partition("=")[0]: "--set" for item in args.set}
     validate_model(cfg.model)
+    if sources is not None:
+        sources |= src
     return cfg
-
-
-def _decay_step_asked(args: argparse.Namespace, cfg: Config) -> int | None:
-    """``--lr-decay-at`` given: the step it names in this run's length (``None``: a new
-    run measured in epochs, whose length is known only once the data is open)."""
-    if cfg.train.epochs > 0:
-        if args.resume:
-            raise UserError(
-                "--lr-decay-at on a resumed run measured in --epochs: give the length as "
-                "--steps, or place the drop with --set train.lr_decay_step=N"
-            )
-        return None
-    return round(args.lr_decay_at * cfg.train.steps)
 
 
 def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, dict | None]:
@@ -281,28 +298,65 @@ def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, di
 
 
 def run(args: argparse.Namespace) -> int:
-    from intergan.training.loop import plan_run, run_plan
+    from intergan.training.loop import run_plan
+
+    plan, cfg, sources, data = plan_from_args(args)
+    if args.dry_run:
+        print(describe_config(plan.config, cfg, sources, plan.precision_why))
+        return 0
+    check_writable_folder(args.out)
+    with guard(args.out, "write in the run folder", exact=False):
+        result = run_plan(
+            plan,
+            sample_data=data.get("sample_data"),
+            progress=not args.no_progress,
+            command=shlex.join(["intergan", *getattr(args, "argv", sys.argv[1:])]),
+        )
+    return 0 if not result.stopped else 130
+
+
+def plan_from_args(args: argparse.Namespace, dataset: Any = None):
+    """``(plan, config as asked, sources, data)``: the run these arguments ask for,
+    decided by ``plan_run``; nothing is written. ``dataset``: train on it instead of
+    the data path (tests)."""
+    from intergan.training.loop import plan_run
 
     base, path, ckpt = _load_base(args)
-    cfg = resolve_config(args, base)
-    if not cfg.data.path:
+    sources: dict[str, str] = {}
+    cfg = resolve_config(args, base, sources)
+    if dataset is not None:
+        data = {"dataset": dataset}
+    elif not cfg.data.path:
         raise UserError(
             "--data is required: a dataset folder (CelebA layout, e.g. a "
             "SynthFaces export) or a prepared cache"
         )
-    if not Path(cfg.data.path).exists():
+    elif not Path(cfg.data.path).exists():
         raise UserError(f"--data {cfg.data.path} does not exist")
-    plan = plan_run(cfg, args.out, resume=path, checkpoint=ckpt)
-    check_writable_folder(args.out)
-    data = _skip_bad_data(cfg) if args.skip_bad else {}
-    with guard(args.out, "write in the run folder", exact=False):
-        result = run_plan(
-            plan,
-            progress=not args.no_progress,
-            command=shlex.join(["intergan", *getattr(args, "argv", sys.argv[1:])]),
-            **data,
-        )
-    return 0 if not result.stopped else 130
+    else:
+        data = _skip_bad_data(cfg) if args.skip_bad else {}
+    asked = {k for k, v in sources.items() if v.startswith("--") and not v.startswith("--config")}
+    plan = plan_run(
+        cfg, args.out, resume=path, checkpoint=ckpt, dataset=data.get("dataset"), asked=asked
+    )
+    return plan, cfg, sources, data
+
+
+def describe_config(planned: Config, asked: Config, sources: dict[str, str], why: str) -> str:
+    """``--dry-run``'s listing: every field of the planned config, one a line, with
+    where its value came from (a value the plan derived says so, and from what)."""
+    before = {f"{s}.{k}": v for s, values in asked.to_dict().items() for k, v in values.items()}
+    lines = []
+    for section, values in planned.to_dict().items():
+        for name, value in values.items():
+            key = f"{section}.{name}"
+            origin = sources.get(key, "default")
+            if before.get(key) != value:
+                origin = f"planned from {json.dumps(before.get(key))}" + (
+                    f" ({why})" if name in ("amp", "channels_last") else ""
+                )
+            lines.append(f"{key:<28} {json.dumps(value):<24} # {origin}")
+    return "\n".join(lines)
 
 
 def _skip_bad_data(cfg: Config) -> dict[str, Any]:
