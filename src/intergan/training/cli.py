@@ -300,11 +300,12 @@ def _load_base(args: argparse.Namespace) -> tuple[Config | None, Path | None, di
 def run(args: argparse.Namespace) -> int:
     from intergan.training.loop import run_plan
 
+    if not args.dry_run:  # a folder it cannot write is said before any work
+        check_writable_folder(args.out)
     plan, cfg, sources, data = plan_from_args(args)
     if args.dry_run:
         print(describe_config(plan.config, cfg, sources, plan.precision_why))
         return 0
-    check_writable_folder(args.out)
     with guard(args.out, "write in the run folder", exact=False):
         result = run_plan(
             plan,
