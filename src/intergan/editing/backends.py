@@ -93,6 +93,11 @@ class TorchBackend:
     bfloat16 and channels-last in place (like ``Module.to``) and the crops follow;
     outputs come back as float32. Fast on CPUs with AMX / AVX-512-BF16 and on GPUs,
     emulated (slow but correct) on other CPUs.
+
+    On the CPU, a generator with a ``prepare_inference(dtype)`` method (an
+    AttGAN-PyTorch import) is prepared by it instead, in place: batch norms folded,
+    oneDNN weights prepacked, activations fused (``.prepared`` says what was done);
+    its crops go in channels-last in both precisions.
     """
 
     why = ""  # why this backend was chosen (``load_backend``)
@@ -110,7 +115,12 @@ class TorchBackend:
         self.dtype = torch.bfloat16 if precision == "bf16" else torch.float32
         self.memory_format = torch.channels_last if precision == "bf16" else torch.contiguous_format
         self.generator = generator.to(self.device).eval()
-        if precision == "bf16":
+        self.prepared = ""  # what inference-time preparation did, if any
+        prepare = getattr(self.generator, "prepare_inference", None)
+        if prepare is not None and self.device.type == "cpu":
+            self.prepared = prepare(self.dtype)
+            self.memory_format = torch.channels_last
+        elif precision == "bf16":
             self.generator.to(dtype=self.dtype, memory_format=self.memory_format)
         self.name = "torch-bf16" if precision == "bf16" else "torch"
 

@@ -263,6 +263,26 @@ class AttGANPyTorchGenerator(nn.Module):
         decodes with the target vector alone)."""
         return self.decode(zs, target)
 
+    def prepare_inference(self, dtype: torch.dtype = torch.float32) -> str:
+        """Make this (eval-mode) generator inference-only, in place, in ``dtype``:
+        batch norms folded into the convolutions, weights prepacked for oneDNN with
+        the activations fused (``intergan.models.inference``); the same outputs up to
+        float rounding. Its state dict then no longer loads AttGAN-PyTorch's files.
+        Returns what was done, for the backend's description."""
+        from intergan.models.inference import PackedConv, prepare_block
+
+        side, n = self.settings.img_size, len(self.enc_layers)
+        for i, block in enumerate(self.enc_layers):
+            c = block.layers[0].in_channels
+            self.enc_layers[i] = prepare_block(block.layers, dtype, (1, c, side >> i, side >> i))
+        for i, block in enumerate(self.dec_layers):
+            c, s = block.layers[0].in_channels, side >> (n - i)
+            self.dec_layers[i] = prepare_block(block.layers, dtype, (1, c, s, s))
+        packed = any(isinstance(m, PackedConv) and m.packed is not None for m in self.modules())
+        return "batch norms folded, " + (
+            "oneDNN-prepacked weights" if packed else "plain convolutions"
+        )
+
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """Only the edited images (B, 3, S, S) in [-1, 1]."""
         check_inputs(self.cfg, images, target, source, values=not self.training)
