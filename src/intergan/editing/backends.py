@@ -97,7 +97,8 @@ class TorchBackend:
     On the CPU, a generator with a ``prepare_inference(dtype)`` method (an
     AttGAN-PyTorch import) is prepared by it instead, in place: batch norms folded,
     oneDNN weights prepacked, activations fused (``.prepared`` says what was done);
-    its crops go in channels-last in both precisions.
+    its crops go in channels-last in both precisions. ``prepare=False`` keeps the
+    module as it is (the benchmark's baseline).
     """
 
     why = ""  # why this backend was chosen (``load_backend``)
@@ -107,6 +108,7 @@ class TorchBackend:
         generator: torch.nn.Module,
         device: str | torch.device = "cpu",
         precision: str = "float32",
+        prepare: bool = True,
     ) -> None:
         if precision not in ("float32", "bf16"):
             raise UserError(f"unknown precision {precision!r}; choose 'float32' or 'bf16'")
@@ -116,9 +118,9 @@ class TorchBackend:
         self.memory_format = torch.channels_last if precision == "bf16" else torch.contiguous_format
         self.generator = generator.to(self.device).eval()
         self.prepared = ""  # what inference-time preparation did, if any
-        prepare = getattr(self.generator, "prepare_inference", None)
-        if prepare is not None and self.device.type == "cpu":
-            self.prepared = prepare(self.dtype)
+        prepare_fn = getattr(self.generator, "prepare_inference", None) if prepare else None
+        if prepare_fn is not None and self.device.type == "cpu":
+            self.prepared = prepare_fn(self.dtype)
             self.memory_format = torch.channels_last
         elif precision == "bf16":
             self.generator.to(dtype=self.dtype, memory_format=self.memory_format)
