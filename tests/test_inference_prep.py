@@ -11,6 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
+from intergan.editing import backends
+from intergan.editing.editor import Editor
+from intergan.models.import_attgan import import_attgan_pytorch
+from intergan.models.inference import PackedConv, prepare_block
 from test_import_attgan import (
     ATTRS,
     assert_same_as_upstream,
@@ -21,12 +27,6 @@ from test_import_attgan import (
     upstream_state,
     write_run,
 )
-from torch import nn
-
-from intergan.editing import backends
-from intergan.editing.editor import Editor
-from intergan.models.import_attgan import import_attgan_pytorch
-from intergan.models.inference import PackedConv, prepare_block
 
 
 def block(kind: str, norm: str, act: nn.Module | None) -> nn.Sequential:
