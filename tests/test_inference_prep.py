@@ -16,7 +16,7 @@ from torch import nn
 from intergan.editing import backends
 from intergan.editing.editor import Editor
 from intergan.models.import_attgan import import_attgan_pytorch
-from intergan.models.inference import PackedConv, prepare_block
+from intergan.models.inference import PackedConv, SplitConv, prepare_block
 from test_import_attgan import (
     ATTRS,
     assert_same_as_upstream,
@@ -120,3 +120,31 @@ def test_the_prepared_bf16_path_stays_within_bf16_rounding_of_upstream(imported)
     err = np.abs(got.astype(np.float64) - want.numpy())
     # measured: prepared 0.30 mean / 1.27 max levels, unprepared bf16 0.33 / 1.50
     assert err.mean() < 1.0 and err.max() < 4, (err.mean(), err.max())
+
+
+@pytest.mark.parametrize("kind", ["conv", "convT"])
+def test_a_split_convolution_adds_up_to_the_whole(kind):
+    prepared = prepare_block(block(kind, "batch", nn.ReLU()), torch.float32, (1, 24, 8, 8))
+    split = SplitConv(prepared, range(4, 20), (1, 24, 8, 8))
+    x = torch.randn(2, 24, 8, 8)
+    fixed, rest = x[:, 4:20], torch.cat([x[:, :4], x[:, 20:]], dim=1)
+    with torch.inference_mode():
+        torch.testing.assert_close(
+            split(rest, split.cache(fixed)), prepared(x), atol=2e-5, rtol=1e-4
+        )
+
+
+def test_a_prepared_generator_decodes_a_batch_as_the_original_does(imported):
+    from intergan.models.io import load_generator
+
+    model, _, _ = imported
+    original, prepared = load_generator(model)[0], load_generator(model)[0]
+    assert "2 decoder layers cached" in prepared.prepare_inference(torch.float32)
+    x, a = torch.rand(3, 3, 64, 64) * 2 - 1, torch.rand(3, 13) - 0.5
+    with torch.inference_mode():
+        want = original.decode(original.encode(x), a)
+        code = prepared.encode(x)  # the maps, then the cached parts
+        assert len(code) == len(original.enc_layers) + 2
+        torch.testing.assert_close(prepared.decode(code, a), want, atol=2e-5, rtol=1e-4)
+        one = [c[1:2] for c in code]  # one face of the batch, as backends.slice_code cuts it
+        torch.testing.assert_close(prepared.decode(one, a[1:2]), want[1:2], atol=2e-5, rtol=1e-4)

@@ -19,6 +19,10 @@ rounding, faster:
 
 An ``InstanceNorm2d`` depends on the input, so it stays after the convolution
 (with the activation after it). The prepared module holds no trainable parameters.
+
+``SplitConv`` splits a prepared convolution by input channel: the part over inputs
+that stay the same across calls (e.g. a generator's encoder maps while only the
+labels change) is computed once (``cache``); each call adds the rest to it.
 """
 
 from __future__ import annotations
@@ -72,10 +76,31 @@ class PackedConv(nn.Module):
         self.stride, self.padding = list(conv.stride), list(conv.padding)
         self.dilation, self.groups = list(conv.dilation), conv.groups
         self.output_padding = list(getattr(conv, "output_padding", (0, 0)))
+        self._activation(act)
+        self.packed = self._pack(list(input_size)) if device.type == "cpu" else None
+
+    def _activation(self, act: nn.Module | None) -> None:
         self.act = act
         self.attr = UNARY.get(type(act), "none") if act is not None else "none"
         self.scalars = [act.negative_slope] if isinstance(act, nn.LeakyReLU) else []
-        self.packed = self._pack(list(input_size)) if device.type == "cpu" else None
+
+    def part(
+        self, channels: list[int], bias: bool, act: bool, input_size: tuple[int, ...]
+    ) -> PackedConv:
+        """This convolution over the input ``channels`` only, with or without its bias
+        and activation: without them, the parts over all channels add up to the whole."""
+        if self.groups != 1:
+            raise ValueError("only an ungrouped convolution splits by input channel")
+        p = PackedConv.__new__(PackedConv)
+        nn.Module.__init__(p)
+        index = torch.tensor(channels, device=self.weight.device)
+        p.register_buffer("weight", self.weight.index_select(0 if self.transposed else 1, index))
+        p.register_buffer("bias", self.bias if bias else None)
+        for k in ("transposed", "stride", "padding", "dilation", "groups", "output_padding"):
+            setattr(p, k, getattr(self, k))
+        p._activation(self.act if act else None)
+        p.packed = p._pack(list(input_size)) if self.weight.device.type == "cpu" else None
+        return p
 
     def _pack(self, input_size: list[int]) -> torch.Tensor | None:
         """The weight in oneDNN's layout, or None where this PyTorch cannot do it."""
@@ -132,3 +157,26 @@ def prepare_block(
         return PackedConv(conv, None, act, dtype, input_size)
     parts = [PackedConv(conv, None, None, dtype, input_size), norm.to(dtype)]
     return nn.Sequential(*parts, *([act] if act is not None else []))
+
+
+class SplitConv(nn.Module):
+    """A ``PackedConv`` (no norm after it) split into the part over its ``static``
+    input channels (with the bias; ``cache``) and the part over the others
+    (``forward(dynamic, cached)``, then the activation)."""
+
+    def __init__(self, conv: PackedConv, static: range, input_size: tuple[int, int, int, int]):
+        super().__init__()
+        c = conv.weight.shape[0 if conv.transposed else 1]
+        dynamic = [i for i in range(c) if i not in static]
+        size = lambda k: (input_size[0], k, *input_size[2:])  # noqa: E731
+        self.static = conv.part(list(static), True, False, size(len(static)))
+        self.dynamic = conv.part(dynamic, False, False, size(len(dynamic)))
+        self.act = conv.act
+
+    def cache(self, x: torch.Tensor) -> torch.Tensor:
+        """The static inputs' part (the bias included)."""
+        return self.static(x)
+
+    def forward(self, x: torch.Tensor, cached: torch.Tensor) -> torch.Tensor:
+        y = self.dynamic(x) + cached
+        return y if self.act is None else self.act(y)
