@@ -13,7 +13,10 @@ the same crops, in batches); ``load_backend`` reads a model for ``Editor.from_pr
 ``docs/benchmarks.md``, "Editing latency"): bfloat16 PyTorch where the CPU computes
 bf16 natively (AMX, AVX-512-BF16); on other CPUs ONNX Runtime when the model folder
 holds ``generator.onnx`` (``intergan export --onnx``) and onnxruntime is installed,
-else float32 PyTorch; float32 PyTorch on GPUs.
+else float32 PyTorch; float32 PyTorch on GPUs. On the CPU the PyTorch backends
+prepare a generator that offers it (``prepare_inference``: AttGAN-PyTorch imports)
+for inference: 2.8-3.9x faster edits at 128 px (docs/benchmarks.md, "AttGAN-PyTorch
+imports").
 """
 
 from __future__ import annotations
