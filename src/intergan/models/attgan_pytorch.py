@@ -21,7 +21,8 @@ are. The facts this follows, read from its attgan.py and nn.py:
 ``G(x, b)`` there decodes with the encoded target ``b`` only; here ``forward(images,
 target, source)`` gives the edit (decoded with ``target``) and the reconstruction
 (decoded with ``source``), and ``encode`` / ``edit_from_code`` split it for the
-editor, as for the generators trained here. ``Settings`` checks a run's
+editor, as for the generators trained here; ``prepare_inference`` turns it into a
+fast inference-only one for the CPU editor. ``Settings`` checks a run's
 ``setting.txt`` values (train.py's argument names) before anything is built.
 """
 
