@@ -28,7 +28,11 @@ released model's settings at that size (128: shortcut 1, inject 0, CelebA; 384:
 shortcut 1, inject 1, CelebA-HQ; widths 64 to 1024, 13 attributes) and random
 weights, imports it and times ``edit_after_detection`` (``Editor.edit`` of the photo
 with the face already found: alignment, encoder, decoder, paste-back; the source
-attributes given, as such a model has no judge), ``slider_move`` and ``crop_edit``.
+attributes given, as such a model has no judge), ``slider_move`` and ``crop_edit``,
+for ``torch`` and ``torch-bf16`` as ``Editor.from_pretrained`` gives them (prepared
+for inference: batch norms folded, oneDNN weights prepacked) and for their
+``-eager`` baselines without that preparation, side by side; it prints a table with
+what ``auto`` picks and issue 34's targets.
 It saves benchmarks/results/bench_edit_attgan_pytorch_SIZE.json; the other runs save
 benchmarks/results/bench_edit_PRESET_SIZE.json (with each ``--set`` item appended to
 the name, e.g. ``_encdim32``) or ``--out``.
@@ -124,13 +128,17 @@ def make_backends(names: list[str], cfg, work: Path, threads: int) -> tuple[dict
     return out, export_s
 
 
-def import_editors(size: int, names: list[str], work: Path) -> dict:
+def import_editors(size: int, names: list[str], work: Path) -> tuple[dict, Path]:
     """Editors over a random-weight AttGAN-PyTorch import at ``size`` (128 or 384 px,
-    the released models' settings), one per backend (torch, torch-bf16, onnx)."""
+    the released models' settings), one per backend: torch, torch-bf16 (prepared for
+    inference, as ``Editor.from_pretrained`` gives them), torch-eager and
+    torch-bf16-eager (the same without the preparation: the baselines), onnx."""
+    from intergan.editing.backends import TorchBackend
     from intergan.editing.editor import Editor
     from intergan.models.attgan_pytorch import AttGANPyTorchGenerator, Settings
     from intergan.models.export import export_onnx
     from intergan.models.import_attgan import import_attgan_pytorch
+    from intergan.models.io import load_generator
 
     hq = size > 256
     raw = {"img_size": size, "shortcut_layers": 1, "inject_layers": int(hq),
@@ -144,20 +152,26 @@ def import_editors(size: int, names: list[str], work: Path) -> dict:
     editors = {}
     for name in names:
         if name == "onnx":
-            ed = Editor.from_pretrained(model, backend="torch")
-            export_onnx(ed.backend.generator, ed.config, model / "generator.onnx")
-        editors[name] = Editor.from_pretrained(model, backend=name)
-    return editors
+            export_onnx(*load_generator(model), model / "generator.onnx")
+        base = name.removesuffix("-eager")
+        editors[name] = ed = Editor.from_pretrained(model, backend=base)
+        if name != base:
+            precision = "bf16" if base == "torch-bf16" else "float32"
+            ed.backend = TorchBackend(load_generator(model)[0], precision=precision, prepare=False)
+            ed.backend.name = name
+    return editors, model
 
 
 def bench_import(args: argparse.Namespace) -> None:
     """Time an AttGAN-PyTorch import (``--attgan-pytorch SIZE``; module docstring)."""
+    from intergan.editing.backends import choose_backend
     from intergan.editing.faces import default_detector
     from intergan.hardware import cpu_bf16
+    from intergan.models.io import load_generator
 
     size, names = args.attgan_pytorch, args.backends.split(",")
     work = Path(tempfile.mkdtemp(prefix="bench_edit_import_"))
-    editors = import_editors(size, names, work)
+    editors, model = import_editors(size, names, work)
     photo = face_photo()
     det = default_detector()
     faces = det.detect(photo)
@@ -178,33 +192,23 @@ def bench_import(args: argparse.Namespace) -> None:
 
     x = torch.rand(1, 3, size, size) * 2 - 1
     reps = args.repeats
+
+    def each(fn):  # fn timed on every editor, taking turns
+        return interleaved({k: (lambda e=e: fn(e)) for k, e in editors.items()}, reps)
+
     res = {
-        "edit_after_detection": interleaved(
-            {
-                k: (lambda e=e: e.edit(photo, {"Blond_Hair": 1.0}, source=src))
-                for k, e in editors.items()
-            },
-            reps,
-        ),  # fmt: skip
+        "edit_after_detection": each(lambda e: e.edit(photo, {"Blond_Hair": 1.0}, source=src)),
         "slider_move": interleaved({k: (lambda s=s: slide(s)) for k, s in sessions.items()}, reps),
-        "crop_edit": interleaved(
-            {
-                k: (lambda e=e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False))
-                for k, e in editors.items()
-            },
-            reps,
-        ),  # fmt: skip
+        "crop_edit": each(lambda e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False)),
         "detect_1024x768": interleaved({"mtcnn": lambda: det.detect(photo)}, reps)["mtcnn"],
     }
-    for k in editors:
-        print(f"{k:11s}" + "".join(f"  {s} {res[s][k]['median_ms']:8.1f}" for s in
-              ("edit_after_detection", "slider_move", "crop_edit")))  # fmt: skip
-    print(f"MTCNN detection on the 1024x768 photo: {res['detect_1024x768']['median_ms']} ms")
+    auto = choose_backend("auto", torch.device("cpu"), model)[0]
+    print_import_table(res, editors, auto, size, args)
     out = Path(args.out or f"benchmarks/results/bench_edit_attgan_pytorch_{size}.json")
-    G = next(iter(editors.values())).backend
-    params = sum(p.numel() for p in G.generator.parameters()) if hasattr(G, "generator") else None
+    params = sum(p.numel() for p in load_generator(model)[0].parameters())
     meta = {**machine(args), "cpu_bf16": "{} ({})".format(*cpu_bf16()), "img_size": size,
-            "model": "AttGAN-PyTorch import, released settings, random weights",
+            "model": "AttGAN-PyTorch import, released settings, random weights", "auto_picks": auto,
+            "prepared": {k: getattr(e.backend, "prepared", "") for k, e in editors.items()},
             "generator_params": params, "repeats": reps,
             "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --attgan-pytorch {size} "
             f"--threads {args.threads} --repeats {reps} --backends {args.backends} "
@@ -212,6 +216,30 @@ def bench_import(args: argparse.Namespace) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "results": res}, indent=2) + "\n")
     print(json.dumps(meta))
+
+
+SCENARIOS = ("edit_after_detection", "slider_move", "crop_edit")
+TARGETS = {128: {"edit_after_detection": 150, "slider_move": 80}, 384: {"slider_move": 600}}
+
+
+def print_import_table(res: dict, editors: dict, auto: str, size: int, args) -> None:
+    """The import run's medians, one row per backend, against issue 34's targets."""
+    cpu = machine(args)["machine"]
+    print(f"\nAttGAN-PyTorch {size} px import, {args.threads} thread(s), {cpu}, "
+          f"load average {os.getloadavg()[0]:.1f}; medians of {args.repeats}, ms")  # fmt: skip
+    print(f"{'backend':24s}" + "".join(f"{s:>22s}" for s in SCENARIOS))
+    for k, e in editors.items():
+        label = k + (" (auto)" if k == auto else "")
+        print(f"{label:24s}" + "".join(f"{res[s][k]['median_ms']:22.1f}" for s in SCENARIOS))
+        if getattr(e.backend, "prepared", ""):
+            print(f"{'':24s}prepared: {e.backend.prepared}")
+    for scen, limit in TARGETS[size].items():
+        got = res[scen][auto]["median_ms"] if auto in res[scen] else None
+        verdict = (
+            "not timed" if got is None else f"{got} ms: " + ("met" if got <= limit else "NOT met")
+        )
+        print(f"target {scen} <= {limit} ms ({auto}, what auto picks): {verdict}")
+    print(f"MTCNN detection on the 1024x768 photo: {res['detect_1024x768']['median_ms']} ms")
 
 
 def machine(args: argparse.Namespace) -> dict:
@@ -276,12 +304,13 @@ def main() -> None:
                     "synthfaces-64's width)")  # fmt: skip
     ap.add_argument("--attgan-pytorch", type=int, choices=(128, 384), metavar="SIZE",
                     help="time a random-weight AttGAN-PyTorch import at 128 or 384 px "
-                    "(backends torch,torch-bf16 unless --backends says otherwise)")  # fmt: skip
+                    "(backends torch-eager,torch,torch-bf16-eager,torch-bf16 unless --backends "
+                    "says otherwise; -eager: without the inference preparation)")  # fmt: skip
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     if args.attgan_pytorch:
         if args.backends == ap.get_default("backends"):
-            args.backends = "torch,torch-bf16"
+            args.backends = "torch-eager,torch,torch-bf16-eager,torch-bf16"
         return bench_import(args)
 
     from intergan.config import Config, model_config

@@ -21,7 +21,8 @@ are. The facts this follows, read from its attgan.py and nn.py:
 ``G(x, b)`` there decodes with the encoded target ``b`` only; here ``forward(images,
 target, source)`` gives the edit (decoded with ``target``) and the reconstruction
 (decoded with ``source``), and ``encode`` / ``edit_from_code`` split it for the
-editor, as for the generators trained here. ``Settings`` checks a run's
+editor, as for the generators trained here; ``prepare_inference`` turns it into a
+fast inference-only one for the CPU editor. ``Settings`` checks a run's
 ``setting.txt`` values (train.py's argument names) before anything is built.
 """
 
@@ -220,6 +221,7 @@ class AttGANPyTorchGenerator(nn.Module):
             self.dec_layers.append(Block(nn.ConvTranspose2d, n_in, n_out, s.dec_norm, s.dec_acti))
             n_in = n_out + (n_out // 2 if i < s.shortcuts else 0) + (na if i < s.injects else 0)
         self.dec_layers.append(Block(nn.ConvTranspose2d, n_in, 3, "none", "tanh"))
+        self.split = nn.ModuleDict()  # decoder layer -> SplitConv, once prepared
 
     @property
     def architecture(self) -> dict[str, Any]:
@@ -227,24 +229,33 @@ class AttGANPyTorchGenerator(nn.Module):
         return {"kind": KIND, "settings": self.settings.to_dict()}
 
     def encode(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """``(B, 3, S, S)`` in [-1, 1] -> every encoder map, the last one the code."""
+        """``(B, 3, S, S)`` in [-1, 1] -> every encoder map, the last one the code; a
+        prepared generator appends, per split decoder layer, the part of it that
+        depends on an encoder map alone (``prepare_inference``)."""
         zs, z = [], images
         for layer in self.enc_layers:
             z = layer(z)
             zs.append(z)
-        return zs
+        n = len(zs)
+        return zs + [m.cache(zs[n - 1 - int(i)]) for i, m in self.split.items()]
 
     def decode(self, zs: list[torch.Tensor], a: torch.Tensor) -> torch.Tensor:
         """Encoder maps and encoded labels ``a`` (B, n) -> images (B, 3, S, S) in [-1, 1]."""
-        a = a.to(zs[-1].dtype)
-        z = torch.cat([zs[-1], tile(a, zs[-1].shape[-1])], dim=1)
         n = len(self.dec_layers)
+        zs, cached = zs[:n], dict(zip(self.split, zs[n:]))
+        a = a.to(zs[-1].dtype)
+        parts = [(zs[-1], True), (tile(a, zs[-1].shape[-1]), False)]  # (input, from zs)
         for i, layer in enumerate(self.dec_layers):
-            z = layer(z)
+            if str(i) in cached:
+                z = torch.cat([p for p, fixed in parts if not fixed], dim=1)
+                z = self.split[str(i)](z, cached[str(i)])
+            else:
+                z = layer(torch.cat([p for p, _ in parts], dim=1))
+            parts = [(z, False)]
             if i < self.settings.shortcuts:
-                z = torch.cat([z, zs[n - 2 - i]], dim=1)
+                parts.append((zs[n - 2 - i], True))
             if i < self.settings.injects:
-                z = torch.cat([z, tile(a, z.shape[-1])], dim=1)
+                parts.append((tile(a, z.shape[-1]), False))
         return z
 
     def forward(
@@ -254,7 +265,8 @@ class AttGANPyTorchGenerator(nn.Module):
         the edit (decoded with ``target``) and the reconstruction (with ``source``)."""
         check_inputs(self.cfg, images, target, source, values=not self.training)
         zs = self.encode(images)
-        return GeneratorOutput(self.decode(zs, target), self.decode(zs, source), zs[-1], zs[-1])
+        z = zs[len(self.enc_layers) - 1]
+        return GeneratorOutput(self.decode(zs, target), self.decode(zs, source), z, z)
 
     def edit_from_code(
         self, zs: list[torch.Tensor], target: torch.Tensor, source: torch.Tensor
@@ -262,6 +274,45 @@ class AttGANPyTorchGenerator(nn.Module):
         """The edit from ``zs = encode(images)``; ``source`` is not used (AttGAN
         decodes with the target vector alone)."""
         return self.decode(zs, target)
+
+    def prepare_inference(self, dtype: torch.dtype = torch.float32) -> str:
+        """Make this (eval-mode) generator inference-only, in place, in ``dtype``:
+        batch norms folded into the convolutions, weights prepacked for oneDNN with
+        the activations fused, and the decoder layers that take an encoder map split
+        so that ``encode`` computes that map's part once (``intergan.models.inference``,
+        ``SplitConv``; a slider move then skips it); the same outputs up to
+        float rounding. Its state dict then no longer loads AttGAN-PyTorch's files.
+        Returns what was done, for the backend's description."""
+        from intergan.models.inference import PackedConv, SplitConv, prepare_block
+
+        side, n = self.settings.img_size, len(self.enc_layers)
+        for i, block in enumerate(self.enc_layers):
+            c = block.layers[0].in_channels
+            self.enc_layers[i] = prepare_block(block.layers, dtype, (1, c, side >> i, side >> i))
+        for i, block in enumerate(self.dec_layers):
+            c, s = block.layers[0].in_channels, side >> (n - i)
+            self.dec_layers[i] = prepare_block(block.layers, dtype, (1, c, s, s))
+        for i, layer in enumerate(self.dec_layers):
+            fixed = self._encoder_channels(i)
+            if fixed is not None and isinstance(layer, PackedConv):
+                s = side >> (n - i)
+                self.split[str(i)] = SplitConv(layer, fixed, (1, layer.weight.shape[0], s, s))
+                self.dec_layers[i] = nn.Identity()  # its weights live on in the split
+        packed = any(isinstance(m, PackedConv) and m.packed is not None for m in self.modules())
+        done = "oneDNN-prepacked weights" if packed else "plain convolutions"
+        cached = f"encoder-map parts of {len(self.split)} decoder layers cached per photo"
+        return f"batch norms folded, {done}, {cached}"
+
+    def _encoder_channels(self, i: int) -> range | None:
+        """The input channels of decoder layer ``i`` that hold an encoder map (the
+        code, or a shortcut), which stay the same while only the labels change."""
+        s, n = self.settings, len(self.dec_layers)
+        if i == 0:
+            return range(s.enc_width(n - 1))
+        if i - 1 < s.shortcuts:
+            c = min(s.dec_dim * 2 ** (n - i), MAX_DIM)  # decoder layer i - 1's outputs
+            return range(c, c + s.enc_width(n - 1 - i))
+        return None
 
     def edit(self, images: torch.Tensor, target: torch.Tensor, source: torch.Tensor):
         """Only the edited images (B, 3, S, S) in [-1, 1]."""
