@@ -129,3 +129,16 @@ def test_a_recorded_framing_this_version_does_not_know_names_the_fix():
     cfg.data.framing = "studio"
     with pytest.raises(Exception, match="'studio' framing.*--framing"):
         framing_for_config(cfg)
+
+
+def test_a_judge_keeps_the_framing_of_its_data_and_faces_align_cuts_in_it(photos, tmp_path):
+    from intergan.editing.align import CELEBA
+    from intergan.faces_labels import judge_framing
+    from intergan.models.judge import load_judge
+
+    out = tmp_path / "judge"
+    args = ["--data", str(photos), "--size", "16", "--steps", "2", "--batch-size", "2"]
+    assert main(["classifier", "train", *args, "--workers", "0", "--out", str(out)]) == 0
+    judge = load_judge(out)
+    assert judge.info["train"]["framing"] == "celebahq"
+    assert judge_framing(judge.info, judge.img_size, CELEBA).name == "celebahq"
