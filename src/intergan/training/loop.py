@@ -294,7 +294,7 @@ def _open_run(
     )
     logger.message(f"precision: {trainer.precision.describe()} ({plan.precision_why})")
     if plan.framing_why:
-        logger.message(f"framing: {cfg.data.framing} ({plan.framing_why})")
+        logger.message(f"framing: {cfg.data.framing}, {plan.framing_why}")
     bn_note = dist.batch_norm_note(trainer.G, plan.device, t.sync_bn)
     if bn_note:
         logger.message(bn_note)
