@@ -68,6 +68,7 @@ def test_judge_labels_a_dataset_that_data_check_and_prepare_accept(photos, tmp_p
     assert main(["prepare", "--data", str(out), "--size", "32", "--out", str(cache)]) == 0
     assert check(cache) == 0
     assert "estimated by the judge" in capsys.readouterr().out  # carried into the cache
+    assert json.loads((cache / "manifest.json").read_text())["framing"] == "celeba"  # and this
 
 
 def test_faces_land_where_the_framing_puts_eyes_and_mouth(photos, tmp_path):

@@ -250,8 +250,10 @@ def test_a_full_checkpoint_keeps_d_and_loads_like_the_g_only_file(tmp_path):
         load_file(str(b / "generator.safetensors")),
     )
     assert sorted(ga) == sorted(sd) and all(torch.equal(ga[k], gb[k]) for k in ga)
-    record = json.loads((b / "config.json").read_text())["export"]["training"]
+    saved = json.loads((b / "config.json").read_text())
+    record = saved["export"]["training"]
     assert record["kept"] == ["G", "D"] and record["framing"] == "celeba"
+    assert saved["data"]["framing"] == "celeba"  # what the editor reads first
 
 
 def test_epoch_picks_the_file_and_the_default_is_the_highest(tmp_path):

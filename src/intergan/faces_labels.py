@@ -114,17 +114,19 @@ class JudgeLabels:
 
 
 def judge_framing(info: dict[str, Any], img_size: int, fallback: Framing) -> Framing:
-    """The framing a judge was trained in, guessed from the data its record names
-    (as for a model's: ``align.framing_for_config``), else ``fallback``."""
+    """The framing a judge was trained in: the one its record keeps from its data's
+    (``train.framing``), else guessed from the data it names (as for a model's:
+    ``align.framing_for_config``), else ``fallback``."""
     from intergan.config import Config
     from intergan.editing.align import framing_for_config
 
-    train = info.get("train")
-    data = train.get("data") if isinstance(train, dict) else None
-    if not isinstance(data, str) or not data:
+    train = info.get("train") if isinstance(info.get("train"), dict) else {}
+    data, framing = train.get("data"), train.get("framing")
+    data, framing = (v if isinstance(v, str) else "" for v in (data, framing))
+    if not data and not framing:
         return fallback
     cfg = Config()
-    cfg.data.path, cfg.model.img_size = data, img_size
+    cfg.data.path, cfg.data.framing, cfg.model.img_size = data, framing, img_size
     return framing_for_config(cfg)
 
 

@@ -3,7 +3,8 @@
 A saved config (a checkpoint's, an export's, a run's config.json) must build the model
 it was written with. Fields added after files existed get the value that reproduces
 the old models; a removed option reads as long as the file holds its old default
-(what every such model was built with), and is a clear error otherwise.
+(what every such model was built with), and is a clear error otherwise. A data field
+added since (``data.framing``) takes its default, which means "not recorded".
 """
 
 from __future__ import annotations

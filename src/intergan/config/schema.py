@@ -109,6 +109,11 @@ class DataConfig:
     hq_labels: str = "auto"  # CelebA-HQ label source: auto | mask | celeba
     balance: float = 0.0  # > 0: draw images so each attribute is on (and off) for at least
     # this share of them (e.g. 0.2; intergan/data/balance.py); 0 = every image once per epoch
+    # Where the faces sit in the images (a framing of intergan/editing/align.py: celeba,
+    # celebahq, synthfaces); "" = unknown, and the editor guesses from path and size. A run
+    # takes it from the data's record (aligned.json, a cache's manifest, a SynthFaces
+    # export: data.sources.recorded_framing); a value that differs from it is an error.
+    framing: str = ""
 
 
 @dataclass

@@ -27,7 +27,7 @@ from intergan.data.decode import decode_many
 from intergan.data.formats import SPLITS
 from intergan.data.layout import Source
 from intergan.data.loader import cpu_count
-from intergan.data.sources import DEFAULT_RATIOS, discover, label_origin
+from intergan.data.sources import DEFAULT_RATIOS, discover, label_origin, recorded_framing
 from intergan.errors import UserError
 from intergan.files import check_not_an_input
 
@@ -111,6 +111,7 @@ def prepare(
             "split_rule": src.split_rule,
             "columns": src.columns,
             "labels": label_origin(data),  # None, or how `faces align` labelled the data
+            "framing": (recorded_framing(data) or (None,))[0],  # where the faces sit
             "splits": {s: {"count": n} for s, n in counts.items()},
             "skipped": {
                 "unreadable": bad,

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from intergan.data import formats as F
+from intergan.data.cache import read_manifest
 from intergan.data.hq import HQ_ANNO, HQ_LIST, celebahq
 from intergan.data.layout import ATTR_FILE, Source, find_first, find_image_dir, list_images
 from intergan.errors import UserError
@@ -75,15 +76,46 @@ def detect_format(path: str | Path) -> str:
     )
 
 
-def label_origin(root: str | Path) -> dict | None:
-    """How the labels of data made by ``intergan faces align`` were made (its
-    ``aligned.json`` ``labels``: ``from`` file or judge, ``estimated``), else None."""
+def _aligned_record(root: str | Path) -> dict | None:
+    """``root/aligned.json`` (written by ``intergan faces align``), else None."""
     path = Path(root) / ALIGNED_META
     if not path.is_file():
         return None
     fix = "it is written by `intergan faces align`; run that again or delete the file"
-    labels = read_json_object(path, "alignment record", fix).get("labels")
+    return read_json_object(path, "alignment record", fix)
+
+
+def label_origin(root: str | Path) -> dict | None:
+    """How the labels of data made by ``intergan faces align`` were made (its
+    ``aligned.json`` ``labels``: ``from`` file or judge, ``estimated``), else None."""
+    labels = (_aligned_record(root) or {}).get("labels")
     return labels if isinstance(labels, dict) else None
+
+
+def recorded_framing(root: str | Path) -> tuple[str, str] | None:
+    """``(framing name, the file that records it)`` for data that carries a record of
+    where its faces sit (the names of ``intergan.editing.align``), else None:
+    ``aligned.json`` ``framing`` (``intergan faces align``), a cache's manifest
+    (``framing``, or ``synthfaces``: prepared from a SynthFaces export), a SynthFaces
+    export's ``identities.jsonl`` (its renders are the ``synthfaces`` framing)."""
+    root = Path(root)
+    if (root / MANIFEST).is_file():
+        manifest = read_manifest(root)
+        name = manifest.get("framing") or ("synthfaces" if manifest.get("synthfaces") else None)
+        return (name, str(root / MANIFEST)) if isinstance(name, str) else None
+    record = _aligned_record(root)
+    if record is not None:
+        framing = record.get("framing")
+        name = framing.get("name") if isinstance(framing, dict) else framing
+        if not isinstance(name, str) or not name:
+            raise UserError(
+                f'{root / ALIGNED_META} names no framing ("framing": {{"name": ...}}); '
+                "align the photos again with `intergan faces align` or delete the file"
+            )
+        return name, str(root / ALIGNED_META)
+    if (root / IDENTITIES).is_file():
+        return "synthfaces", str(root / IDENTITIES)
+    return None
 
 
 def estimated_note(labels: dict | None) -> str | None:

@@ -188,11 +188,21 @@ def crop_face(
 def framing_for_config(cfg) -> Framing:
     """The framing a model was trained in, from its ``Config.data``.
 
-    Built-in SynthFaces (empty ``data.path``) -> ``synthfaces``; CelebA-HQ
-    (``data.format`` or a path naming it) -> ``celebahq``; CelebA -> ``celeba``;
-    other data: ``celebahq`` at 256 px and above, else ``celeba``. Pass
-    ``framing=`` (``--framing``) when this guess is wrong.
+    The one its run recorded from the data (``data.framing``) first. Runs without one
+    (older runs, data without a record) are guessed: built-in SynthFaces (empty
+    ``data.path``) -> ``synthfaces``; CelebA-HQ (``data.format`` or a path naming
+    it) -> ``celebahq``; CelebA -> ``celeba``; other data: ``celebahq`` at 256 px and
+    above, else ``celeba``. Pass ``framing=`` (``--framing``) when this is wrong.
     """
+    recorded = getattr(cfg.data, "framing", "")
+    if recorded:
+        if recorded not in FRAMINGS:
+            raise UserError(
+                f"the model was trained on faces in the {recorded!r} framing, which this "
+                f"intergan does not know (it knows {', '.join(FRAMINGS)}); pass --framing "
+                "(framing=) or register it with editing.align.register_framing"
+            )
+        return FRAMINGS[recorded]
     path = str(cfg.data.path).lower().replace("-", "").replace("_", "")
     fmt = cfg.data.format
     if not cfg.data.path or "synth" in path:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 from intergan.attributes import resolve_attrs
 from intergan.cli_args import (
@@ -22,6 +23,7 @@ from intergan.cli_args import (
     int_in,
 )
 from intergan.config import PRESET_SIZES
+from intergan.data.sources import recorded_framing
 from intergan.errors import UserError
 from intergan.evaluation.common import open_dataset, resolve_device
 from intergan.evaluation.judge import accuracy_table, evaluate_judge, train_judge
@@ -89,6 +91,9 @@ def _train(args: argparse.Namespace) -> int:
         data=str(args.data), n_train=len(train_set), seconds=round(time.time() - start, 1)
     )
     judge.info["train"]["device"] = str(device)
+    framing = recorded_framing(args.data) if Path(args.data).is_dir() else None
+    if framing:  # where the faces sit: faces_labels.judge_framing cuts faces so
+        judge.info["train"]["framing"] = framing[0]
     if args.eval_split:
         result = evaluate_judge(judge, open_dataset(args.data, attrs, args.eval_split, args.size))
         judge.info["accuracy"] = {"split": args.eval_split, **result}

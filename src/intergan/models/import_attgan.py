@@ -224,8 +224,10 @@ def import_attgan_pytorch(
         "settings": raw,
         "kept": ["G"] + (["D"] if D is not None else []),
     }
+    cfg = settings.config()
+    cfg.data.framing = settings.framing  # the editor reads it first (editing.align)
     with output_folder(Path(out), overwrite) as tmp:
-        save_exported(G, settings.config(), tmp, source=str(pth), training=training)
+        save_exported(G, cfg, tmp, source=str(pth), training=training)
         if D is not None:
             from safetensors.torch import save
 

@@ -304,7 +304,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable_folder(args.out)
     plan, cfg, sources, data = plan_from_args(args)
     if args.dry_run:
-        print(describe_config(plan.config, cfg, sources, plan.precision_why))
+        print(describe_config(plan.config, cfg, sources, plan.precision_why, plan.framing_why))
         return 0
     with guard(args.out, "write in the run folder", exact=False):
         result = run_plan(
@@ -343,9 +343,12 @@ def plan_from_args(args: argparse.Namespace, dataset: Any = None):
     return plan, cfg, sources, data
 
 
-def describe_config(planned: Config, asked: Config, sources: dict[str, str], why: str) -> str:
+def describe_config(
+    planned: Config, asked: Config, sources: dict[str, str], why: str, framing_why: str = ""
+) -> str:
     """``--dry-run``'s listing: every field of the planned config, one a line, with
-    where its value came from (a value the plan derived says so, and from what)."""
+    where its value came from (a value the plan derived says so, and from what;
+    ``data.framing`` read from the data's record says that, ``framing_why``)."""
     before = {f"{s}.{k}": v for s, values in asked.to_dict().items() for k, v in values.items()}
     lines = []
     for section, values in planned.to_dict().items():
@@ -356,6 +359,8 @@ def describe_config(planned: Config, asked: Config, sources: dict[str, str], why
                 origin = f"planned from {json.dumps(before.get(key))}" + (
                     f" ({why})" if name in ("amp", "channels_last") else ""
                 )
+            if key == "data.framing" and framing_why:
+                origin = framing_why
             lines.append(f"{key:<28} {json.dumps(value):<24} # {origin}")
     return "\n".join(lines)
 

@@ -33,6 +33,32 @@ def open_dataset(cfg: Config, split: str) -> Dataset:
     )
 
 
+def fix_framing(cfg: Config, asked: bool) -> str:
+    """Set ``data.framing`` from the record the data carries (``recorded_framing``);
+    returns where it came from, ``""`` when the data records none (the value stays).
+    ``asked``: the value was given for this run (a flag, ``--set``, the API's config);
+    one that differs from the record is a ``UserError``, as the record describes the
+    images. A value a checkpoint or ``--config`` carried gives way to the record."""
+    if not cfg.data.path:
+        return ""
+    from intergan.data.sources import recorded_framing
+
+    record = recorded_framing(cfg.data.path)
+    if record is None:
+        return ""
+    name, where = record
+    if asked and cfg.data.framing and cfg.data.framing != name:
+        raise UserError(
+            f"data.framing is {cfg.data.framing!r}, but {where} records that the faces of "
+            f"--data {cfg.data.path} are in the {name!r} framing; leave data.framing out "
+            "(the run takes the data's), or align the photos again with `intergan faces "
+            f"align --framing {cfg.data.framing}` (to edit in another framing: intergan "
+            "edit --framing)"
+        )
+    cfg.data.framing = name
+    return f"from the data ({where})"
+
+
 def batches_per_epoch(cfg: Config, dataset: Dataset) -> int:
     """Whole batches per epoch and process; a ``UserError`` when there is not one."""
     world = dist.env_world()[2]

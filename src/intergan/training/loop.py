@@ -29,7 +29,13 @@ from intergan.models import io
 from intergan.precision import resolve
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
-from intergan.training.data import batches_per_epoch, make_stream, open_dataset, sample_batch
+from intergan.training.data import (
+    batches_per_epoch,
+    fix_framing,
+    make_stream,
+    open_dataset,
+    sample_batch,
+)
 from intergan.training.logger import RunLogger
 from intergan.training.samples import sample_grid, save_grid
 from intergan.training.schedule import batches_before, fix_length, lr_at
@@ -65,6 +71,7 @@ class RunPlan:
     checkpoint: dict | None
     dataset: Dataset  # the training data
     precision_why: str  # why this precision: written to log.txt
+    framing_why: str = ""  # where data.framing came from ("" when the data records none)
 
 
 def plan_run(
@@ -87,7 +94,7 @@ def plan_run(
     config.json) then chooses it again for this machine unless ``train.amp`` or
     ``train.channels_last`` is asked, and ``train.lr_decay_at`` asked places the
     learning-rate drop anew in this run's length; otherwise a resumed run keeps its
-    drop."""
+    drop. ``data.framing`` is taken from the data's record (``fix_framing``)."""
     cfg = copy.deepcopy(cfg)  # resolved fields change; the caller's config stays
     t = cfg.train
     device = dist.pick_device(t.device)
@@ -99,10 +106,12 @@ def plan_run(
     t.amp, t.channels_last, why = resolve(t.amp, t.channels_last, device)
     ckpt = _load_resume(cfg, Path(run_dir), resume, checkpoint)
     saved = Config.from_dict(ckpt["config"], saved=True).train if ckpt else None
+    framing_asked = asked is None or "data.framing" in asked
+    framing_why = fix_framing(cfg, framing_asked)
     dataset = dataset if dataset is not None else open_dataset(cfg, "train")
     new_drop = bool(asked) and "train.lr_decay_at" in asked and "train.lr_decay_step" not in asked
     fix_length(t, batches_per_epoch(cfg, dataset), saved, new_drop)
-    return RunPlan(cfg, Path(run_dir), device, ckpt, dataset, why)
+    return RunPlan(cfg, Path(run_dir), device, ckpt, dataset, why, framing_why)
 
 
 def train(
@@ -284,6 +293,8 @@ def _open_run(
         f"{stream.n} images, {stream.batches_per_epoch} batches per epoch"
     )
     logger.message(f"precision: {trainer.precision.describe()} ({plan.precision_why})")
+    if plan.framing_why:
+        logger.message(f"framing: {cfg.data.framing}, {plan.framing_why}")
     bn_note = dist.batch_norm_note(trainer.G, plan.device, t.sync_bn)
     if bn_note:
         logger.message(bn_note)
