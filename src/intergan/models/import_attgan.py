@@ -42,6 +42,7 @@ from intergan.files import (
 from intergan.models.attgan_pytorch import AttGANPyTorchGenerator, Settings, load_checked
 from intergan.models.attgan_pytorch import strip_prefix as _strip
 from intergan.models.export import check_judge, copy_judge, save_exported
+from intergan.models.io import not_torch_file
 
 SETTING_FILE = "setting.txt"
 CHECKPOINT_DIR = "checkpoint"
@@ -130,12 +131,9 @@ def read_settings(
 def read_weights(path: Path) -> dict[str, Any]:
     """The dict in an AttGAN-PyTorch weights file, read with ``weights_only=True``."""
     fix = "pass an AttGAN-PyTorch checkpoint/weights.N.pth"
-    with guard(path, "read"):
-        with path.open("rb") as f:
-            head = f.read(4)
-    # torch.save's zip format, or the legacy one (a pickle, protocol 2 and up)
-    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
-        raise UserError(f"{path} is not a PyTorch weights file (it starts {head!r}); {fix}")
+    what = not_torch_file(path)
+    if what:
+        raise UserError(f"{path} is not a PyTorch weights file ({what}); {fix}")
     with guard(path, "read"):
         f = path.open("rb")
     try:
