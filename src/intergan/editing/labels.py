@@ -123,7 +123,8 @@ class Labels:
         owner: Sequence[int],
         estimate: Callable[[], torch.Tensor] | None,
     ) -> torch.Tensor:
-        """Binary source rows (F, n) for F faces, face f belonging to image ``owner[f]``.
+        """Binary source rows (F, n) for F faces, face f belonging to image ``owner[f]``;
+        ``source`` as :meth:`check_source` returns it (text parsed).
 
         Attributes ``source`` does not give come from ``estimate()`` (the judge's
         binary labels (F, n)); without it they count as absent, and with no
@@ -194,10 +195,9 @@ class Labels:
         return source
 
     def _rows(self, source: SourceSpec) -> torch.Tensor:
-        """``source`` as (R, n) float rows, NaN where a dict leaves an attribute out."""
+        """``source`` (its text form already parsed, :meth:`check_source`) as (R, n)
+        float rows, NaN where a dict leaves an attribute out."""
         n = len(self.attrs)
-        if isinstance(source, str):
-            source = self.parse_source(source)
         if isinstance(source, Mapping):
             rows = torch.full((1, n), float("nan"))
             for name, v in source.items():
