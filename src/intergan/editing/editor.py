@@ -10,8 +10,9 @@
 
 Intensities are continuous: the value ``v`` of an attribute becomes its encoded
 target entry ``v * test_int`` (the paper's test intensity, 1.0 by default), so 1
-switches it on, -1 off, and values beyond +-1 extrapolate. Switching an attribute
-on applies the conflict rules of ``intergan.attributes``. With ``align=True``
+switches it on, -1 off, and values beyond +-1 extrapolate (up to +-1.5,
+``labels.MAX_INTENSITY``). Switching an attribute on applies the conflict rules of
+``intergan.attributes``. With ``align=True``
 every face found is cut out in the model's training framing, edited and pasted
 back at full resolution; ``align=False`` edits the centred square as is.
 ``blend`` (``paste.BLENDS``) puts back the model's output (``"raw"``) or adds the

@@ -3,8 +3,9 @@
 Binary labels are 0/1 per model attribute; the generator takes *encoded* labels
 (``attributes.encode``: ``(2b - 1) * thres_int``). An edit ``{attr: v}`` sets that
 attribute's encoded target to ``v * test_int`` (1 on, -1 off, fractions and values
-beyond +-1 allowed) and keeps every other attribute at its source value, after the
-conflict rules of ``intergan.attributes`` for attributes switched on.
+beyond +-1 up to +-``MAX_INTENSITY`` allowed) and keeps every other attribute at its
+source value, after the conflict rules of ``intergan.attributes`` for attributes
+switched on.
 
 What an edit asks for is checked first, before any image work, into ``Targets``
 (``Labels.edit``, ``sweep``, ``flip_each``); once the source rows of the faces are
