@@ -154,10 +154,11 @@ SYNTHETIC_NOTE = (
 )
 
 
-def read_training(path: str | os.PathLike) -> dict | None:
-    """``training_record`` of a model path, or None when it cannot be told."""
+def read_training(path: str | os.PathLike, cfg: Config | None = None) -> dict | None:
+    """``training_record`` of a model path, or None when it cannot be told; ``cfg``:
+    the model's config when already loaded (a checkpoint is then not read again)."""
     try:
-        return training_record(path)
+        return training_record(path, cfg)
     except (UserError, OSError, ValueError, KeyError):
         return None
 
