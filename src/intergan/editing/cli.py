@@ -298,6 +298,7 @@ def _source(editor, spec: str | None):
 def run(args: argparse.Namespace) -> int:
     from intergan.editing.editor import Editor
     from intergan.models.export import SYNTHETIC_NOTE, synthetic_only
+    from intergan.models.pretrained import resolve_model
 
     if args.list_faces:
         return list_faces(args.inputs, args.max_pixels)
@@ -306,8 +307,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_writable_folder(out)
     paths = list_images(args.inputs)
+    model = resolve_model(args.model)  # once: a Hub id is not looked up again below
     editor = Editor.from_pretrained(
-        args.model, device=args.device, backend=args.backend, judge=args.judge, framing=args.framing
+        model, device=args.device, backend=args.backend, judge=args.judge, framing=args.framing
     )
     editor.max_pixels = args.max_pixels
     editor.labels.edit(changes)  # unknown names (with a suggestion) and conflicts fail now
@@ -317,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
         _ = editor.detector
     kw = {"align": not args.no_align, "face_index": args.face, "blend": args.blend}
-    if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
+    if not args.no_align and synthetic_only(model, editor.config):  # aligned: a real photo
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
     return _edit_all(
         paths, out, args, lambda path: _edit_one(editor, args, path, changes, source, kw)

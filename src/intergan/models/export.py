@@ -132,17 +132,19 @@ def training_record(
     return {**record, "note": note} if note else record
 
 
-def trained_on_synthfaces(path: str | os.PathLike) -> bool:
-    """True when the model at ``path`` records that it saw SynthFaces only."""
-    record = read_training(path)
+def trained_on_synthfaces(path: str | os.PathLike, cfg: Config | None = None) -> bool:
+    """True when the model at ``path`` records that it saw SynthFaces only (``cfg``: as
+    for :func:`read_training`)."""
+    record = read_training(path, cfg)
     return bool(record and record.get("synthfaces"))
 
 
-def synthetic_only(model: str) -> bool:
-    """Whether the model a ``--model`` value names (a path or a bundled name) records
-    SynthFaces as its only training data; False when that cannot be told."""
+def synthetic_only(model: str | os.PathLike, cfg: Config | None = None) -> bool:
+    """Whether the model a ``--model`` value names (a path, a bundled name or a Hub id)
+    records SynthFaces as its only training data; False when that cannot be told.
+    ``cfg``: the model's config when already loaded (a checkpoint is not read again)."""
     try:
-        return trained_on_synthfaces(resolve_model(model))
+        return trained_on_synthfaces(resolve_model(model), cfg)
     except UserError:
         return False
 
