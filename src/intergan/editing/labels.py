@@ -246,19 +246,6 @@ def check_intensities(values: Mapping[str, float]) -> None:
             )
 
 
-def check_settings(feather: float, batch_size: int) -> None:
-    """The ``Editor``'s own numbers: ``feather`` a share of the crop side in [0, 0.5],
-    ``batch_size`` crops per generator run, 1 to 4096."""
-    if not (isinstance(feather, (int, float)) and 0 <= feather <= 0.5):
-        raise UserError(f"feather {feather!r}: use a share of the crop side from 0 to 0.5")
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or not 1 <= batch_size <= 4096
-    ):
-        raise UserError(f"batch_size {batch_size!r}: use a whole number from 1 to 4096")
-
-
 def _check_conflicts(changes: Mapping[str, float]) -> None:
     """Refuse two attributes switched on (intensity > 0) that a conflict rule excludes."""
     on = [name for name, v in changes.items() if float(v) > 0]
