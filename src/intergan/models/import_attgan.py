@@ -34,6 +34,7 @@ import torch
 from intergan.errors import UserError
 from intergan.files import (
     atomic_write,
+    check_not_an_input,
     check_output_folder,
     guard,
     output_folder,
@@ -202,6 +203,9 @@ def import_attgan_pytorch(
     at all (``files.output_folder``). Returns ``out``."""
     check_output_folder(out, overwrite)
     pth, found = locate(Path(run), epoch)
+    inputs = {"RUN": run, "the weights file": pth, "the settings file": setting or found}
+    inputs["--judge"] = judge if judge and Path(judge).exists() else None  # a local folder
+    check_not_an_input(out, {k: v for k, v in inputs.items() if v})  # --overwrite: no loss
     settings, raw, where = read_settings(found, setting, dict(overrides or {}), pth)
     if judge:
         check_judge(judge, list(settings.attrs))
