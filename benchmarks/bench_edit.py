@@ -20,7 +20,10 @@ Scenarios, all through the public API on a 1024x768 photo with one face:
 - ``crop_edit``: ``Editor.edit`` of one (1, 3, S, S) crop tensor with
   ``align=False`` (the generator and glue; the figure earlier versions reported).
 Median and best of ``--repeats`` calls (strips: half as many) after one warm-up,
-the backends taking turns.
+the backends taking turns. ``--blend`` (default ``raw``, as the recorded tables were
+measured): the editor's blend; ``delta`` decodes the reconstruction once more per
+opened photo (a one-shot edit, not a slider move). ``web_request`` runs the page's own
+choice.
 
 ``--attgan-pytorch 128`` (or 384) times an AttGAN-PyTorch import instead (``intergan
 import attgan-pytorch``, docs/editing.md): the benchmark writes a run folder with the
@@ -188,7 +191,7 @@ def bench_import(args: argparse.Namespace) -> None:
 
     def slide(s):
         step[0] += 1
-        return s.edit({"Blond_Hair": (-1.0, 0.5, 1.0)[step[0] % 3], "Young": 1.0})
+        return s.edit({"Blond_Hair": (-1.0, 0.5, 1.0)[step[0] % 3], "Young": 1.0}, blend=args.blend)
 
     x = torch.rand(1, 3, size, size) * 2 - 1
     reps = args.repeats
@@ -197,9 +200,13 @@ def bench_import(args: argparse.Namespace) -> None:
         return interleaved({k: (lambda e=e: fn(e)) for k, e in editors.items()}, reps)
 
     res = {
-        "edit_after_detection": each(lambda e: e.edit(photo, {"Blond_Hair": 1.0}, source=src)),
+        "edit_after_detection": each(
+            lambda e: e.edit(photo, {"Blond_Hair": 1.0}, source=src, blend=args.blend)
+        ),
         "slider_move": interleaved({k: (lambda s=s: slide(s)) for k, s in sessions.items()}, reps),
-        "crop_edit": each(lambda e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False)),
+        "crop_edit": each(
+            lambda e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False, blend=args.blend)
+        ),
         "detect_1024x768": interleaved({"mtcnn": lambda: det.detect(photo)}, reps)["mtcnn"],
     }
     auto = choose_backend("auto", torch.device("cpu"), model)[0]
@@ -212,7 +219,7 @@ def bench_import(args: argparse.Namespace) -> None:
             "generator_params": params, "repeats": reps,
             "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --attgan-pytorch {size} "
             f"--threads {args.threads} --repeats {reps} --backends {args.backends} "
-            f"--out {shlex.quote(str(out))}"}  # fmt: skip
+            f"--blend {args.blend} --out {shlex.quote(str(out))}"}  # fmt: skip
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, "results": res}, indent=2) + "\n")
     print(json.dumps(meta))
@@ -299,6 +306,9 @@ def main() -> None:
     ap.add_argument("--backends", default="torch,torch-bf16,autocast,onnx")
     ap.add_argument("--out", help="default: benchmarks/results/bench_edit_PRESET_SIZE[_SET].json")
     ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
+    ap.add_argument("--blend", choices=("raw", "delta"), default="raw",
+                    help="the editor's blend= (default raw: what the recorded tables measured, "
+                    "before delta became the editor's default)")  # fmt: skip
     ap.add_argument("--set", action="append", default=[], metavar="model.FIELD=VALUE",
                     help="change the preset's model, e.g. model.enc_dim=32 (the bundled "
                     "synthfaces-64's width)")  # fmt: skip
@@ -340,26 +350,35 @@ def main() -> None:
 
     def slide(s):
         step[0] += 1
-        return s.edit({"Blond_Hair": (-1.0, 0.5, 1.0)[step[0] % 3], "Young": 1.0})
+        return s.edit({"Blond_Hair": (-1.0, 0.5, 1.0)[step[0] % 3], "Young": 1.0}, blend=args.blend)
 
     x = torch.rand(1, 3, args.size, args.size) * 2 - 1
     src = [0.0] * len(attrs)
     reps, strip_reps = args.repeats, max(1, args.repeats // 2)
     res = {
         "first_edit": interleaved(
-            {k: (lambda e=e: e.edit(photo, {"Blond_Hair": 1.0})) for k, e in editors.items()}, reps
+            {
+                k: (lambda e=e: e.edit(photo, {"Blond_Hair": 1.0}, blend=args.blend))
+                for k, e in editors.items()
+            },
+            reps,
         ),
         "slider_move": interleaved({k: (lambda s=s: slide(s)) for k, s in sessions.items()}, reps),
         "web_request": interleaved(web_request(editors, photo, work), reps),
         "crop_edit": interleaved(
             {
-                k: (lambda e=e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False))
+                k: (
+                    lambda e=e: e.edit(
+                        x, {"Blond_Hair": 1.0}, source=src, align=False, blend=args.blend
+                    )
+                )
                 for k, e in editors.items()
             },
             reps,
         ),  # fmt: skip
         "strip_13": interleaved(
-            {k: (lambda e=e: e.edit_all(photo)) for k, e in editors.items()}, strip_reps
+            {k: (lambda e=e: e.edit_all(photo, blend=args.blend)) for k, e in editors.items()},
+            strip_reps,
         ),
     }
     from intergan.editing.faces import default_detector
@@ -386,7 +405,7 @@ def main() -> None:
         "strip_repeats": strip_reps,
         "command": f"PYTHONPATH=src python benchmarks/bench_edit.py --preset {args.preset} "
         f"--size {args.size} --threads {args.threads} --repeats {args.repeats} "
-        f"--backends {args.backends}"
+        f"--backends {args.backends} --blend {args.blend}"
         + "".join(f" --set {shlex.quote(item)}" for item in args.set)
         + f" --out {shlex.quote(str(out))}",
     }

@@ -392,3 +392,16 @@ def test_a_bundled_judge_estimates_the_source_attributes(tmp_path, capsys):
     assert main(["import", "attgan-pytorch", str(other), "--out", str(tmp_path / "m2"),
                  "--judge", "synthfaces-64"]) == 2  # fmt: skip
     assert "does not predict Smiling" in capsys.readouterr().err
+
+
+def test_out_never_replaces_the_run_being_imported(tmp_path, capsys):
+    """--out RUN --overwrite (or a folder inside it) replaced the AttGAN-PyTorch run,
+    its weights and setting.txt included, with the import."""
+    s = settings(img_size=64, enc_dim=8, dec_dim=8, enc_layers=4, dec_layers=4)
+    run = write_run(tmp_path / "run", s, {3: {"G": upstream_state(s, 1)}})
+    before = sorted(p.relative_to(run) for p in run.rglob("*"))
+    for out in (run, run / "checkpoint"):
+        argv = ["import", "attgan-pytorch", str(run), "--out", str(out), "--overwrite"]
+        assert main(argv) == 2
+        assert "write into a new folder" in capsys.readouterr().err
+    assert sorted(p.relative_to(run) for p in run.rglob("*")) == before

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from typing import Any
 
 
 def _number(x: float) -> str:
@@ -32,50 +33,41 @@ def _describe(lo: float | None, hi: float | None) -> str:
     return "finite"
 
 
-def int_in(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
-    """An argparse ``type``: an integer in ``[lo, hi]`` (None: unbounded on that side)."""
+def _ranged(
+    what: str, convert: Callable[[str], Any], lo: float | None, hi: float | None, exact: bool
+) -> Callable[[str], Any]:
+    """An argparse ``type`` reading ``convert(text)`` in ``[lo, hi]``, finite; its errors
+    say ``expected WHAT ...`` and show the value read (``exact``) or the text given."""
 
-    def parse(text: str) -> int:
+    def parse(text: str) -> Any:
         try:
-            value = int(text.strip())
+            value = convert(text.strip())
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"expected an integer {_describe(lo, hi)}, got {text!r}"
+                f"expected {what} {_describe(lo, hi)}, got {text!r}"
             ) from None
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise argparse.ArgumentTypeError(
-                f"expected an integer {_describe(lo, hi)}, got {value}"
-            )
+        if (
+            (isinstance(value, float) and not math.isfinite(value))
+            or (lo is not None and value < lo)
+            or (hi is not None and value > hi)
+        ):
+            shown = value if exact else text.strip()
+            raise argparse.ArgumentTypeError(f"expected {what} {_describe(lo, hi)}, got {shown}")
         return value
 
-    parse.__name__ = "integer"  # argparse names the type in its message
+    parse.__name__ = what.split()[-1]  # argparse names the type in its message
     parse.bounds = (lo, hi)  # type: ignore[attr-defined]  # read by the option walk test
     return parse
 
 
+def int_in(lo: int | None = None, hi: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: an integer in ``[lo, hi]`` (None: unbounded on that side)."""
+    return _ranged("an integer", int, lo, hi, exact=True)
+
+
 def float_in(lo: float | None = None, hi: float | None = None) -> Callable[[str], float]:
     """An argparse ``type``: a finite number in ``[lo, hi]`` (None: unbounded)."""
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected a number {_describe(lo, hi)}, got {text!r}"
-            ) from None
-        if (
-            not math.isfinite(value)
-            or (lo is not None and value < lo)
-            or (hi is not None and value > hi)
-        ):
-            raise argparse.ArgumentTypeError(
-                f"expected a number {_describe(lo, hi)}, got {text.strip()}"
-            )
-        return value
-
-    parse.__name__ = "number"
-    parse.bounds = (lo, hi)  # type: ignore[attr-defined]
-    return parse
+    return _ranged("a number", float, lo, hi, exact=False)
 
 
 # Bounds several commands share (inclusive). Each is generous for real use and

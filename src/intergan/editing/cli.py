@@ -226,15 +226,13 @@ class OutputNames:
         return path
 
 
-def _edit_one(editor, args, path: Path, source, kw) -> list[tuple[Image.Image, str]]:
+def _edit_one(editor, args, path: Path, changes, source, kw) -> list[tuple[Image.Image, str]]:
     """The edits of one photo as (image, file name); raises ``UserError`` for a photo
     that cannot be read or edited (no face, no face N)."""
     photo = load_image(path, args.max_pixels)
     image, stem, ext = photo.to_pil(), path.stem, _suffix(path)
     if args.set:
-        return [
-            (editor.edit(image, parse_set(args.set), source=source, **kw), f"{stem}_edited{ext}")
-        ]
+        return [(editor.edit(image, changes, source=source, **kw), f"{stem}_edited{ext}")]
     if args.all:
         edits = editor.edit_all(image, source=source, **kw)
         out = [(im, f"{stem}_{attr}{ext}") for attr, im in edits.items()]
@@ -264,14 +262,8 @@ def list_faces(inputs: list[str], max_pixels: int | None) -> int:
     return 1 if failed else 0
 
 
-def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from intergan.editing.editor import Editor
-    from intergan.models.export import SYNTHETIC_NOTE, synthetic_only
-
-    if args.list_faces:
-        return list_faces(args.inputs, args.max_pixels)
+def _check_args(args: argparse.Namespace) -> None:
+    """The option combinations ``run`` refuses before loading anything."""
     missing = [f for f, v in (("--model", args.model), ("--out", args.out)) if not v]
     if missing:
         raise UserError(
@@ -281,19 +273,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--face N picks a detected face; it needs alignment: drop --no-align")
     if sum(map(bool, (args.set, args.all, args.slide))) != 1:
         raise UserError("choose exactly one of --set ATTR=VALUE, --all or --slide ATTR")
-    changes = parse_set(args.set)
-    out = Path(args.out)
-    check_writable_folder(out)
-    paths = list_images(args.inputs)
-    editor = Editor.from_pretrained(
-        args.model, device=args.device, backend=args.backend, judge=args.judge, framing=args.framing
-    )
-    editor.max_pixels = args.max_pixels
-    editor.labels.edit(changes)  # unknown names (with a suggestion) and conflicts fail now
-    if args.slide:
-        editor.index(args.slide)
+
+
+def _source(editor, spec: str | None):
+    """``--source-attrs`` checked against the model before any photo; without a judge
+    it is required, and what it leaves out is said to be taken as absent."""
     try:  # names (with a suggestion), values and length checked before any photo
-        source = editor.labels.check_source(args.source_attrs or None)
+        source = editor.labels.check_source(spec or None)
     except UserError as e:
         raise UserError(f"--source-attrs: {e}") from None
     if editor.judge is None:
@@ -306,17 +292,51 @@ def run(args: argparse.Namespace) -> int:
             assumed = [a for a in editor.attrs if a not in source]
             if assumed:
                 print(f"note: no judge; taking as absent: {', '.join(assumed)}")
+    return source
+
+
+def run(args: argparse.Namespace) -> int:
+    from intergan.editing.editor import Editor
+    from intergan.models.export import SYNTHETIC_NOTE, synthetic_only
+    from intergan.models.pretrained import resolve_model
+
+    if args.list_faces:
+        return list_faces(args.inputs, args.max_pixels)
+    _check_args(args)
+    changes = parse_set(args.set)
+    out = Path(args.out)
+    check_writable_folder(out)
+    paths = list_images(args.inputs)
+    model = resolve_model(args.model)  # once: a Hub id is not looked up again below
+    editor = Editor.from_pretrained(
+        model, device=args.device, backend=args.backend, judge=args.judge, framing=args.framing
+    )
+    editor.max_pixels = args.max_pixels
+    editor.labels.edit(changes)  # unknown names (with a suggestion) and conflicts fail now
+    if args.slide:
+        editor.index(args.slide)
+    source = _source(editor, args.source_attrs)
     if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
         _ = editor.detector
     kw = {"align": not args.no_align, "face_index": args.face, "blend": args.blend}
-    if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
+    if not args.no_align and synthetic_only(model, editor.config):  # aligned: a real photo
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
+    return _edit_all(
+        paths, out, args, lambda path: _edit_one(editor, args, path, changes, source, kw)
+    )
+
+
+def _edit_all(paths: list[Path], out: Path, args: argparse.Namespace, edit_one) -> int:
+    """Edit each photo (``edit_one(path)``), write its outputs into ``out`` under free
+    names, report skipped photos; 1 when any was skipped."""
+    from tqdm import tqdm
+
     names, created = OutputNames(out, paths, args.overwrite), not out.exists()
     skipped, total = [], 0
     try:
         for path in tqdm(paths, desc="editing", unit="img", disable=len(paths) < 2):
             try:
-                results = _edit_one(editor, args, path, source, kw)
+                results = edit_one(path)
             except UserError as e:  # this photo only: report it, go on, fail at the end
                 skipped.append(path)
                 tqdm.write(f"skipped {path}: {e}", file=sys.stderr)

@@ -10,8 +10,9 @@
 
 Intensities are continuous: the value ``v`` of an attribute becomes its encoded
 target entry ``v * test_int`` (the paper's test intensity, 1.0 by default), so 1
-switches it on, -1 off, and values beyond +-1 extrapolate. Switching an attribute
-on applies the conflict rules of ``intergan.attributes``. With ``align=True``
+switches it on, -1 off, and values beyond +-1 extrapolate (up to +-1.5,
+``labels.MAX_INTENSITY``). Switching an attribute on applies the conflict rules of
+``intergan.attributes``. With ``align=True``
 every face found is cut out in the model's training framing, edited and pasted
 back at full resolution; ``align=False`` edits the centred square as is.
 ``blend`` (``paste.BLENDS``) puts back the model's output (``"raw"``) or adds the
@@ -38,15 +39,10 @@ from intergan.editing.convert import to_batch
 from intergan.editing.crops import NoFaceError
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS
-from intergan.editing.labels import (
-    Labels,
-    SourceSpec,
-    check_judge,
-    check_settings,
-    require_judge,
-)
+from intergan.editing.labels import Labels, SourceSpec, check_judge, require_judge
 from intergan.editing.paste import check_blend
 from intergan.editing.session import EditSession
+from intergan.errors import UserError
 from intergan.hardware import pick_device  # the one meaning of --device auto
 
 if TYPE_CHECKING:
@@ -88,7 +84,7 @@ class Editor:
         if isinstance(framing, str):
             framing = get_framing(framing)
         self.framing: Framing = framing or framing_for_config(config)
-        check_settings(feather, batch_size)
+        _check_settings(feather, batch_size)
         self.feather, self.batch_size = feather, batch_size
         self.judge: Judge | None = None
         if judge is not None:
@@ -239,3 +235,16 @@ class Editor:
         targets, blend = self.labels.flip_each(intensity), check_blend(blend)
         edits = self.open(image, source, align, face_index).render(targets, blend)
         return dict(zip(self.attrs, edits))
+
+
+def _check_settings(feather: float, batch_size: int) -> None:
+    """The ``Editor``'s own numbers: ``feather`` a share of the crop side in [0, 0.5],
+    ``batch_size`` crops per generator run, 1 to 4096."""
+    if not (isinstance(feather, (int, float)) and 0 <= feather <= 0.5):
+        raise UserError(f"feather {feather!r}: use a share of the crop side from 0 to 0.5")
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= 4096
+    ):
+        raise UserError(f"batch_size {batch_size!r}: use a whole number from 1 to 4096")

@@ -3,8 +3,9 @@
 Binary labels are 0/1 per model attribute; the generator takes *encoded* labels
 (``attributes.encode``: ``(2b - 1) * thres_int``). An edit ``{attr: v}`` sets that
 attribute's encoded target to ``v * test_int`` (1 on, -1 off, fractions and values
-beyond +-1 allowed) and keeps every other attribute at its source value, after the
-conflict rules of ``intergan.attributes`` for attributes switched on.
+beyond +-1 up to +-``MAX_INTENSITY`` allowed) and keeps every other attribute at its
+source value, after the conflict rules of ``intergan.attributes`` for attributes
+switched on.
 
 What an edit asks for is checked first, before any image work, into ``Targets``
 (``Labels.edit``, ``sweep``, ``flip_each``); once the source rows of the faces are
@@ -123,7 +124,8 @@ class Labels:
         owner: Sequence[int],
         estimate: Callable[[], torch.Tensor] | None,
     ) -> torch.Tensor:
-        """Binary source rows (F, n) for F faces, face f belonging to image ``owner[f]``.
+        """Binary source rows (F, n) for F faces, face f belonging to image ``owner[f]``;
+        ``source`` as :meth:`check_source` returns it (text parsed).
 
         Attributes ``source`` does not give come from ``estimate()`` (the judge's
         binary labels (F, n)); without it they count as absent, and with no
@@ -194,10 +196,9 @@ class Labels:
         return source
 
     def _rows(self, source: SourceSpec) -> torch.Tensor:
-        """``source`` as (R, n) float rows, NaN where a dict leaves an attribute out."""
+        """``source`` (its text form already parsed, :meth:`check_source`) as (R, n)
+        float rows, NaN where a dict leaves an attribute out."""
         n = len(self.attrs)
-        if isinstance(source, str):
-            source = self.parse_source(source)
         if isinstance(source, Mapping):
             rows = torch.full((1, n), float("nan"))
             for name, v in source.items():
@@ -243,19 +244,6 @@ def check_intensities(values: Mapping[str, float]) -> None:
                 f"{name}: the intensity {v:g} is outside -{MAX_INTENSITY:g}..{MAX_INTENSITY:g} "
                 "(1 on, -1 off, beyond +-1 extrapolates); use e.g. 1 or -0.5"
             )
-
-
-def check_settings(feather: float, batch_size: int) -> None:
-    """The ``Editor``'s own numbers: ``feather`` a share of the crop side in [0, 0.5],
-    ``batch_size`` crops per generator run, 1 to 4096."""
-    if not (isinstance(feather, (int, float)) and 0 <= feather <= 0.5):
-        raise UserError(f"feather {feather!r}: use a share of the crop side from 0 to 0.5")
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or not 1 <= batch_size <= 4096
-    ):
-        raise UserError(f"batch_size {batch_size!r}: use a whole number from 1 to 4096")
 
 
 def _check_conflicts(changes: Mapping[str, float]) -> None:

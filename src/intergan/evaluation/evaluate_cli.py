@@ -139,7 +139,7 @@ def evaluate_path(args: argparse.Namespace) -> dict[str, Any]:
         "ground_truth_note": note,
         "n_requested": n,
         # the checkpoint's step: `intergan export` puts these figures on the model card
-        "steps": (read_training(model) or {}).get("steps"),
+        "steps": (read_training(model, cfg) or {}).get("steps"),
     }
     return result
 

@@ -34,6 +34,7 @@ import torch
 from intergan.errors import UserError
 from intergan.files import (
     atomic_write,
+    check_not_an_input,
     check_output_folder,
     guard,
     output_folder,
@@ -42,6 +43,7 @@ from intergan.files import (
 from intergan.models.attgan_pytorch import AttGANPyTorchGenerator, Settings, load_checked
 from intergan.models.attgan_pytorch import strip_prefix as _strip
 from intergan.models.export import check_judge, copy_judge, save_exported
+from intergan.models.io import not_torch_file
 
 SETTING_FILE = "setting.txt"
 CHECKPOINT_DIR = "checkpoint"
@@ -130,12 +132,9 @@ def read_settings(
 def read_weights(path: Path) -> dict[str, Any]:
     """The dict in an AttGAN-PyTorch weights file, read with ``weights_only=True``."""
     fix = "pass an AttGAN-PyTorch checkpoint/weights.N.pth"
-    with guard(path, "read"):
-        with path.open("rb") as f:
-            head = f.read(4)
-    # torch.save's zip format, or the legacy one (a pickle, protocol 2 and up)
-    if not (head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"):
-        raise UserError(f"{path} is not a PyTorch weights file (it starts {head!r}); {fix}")
+    what = not_torch_file(path)
+    if what:
+        raise UserError(f"{path} is not a PyTorch weights file ({what}); {fix}")
     with guard(path, "read"):
         f = path.open("rb")
     try:
@@ -204,6 +203,9 @@ def import_attgan_pytorch(
     at all (``files.output_folder``). Returns ``out``."""
     check_output_folder(out, overwrite)
     pth, found = locate(Path(run), epoch)
+    inputs = {"RUN": run, "the weights file": pth, "the settings file": setting or found}
+    inputs["--judge"] = judge if judge and Path(judge).exists() else None  # a local folder
+    check_not_an_input(out, {k: v for k, v in inputs.items() if v})  # --overwrite: no loss
     settings, raw, where = read_settings(found, setting, dict(overrides or {}), pth)
     if judge:
         check_judge(judge, list(settings.attrs))

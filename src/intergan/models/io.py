@@ -114,47 +114,6 @@ def list_checkpoints(folder: str | os.PathLike) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
-# what a training run writes into its folder (besides hidden temporaries), and what
-# later commands add there by default (`export` -> RUN/export, `evaluate` -> RUN/eval_SPLIT)
-RUN_FILES = ("config.json", "cmd.txt", "log.txt", "stats.jsonl", "samples", "tensorboard",
-             CHECKPOINT_DIR, "export")  # fmt: skip
-
-
-def _is_run_file(name: str) -> bool:
-    return name in RUN_FILES or name.startswith(("eval_", "."))
-
-
-def check_run_folder(run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None) -> None:
-    """Refuse, before anything is written, to train into ``run_dir`` unless it is new or
-    empty, or holds only a run's files and (when resuming, ``checkpoint``) the
-    checkpoint is one of its own (in ``RUN/checkpoints/``): another run's checkpoint
-    resumed there would rewrite its config.json and prune its checkpoints."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir() or not any(run_dir.iterdir()):
-        return
-    own = run_dir / CHECKPOINT_DIR
-    if (
-        checkpoint is not None
-        and own.is_dir()
-        and Path(checkpoint).resolve().parent == own.resolve()
-    ):
-        return
-    foreign = sorted(p.name for p in run_dir.iterdir() if not _is_run_file(p.name))
-    if foreign:
-        raise UserError(
-            f"--out {run_dir} holds files a training run does not write ({', '.join(foreign[:3])}"
-            f"{', ...' if len(foreign) > 3 else ''}); train into a new or empty folder"
-        )
-    if checkpoint is not None:
-        steps = [s for s, _ in list_checkpoints(own)]
-        held = f"checkpoints up to step {steps[-1]}" if steps else "its config and logs"
-        raise UserError(
-            f"--out {run_dir} holds another run ({held}) and --resume {checkpoint} is not one "
-            f"of its checkpoints: resume it into a new or empty --out, or continue "
-            f"{run_dir}'s own run with --resume latest"
-        )
-
-
 def find_checkpoint(run_dir_or_file: str | os.PathLike, which: str | int = "latest") -> Path:
     """Resolve a checkpoint file from a file, a run folder or a checkpoints folder.
 
@@ -199,8 +158,14 @@ CHECKPOINT_IS = (
 )
 
 
-def _what_it_is(path: Path, e: Exception) -> str:
-    """What a file ``torch.load`` could not read seems to be, from its first bytes."""
+# the first bytes of a torch.save file: its zip format, or the legacy one (a pickle,
+# protocol 2 and up)
+TORCH_HEADS = (b"PK\x03\x04", b"\x80")
+
+
+def not_torch_file(path: Path) -> str | None:
+    """None when ``path`` starts as a ``torch.save`` file does; else what its first
+    bytes say it is ("it is empty", "it is a text file (starting ...)", ...)."""
     with guard(path, "read"):
         with open(path, "rb") as f:
             head = f.read(64)
@@ -208,13 +173,18 @@ def _what_it_is(path: Path, e: Exception) -> str:
         return "it is empty"
     if path.suffix == ".safetensors" or (head[8:9] == b"{" and b'"' in head):
         return "it is a safetensors file, weights without their config"
-    if head.startswith((b"PK\x03\x04", b"\x80")):  # zip (torch.save) or a bare pickle
-        detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
-        return f"it is a PyTorch file, truncated or damaged ({detail})"
+    if head.startswith(TORCH_HEADS):
+        return None
     try:
         return f"it is a text file (starting {head.decode('utf-8').strip()[:20]!r})"
     except UnicodeDecodeError:
         return "it is not a PyTorch file"
+
+
+def _what_it_is(path: Path, e: Exception) -> str:
+    """What a file ``torch.load`` could not read seems to be."""
+    detail = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+    return not_torch_file(path) or f"it is a PyTorch file, truncated or damaged ({detail})"
 
 
 def _torch_load(path: Path, map_location: Any) -> Any:

@@ -112,25 +112,25 @@ def resolve_model(
     """
     text = str(model).strip()
     path = Path(text).expanduser()
-    is_hub = not path.exists() and text not in local_models() and text not in BUNDLED
-    if revision and not (is_hub and hub.parse_hub_id(text)):
+    found = text in BUNDLED or path.exists()
+    local = {} if found else local_models()  # listed once
+    is_hub = not found and text not in local and bool(hub.parse_hub_id(text))
+    if revision and not is_hub:
         raise UserError(f"revision={revision!r} applies to Hub ids only; {text} is local")
     if text in BUNDLED:
         return _bundled(text, BUNDLE_FILES, flag or "--model", "an exported model or run")
-    if not path.exists():
-        local = local_models()
-        if text in local:
-            return local[text]
-        if hub.parse_hub_id(text) and not isinstance(model, Path):
-            return hub.download(text, revision)
-        names = [*BUNDLED, *local]
-        hint = suggest(text, names) if os.sep not in text else ""
-        raise UserError(
-            f"{flag or 'model'} {text!r} does not exist: it is not a file or folder, nor a bundled "
-            f"model name ({', '.join(BUNDLED)}) nor a model in {models_home()}{hint}; pass an "
-            "exported folder, a run folder, a checkpoint or a Hugging Face Hub id (org/name)"
-        )
-    return path
+    if found:
+        return path
+    if text in local:
+        return local[text]
+    if is_hub and not isinstance(model, Path):
+        return hub.download(text, revision)
+    hint = suggest(text, [*BUNDLED, *local]) if os.sep not in text else ""
+    raise UserError(
+        f"{flag or 'model'} {text!r} does not exist: it is not a file or folder, nor a bundled "
+        f"model name ({', '.join(BUNDLED)}) nor a model in {models_home()}{hint}; pass an "
+        "exported folder, a run folder, a checkpoint or a Hugging Face Hub id (org/name)"
+    )
 
 
 def resolve_judge(judge: str | os.PathLike, flag: str = "--judge") -> Path:

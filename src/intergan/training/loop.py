@@ -39,7 +39,7 @@ from intergan.training.data import (
 from intergan.training.logger import RunLogger
 from intergan.training.samples import sample_grid, save_grid
 from intergan.training.schedule import batches_before, fix_length, lr_at
-from intergan.training.state import make_checkpoint, restore_checkpoint
+from intergan.training.state import check_run_folder, make_checkpoint, restore_checkpoint
 from intergan.training.steps import LOSS_NAMES, EventHook, Trainer, build_trainer, run_step
 
 
@@ -248,13 +248,13 @@ def _load_resume(
                 f"{run_dir} already holds checkpoints (up to step {existing[-1][0]}): "
                 "continue that run with --resume latest, or choose another --out"
             )
-        io.check_run_folder(run_dir, None)
+        check_run_folder(run_dir, None)
         return None
     if ckpt is None or str(resume) == "latest":
         path = io.find_checkpoint(run_dir if str(resume) == "latest" else resume)
     else:  # the caller resolved and loaded it
         path = Path(resume)
-    io.check_run_folder(run_dir, path)  # another run's folder is never written into
+    check_run_folder(run_dir, path)  # another run's folder is never written into
     ckpt = ckpt if ckpt is not None else io.load_checkpoint(path)
     io.check_resume_config(Config.from_dict(ckpt["config"], saved=True), cfg, path)
     return ckpt

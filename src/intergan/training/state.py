@@ -4,13 +4,16 @@ Besides the weights and optimizers, a checkpoint keeps every random stream the r
 draws from (torch CPU and CUDA, numpy, python, and the trainer's own generators) for
 *every rank*, and the data order position, so that a resumed run replays exactly
 what the uninterrupted run would have done. Everything is stored as tensors and
-builtins so ``torch.load(weights_only=True)`` accepts it.
+builtins so ``torch.load(weights_only=True)`` accepts it. :func:`check_run_folder`
+says whether a run (new or resumed) may write into a folder.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +22,7 @@ import torch
 from intergan.config import Config
 from intergan.errors import UserError
 from intergan.files import state_dict_error
+from intergan.models import io
 from intergan.training import distributed as dist
 from intergan.training.batches import BatchStream
 from intergan.training.steps import Trainer
@@ -122,3 +126,44 @@ def _restore(trainer: Trainer, ckpt: dict[str, Any], stream: BatchStream) -> int
         trainer.rng.manual_seed(fresh)
         trainer.rng_device.manual_seed(fresh + 2**32)
     return int(ckpt["step"])
+
+
+# what a training run writes into its folder (besides hidden temporaries), and what
+# later commands add there by default (`export` -> RUN/export, `evaluate` -> RUN/eval_SPLIT)
+RUN_FILES = ("config.json", "cmd.txt", "log.txt", "stats.jsonl", "samples", "tensorboard",
+             io.CHECKPOINT_DIR, "export")  # fmt: skip
+
+
+def _is_run_file(name: str) -> bool:
+    return name in RUN_FILES or name.startswith(("eval_", "."))
+
+
+def check_run_folder(run_dir: str | os.PathLike, checkpoint: str | os.PathLike | None) -> None:
+    """Refuse, before anything is written, to train into ``run_dir`` unless it is new or
+    empty, or holds only a run's files and (when resuming, ``checkpoint``) the
+    checkpoint is one of its own (in ``RUN/checkpoints/``): another run's checkpoint
+    resumed there would rewrite its config.json and prune its checkpoints."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or not any(run_dir.iterdir()):
+        return
+    own = run_dir / io.CHECKPOINT_DIR
+    if (
+        checkpoint is not None
+        and own.is_dir()
+        and Path(checkpoint).resolve().parent == own.resolve()
+    ):
+        return
+    foreign = sorted(p.name for p in run_dir.iterdir() if not _is_run_file(p.name))
+    if foreign:
+        raise UserError(
+            f"--out {run_dir} holds files a training run does not write ({', '.join(foreign[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''}); train into a new or empty folder"
+        )
+    if checkpoint is not None:
+        steps = [s for s, _ in io.list_checkpoints(own)]
+        held = f"checkpoints up to step {steps[-1]}" if steps else "its config and logs"
+        raise UserError(
+            f"--out {run_dir} holds another run ({held}) and --resume {checkpoint} is not one "
+            f"of its checkpoints: resume it into a new or empty --out, or continue "
+            f"{run_dir}'s own run with --resume latest"
+        )
