@@ -1,0 +1,230 @@
+"""The web editor's slider latency as a user sees it: from releasing a slider to the
+new image shown, in headless Chromium (Debian's package, driven by Playwright).
+
+Usage: PYTHONPATH=src python benchmarks/bench_web.py [--model synthfaces-64]
+       [--moves 40] [--side 1024] [--note TEXT] [--out FILE]
+
+It starts the web editor in a subprocess (``python -m intergan.app.web``, the
+server's debug log on, which carries each slider callback's stage timings),
+opens the page, uploads a ``--side`` x ``--side`` JPEG of scikit-image's astronaut
+(1024: about 1 megapixel; the face is detected and aligned), then clicks the
+Blond_Hair slider's track ``--moves`` times at alternating positions. For each
+click the page records (in its own clock, ``performance.now()``) the pointer's
+release and the moment the new "after" image has been decoded and a frame drawn.
+
+The breakdown (medians, ms), from the server's log:
+- ``model``: the generator's label-dependent part (``backends.generate``);
+- ``paste_back``: putting the edited crop back into the photo;
+- ``edit``: the slider callback's edit (model + paste-back + glue), ``view``: the
+  shown images made and encoded, ``download``: the download file written,
+  ``callback``: the whole slider callback;
+- from the browser's resource timings: ``request_and_gradio``, from the release
+  until the browser asks for the new image, minus ``callback`` (the request, the
+  queue, Gradio's pre/post-processing and file cache, the answer); ``image_fetch``,
+  the image's download; ``browser_decode_and_draw``, the rest (the page's update,
+  decoding the image, a frame drawn).
+Saves benchmarks/results/bench_web.json (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+CHROMIUM = os.environ.get("INTERGAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+# The server, with its debug log on and the generator's label-dependent part and the
+# paste-back timed (wrapped here, as the session calls them): one log line per call.
+SERVER = """
+import functools, logging, sys, time
+logging.basicConfig(filename=sys.argv[1], level=logging.WARNING, format="%(message)s")
+log = logging.getLogger("intergan.app.bench")
+logging.getLogger("intergan.app").setLevel(logging.DEBUG)
+from intergan.editing import crops, session
+def timed(name, fn):
+    @functools.wraps(fn)
+    def wrap(*a, **k):
+        t0 = time.perf_counter()
+        out = fn(*a, **k)
+        log.debug("web timings ms: %s=%.1f", name, 1000 * (time.perf_counter() - t0))
+        return out
+    return wrap
+session.generate = timed("model", session.generate)
+crops.AlignedFaces.put_back = timed("paste_back", crops.AlignedFaces.put_back)
+from intergan.app import web
+sys.exit(web.main(sys.argv[2:]))
+"""
+# Resolves with {t0: release, t1: new "after" image decoded and a frame drawn}.
+WATCH = """() => { window.__shown = new Promise((resolve) => {
+  const root = document.querySelector('#compare');
+  const seen = new Set([...root.querySelectorAll('img')].map((i) => i.src));
+  let t0 = null;
+  document.addEventListener('pointerup', () => { t0 = performance.now(); },
+                            {once: true, capture: true});
+  const obs = new MutationObserver(async () => {
+    for (const img of root.querySelectorAll('img')) {
+      if (!img.src || seen.has(img.src)) continue;
+      seen.add(img.src);
+      obs.disconnect();
+      try { await img.decode(); } catch (e) {}
+      requestAnimationFrame(() => {
+        const t1 = performance.now();
+        const res = performance.getEntriesByType('resource')
+          .filter((e) => e.startTime >= t0 - 100)
+          .map((e) => ({name: e.name, start: e.startTime - t0, end: e.responseEnd - t0}));
+        performance.clearResourceTimings();
+        resolve({t0, t1, res});
+      });
+      return;
+    }
+  });
+  obs.observe(root, {subtree: true, childList: true, attributes: true,
+                     attributeFilter: ['src']});
+}); }"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_photo(side: int, folder: Path) -> Path:
+    from PIL import Image
+    from skimage import data
+
+    path = folder / f"astronaut_{side}.jpg"
+    Image.fromarray(data.astronaut()).resize((side, side), Image.LANCZOS).save(path, quality=92)
+    return path
+
+
+def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
+    cmd = [sys.executable, "-c", SERVER, str(log), "--model", model, "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # the server prints its address once it is ready to serve
+        if "http://" in line:
+            break
+    else:
+        raise SystemExit(f"the server stopped before serving (exit {proc.wait()})")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.2)
+    raise SystemExit("the server did not open its port")
+
+
+def browser_latencies(url: str, photo: Path, moves: int) -> list[dict[str, float]]:
+    """Per slider click (ms after the release): ``shown`` (the new image decoded and a
+    frame drawn), ``result`` (the browser starts fetching the new image: the
+    callback's answer has arrived) and ``fetched`` (the image's bytes are in)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    out = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        status = page.locator("#status")
+        expect(status).to_contain_text("Upload a photo", timeout=60_000)
+        page.locator("#upload input[type=file]").set_input_files(str(photo))
+        expect(status).to_contain_text(photo.stem, timeout=60_000)
+        track = page.locator("#slider-Blond_Hair input[type=range]")
+        box = track.bounding_box()
+        y = box["y"] + box["height"] / 2
+        for k in range(moves + 2):  # two warm-up moves
+            x = box["x"] + (0.62 + 0.3 * (k % 2)) * box["width"]
+            page.evaluate(WATCH)
+            page.mouse.click(x, y)
+            times = page.evaluate("() => window.__shown")
+            images = [r for r in times["res"] if "/file=" in r["name"]]
+            if k >= 2 and images:
+                last = max(images, key=lambda r: r["end"])
+                out.append({"shown": times["t1"] - times["t0"], "result": last["start"],
+                            "fetched": last["end"]})  # fmt: skip
+        browser.close()
+    return out
+
+
+def server_timings(log: Path, n: int) -> dict[str, float]:
+    """Median of each stage over the last ``n`` slider moves in the server's log."""
+    runs: dict[str, list[float]] = {}
+    for line in log.read_text().splitlines():
+        if line.startswith("web timings"):
+            for k, v in re.findall(r"(\w+)=([\d.]+)", line):
+                runs.setdefault(k, []).append(float(v))
+    return {k: round(statistics.median(v[-n:]), 1) for k, v in runs.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="synthfaces-64")
+    ap.add_argument("--moves", type=int, default=40)
+    ap.add_argument("--side", type=int, default=1024, help="photo side (default 1024: ~1 MP)")
+    ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
+    ap.add_argument("--out", default="benchmarks/results/bench_web.json")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench_web_"))
+    photo = make_photo(args.side, work)
+    port, log = free_port(), work / "server.log"
+    load0 = os.getloadavg()[0]
+    server = start_server(args.model, port, log)
+    try:
+        lat = browser_latencies(f"http://127.0.0.1:{port}", photo, args.moves)
+    finally:
+        server.terminate()
+        server.wait(30)
+    stages = server_timings(log, args.moves)
+    shown = [m["shown"] for m in lat]
+    median = round(statistics.median(shown), 1)
+    result_at = statistics.median(m["result"] for m in lat)
+    fetch = statistics.median(m["fetched"] - m["result"] for m in lat)
+    result = {
+        "release_to_shown_ms": {
+            "median": median,
+            "p10": round(float(np.percentile(shown, 10)), 1),
+            "p90": round(float(np.percentile(shown, 90)), 1),
+            "all": [round(x, 1) for x in shown],
+        },
+        "breakdown_ms": {
+            **stages,
+            "request_and_gradio": round(result_at - stages["callback"], 1),
+            "image_fetch": round(fetch, 1),
+            "browser_decode_and_draw": round(median - result_at - fetch, 1),
+        },
+    }
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
+                if ln.startswith("model name")), platform.processor())  # fmt: skip
+    meta = {
+        "machine": f"{platform.machine()} {cpu}, {os.cpu_count()} cores, no GPU",
+        "threads": os.environ.get("OMP_NUM_THREADS", "torch default"),
+        "load_average_at_start": load0,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "photo": f"{args.side}x{args.side} JPEG (scikit-image astronaut, enlarged)",
+        "model": args.model,
+        "moves": args.moves,
+        "note": args.note,
+        "command": f"PYTHONPATH=src python benchmarks/bench_web.py --model {args.model} "
+        f"--moves {args.moves} --side {args.side} --out {args.out}",
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"meta": meta, **result}, indent=2) + "\n")
+    print(json.dumps({"median_ms": median, **result["breakdown_ms"]}))
+
+
+if __name__ == "__main__":
+    main()
