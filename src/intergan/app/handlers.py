@@ -228,7 +228,9 @@ class Handlers:
                 editor = self.editor(model)
                 sliders = {a: float(v) for a, v in zip(CELEBA_ATTRS, values) if a in editor.attrs}
                 off = session.off_value(editor)
-                settled, lowered = session.settle_conflicts(sliders, opened.values, off)
+                settled, lowered = session.settle_conflicts(
+                    sliders, opened.values, opened.start, off
+                )
                 targets = session.targets_from_sliders(opened, settled)
                 edited = session.edit_opened(editor, opened, settled)
                 opened.values, opened.last = settled, edited

@@ -137,25 +137,27 @@ def off_value(editor: Editor) -> float:
 
 
 def settle_conflicts(
-    values: dict[str, float], previous: dict[str, float], off: float
+    values: dict[str, float], previous: dict[str, float], start: dict[str, float], off: float
 ) -> tuple[dict[str, float], dict[str, str]]:
-    """Slider values after a move, with no two conflicting attributes above 0.
+    """Slider values after a move, with no two conflicting edit targets above 0.
 
-    The sliders that changed since ``previous`` go first, then the others from the
-    highest value down: each one above 0 sets every slider its rule in
-    ``intergan.attributes.CONFLICTS`` switches off, and that is above 0, to ``off``
-    (the value the rule gives it, so the edit is the one the raised slider alone
-    makes). Returns the new values and {lowered attribute: the one that lowered it}.
+    Each slider that changed since ``previous`` and is above 0 sets every slider its
+    rule in ``intergan.attributes.CONFLICTS`` switches off, and that is above 0, to
+    ``off`` (the value the rule gives it, so the edit is the one the raised slider
+    alone makes). Then, should two targets (sliders away from ``start``) still
+    clash, the higher one wins the same way. Returns the new values and {lowered
+    attribute: the one that lowered it}.
     """
     out = dict(values)
     moved = [a for a in out if abs(out[a] - previous.get(a, out[a])) > MOVED]
-    rest = sorted((a for a in out if a not in moved), key=lambda a: -out[a])
+    targets = {a for a in out if abs(out[a] - start.get(a, out[a])) > MOVED}
+    rest = sorted(targets - set(moved), key=lambda a: -out[a])
     lowered: dict[str, str] = {}
     for a in moved + rest:
         if out[a] <= 0:
             continue
         for other in CONFLICTS.get(a, ()):
-            if other in out and out[other] > 0:
+            if other in out and out[other] > 0 and (a in moved or other in targets):
                 out[other] = off
                 lowered[other] = a
     return out, lowered

@@ -98,7 +98,7 @@ def faces_overview(
     small = Image.fromarray(np.ascontiguousarray(preview(image[..., :3], 768)))
     k = small.width / image.shape[1]
     draw = ImageDraw.Draw(small)
-    side = max(12, round(min(small.size) / 22))
+    side = max(14, round(min(small.size) / 12))
     font = ImageFont.load_default(size=side)
     width = max(2, side // 7)
     for i, (x0, y0, x1, y1) in enumerate(boxes):
