@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from intergan.editing.backends import BACKENDS
 from intergan.editing.io import DEFAULT_MAX_PIXELS, from_pil, list_images, load_image, save_image
+from intergan.editing.paste import BLENDS, DEFAULT_BLEND
 from intergan.errors import UserError
 from intergan.files import check_writable_folder, remove_empty
 from intergan.models.pretrained import BUNDLED_HELP
@@ -62,9 +63,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--source-attrs",
         metavar="SPEC",
-        help="the photo's own attributes: 'Male=1,Young=0' (others from the judge, "
-        "else absent), 'Male,Young' (exactly these present) or a 0/1 list over "
-        "the model's attributes; default: estimated by the judge",
+        help="the photo's own attributes: 'Male,Young' (exactly these present, the rest "
+        "absent), 'Male=1,Young=0' (these stated, the rest from the judge, else absent) "
+        "or a 0/1 list over the model's attributes; overrides the judge's estimate for "
+        "what it states; needed when the model has no judge",
     )
     p.add_argument(
         "--judge",
@@ -76,6 +78,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="edit the centred square as is (for images already cropped to a face)",
     )
     p.add_argument("--face", type=int, metavar="N", help="edit only face N (0 = leftmost)")
+    p.add_argument(
+        "--blend",
+        choices=BLENDS,
+        default=DEFAULT_BLEND,
+        help="how the edited face goes back: raw (the model's output pasted in) or delta "
+        "(the photo plus the model's change, keeping the photo's resolution); "
+        "default %(default)s",
+    )
     p.add_argument("--framing", help="override the crop framing (celeba, celebahq, synthfaces)")
     p.add_argument(
         "--max-pixels",
@@ -110,27 +120,6 @@ def parse_set(items: list[str]) -> dict[str, float]:
                 f"--set {item!r}: the intensity must be a finite number, e.g. 1 or -0.5"
             )
     return out
-
-
-def parse_source(spec: str | None, attrs: list[str]):
-    """--source-attrs -> dict (partial), list (complete) or None."""
-    if not spec:
-        return None
-    parts = [s.strip() for s in spec.replace(" ", ",").split(",") if s.strip()]
-    if all("=" in p for p in parts):
-        values = {k.strip(): v.strip() for k, v in (p.split("=", 1) for p in parts)}
-        bad = [f"{k}={v}" for k, v in values.items() if v not in ("0", "1")]
-        if bad:
-            raise UserError(f"--source-attrs {', '.join(bad)}: each value must be 0 or 1")
-        return {k: float(v) for k, v in values.items()}
-    if all(p in ("0", "1") for p in parts):
-        if len(parts) != len(attrs):
-            raise UserError(
-                f"--source-attrs lists {len(parts)} values but the model has {len(attrs)} "
-                f"attributes ({', '.join(attrs)})"
-            )
-        return [float(p) for p in parts]
-    return {a: 1.0 if a in parts else 0.0 for a in attrs} | {p: 1.0 for p in parts}
 
 
 def strip(images: list[Image.Image], labels: list[str]) -> Image.Image:
@@ -212,7 +201,10 @@ def run(args: argparse.Namespace) -> int:
     editor.labels.edit(changes)  # unknown names (with a suggestion) and conflicts fail now
     if args.slide:
         editor.index(args.slide)
-    source = parse_source(args.source_attrs, editor.attrs)
+    try:  # names (with a suggestion), values and length checked before any photo
+        source = editor.labels.check_source(args.source_attrs or None)
+    except UserError as e:
+        raise UserError(f"--source-attrs: {e}") from None
     if editor.judge is None:
         if source is None:
             raise UserError(
@@ -225,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"note: no judge; taking as absent: {', '.join(assumed)}")
     if not args.no_align:  # a missing face detector stops the run (exit 2), not each photo
         _ = editor.detector
-    kw = {"align": not args.no_align, "face_index": args.face}
+    kw = {"align": not args.no_align, "face_index": args.face, "blend": args.blend}
     if not args.no_align and synthetic_only(args.model):  # aligned: a real photo
         print(f"note: {SYNTHETIC_NOTE}", file=sys.stderr)
     names, created = OutputNames(out, paths), not out.exists()

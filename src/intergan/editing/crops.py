@@ -97,12 +97,15 @@ class AlignedFaces:
         shapes = [self.batch.photos[i].rgb.shape[:2] for i in self.owner]
         return [PastePlan.build(m, self.size, hw, self.feather) for m, hw in zip(self.mats, shapes)]
 
-    def put_back(self, edited: torch.Tensor) -> object:
-        """Edited crops (F, 3, S, S) in [-1, 1] -> the photos with them pasted in."""
-        pixels = (edited.float().clamp(-1, 1) + 1) * 127.5  # (F, 3, S, S) in [0, 255]
+    def put_back(self, edited: torch.Tensor, reconstruction: torch.Tensor | None = None) -> object:
+        """Edited crops (F, 3, S, S) in [-1, 1] -> the photos with them pasted in; with
+        the crops' ``reconstruction`` (F, 3, S, S), their change is added to the photos
+        instead (``PastePlan.paste``)."""
+        pixels = _pixels(edited)  # (F, 3, S, S) in [0, 255]
+        recs = [None] * len(pixels) if reconstruction is None else _pixels(reconstruction)
         photos = [Photo(p.rgb.copy(), p.alpha, p.path) for p in self.batch.photos]
-        for crop, plan, i in zip(pixels, self.plans, self.owner):
-            plan.paste(photos[i].rgb, crop)
+        for crop, rec, plan, i in zip(pixels, recs, self.plans, self.owner):
+            plan.paste(photos[i].rgb, crop, rec)
         return self.batch.restore(photos)
 
 
@@ -125,22 +128,38 @@ class CentreSquares:
         rgb = torch.from_numpy(np.array(self.batch.photos[i].rgb))
         return to_model(rgb.permute(2, 0, 1).contiguous())[None]
 
-    def put_back(self, edited: torch.Tensor) -> object:
-        """Edited squares (F, 3, S, S) in [-1, 1] -> the images with them put back."""
+    def put_back(self, edited: torch.Tensor, reconstruction: torch.Tensor | None = None) -> object:
+        """Edited squares (F, 3, S, S) in [-1, 1] -> the images with them put back; with
+        the squares' ``reconstruction`` (F, 3, S, S), each square becomes itself plus
+        the resized change ``edited - reconstruction`` instead (the whole square: it
+        has no feathered border)."""
         if self.batch.floats is not None:  # float tensors: stay in floats
             full = self.batch.floats.clone()
             for i, (y0, x0, side) in enumerate(self.squares):
-                full[i : i + 1, :, y0 : y0 + side, x0 : x0 + side] = resize(
-                    edited[i : i + 1], (side, side)
-                )
+                square = full[i : i + 1, :, y0 : y0 + side, x0 : x0 + side]
+                if reconstruction is None:
+                    square[:] = resize(edited[i : i + 1], (side, side))
+                else:
+                    change = resize(edited[i : i + 1] - reconstruction[i : i + 1], (side, side))
+                    square[:] = (square + change).clamp_(-1, 1)
             return self.batch.restore(full)
         photos = []
         for i, (p, (y0, x0, side)) in enumerate(zip(self.batch.photos, self.squares)):
             rgb = p.rgb.copy()
-            square = to_uint8(resize(edited[i : i + 1], (side, side))[0])
-            rgb[y0 : y0 + side, x0 : x0 + side] = square.permute(1, 2, 0).numpy()
+            if reconstruction is None:
+                square = to_uint8(resize(edited[i : i + 1], (side, side))[0]).permute(1, 2, 0)
+            else:
+                change = resize(edited[i : i + 1] - reconstruction[i : i + 1], (side, side))
+                here = torch.from_numpy(rgb[y0 : y0 + side, x0 : x0 + side]).float()
+                square = (here + change[0].permute(1, 2, 0) * 127.5).round_().clamp_(0, 255)
+            rgb[y0 : y0 + side, x0 : x0 + side] = square.to(torch.uint8).numpy()
             photos.append(Photo(rgb, p.alpha, p.path))
         return self.batch.restore(photos)
+
+
+def _pixels(crops: torch.Tensor) -> torch.Tensor:
+    """Crops in [-1, 1] -> float in [0, 255] (clamped first), as pasted."""
+    return (crops.float().clamp(-1, 1) + 1) * 127.5
 
 
 def _centre_square(h: int, w: int) -> tuple[int, int, int]:

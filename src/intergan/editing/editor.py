@@ -6,6 +6,7 @@
     frames = editor.interpolate(photo, "Young", steps=8)
     session = editor.open(photo)                              # many edits of one photo
     a, b = session.edit({"Young": 1}), session.edit({"Young": 0.5})
+    c = editor.edit(photo, {"Young": 1}, blend="delta")       # the photo + the change
 
 Intensities are continuous: the value ``v`` of an attribute becomes its encoded
 target entry ``v * test_int`` (the paper's test intensity, 1.0 by default), so 1
@@ -13,6 +14,8 @@ switches it on, -1 off, and values beyond +-1 extrapolate. Switching an attribut
 on applies the conflict rules of ``intergan.attributes``. With ``align=True``
 every face found is cut out in the model's training framing, edited and pasted
 back at full resolution; ``align=False`` edits the centred square as is.
+``blend`` (``paste.BLENDS``) puts back the model's output (``"raw"``) or adds the
+model's change to the photo (``"delta"``); ``None`` is ``paste.DEFAULT_BLEND``.
 
 The editor is a facade over small parts: ``labels`` (what an edit asks for, the
 source labels and the judge), ``backends`` (loading and running the generator)
@@ -36,6 +39,7 @@ from intergan.editing.crops import NoFaceError
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS
 from intergan.editing.labels import Labels, SourceSpec, check_judge, require_judge
+from intergan.editing.paste import check_blend
 from intergan.editing.session import EditSession
 from intergan.hardware import pick_device  # the one meaning of --device auto
 
@@ -176,17 +180,23 @@ class Editor:
         source: SourceSpec = None,
         align: bool = True,
         face_index: int | None = None,
+        blend: str | None = None,
     ) -> object:
         """Apply ``changes`` ({attr: intensity}) to ``image``; returns the input's type.
 
         image: PIL image (or list), numpy uint8 (H, W, 3) / (B, H, W, 3), or a tensor
         (3, H, W) / (B, 3, H, W) (uint8, or float in [-1, 1]). source: binary
-        attributes {name: 0/1} (unnamed ones from the judge, else 0) or a sequence
-        over ``self.attrs``; ``None`` asks the judge. ``face_index``: edit only that
-        face (numbered left to right); ``None`` edits every face found.
+        attributes {name: 0/1} (unnamed ones from the judge, else 0), a sequence over
+        ``self.attrs``, or text as ``--source-attrs`` takes it (``"Male,Young"``: exactly
+        these present; ``"Male=1,Young=0"``; ``Labels.parse_source``); ``None`` asks
+        the judge (an error when there is none). ``face_index``: edit only that
+        face (numbered left to right); ``None`` edits every face found. blend: ``"raw"``
+        (the model's output pasted back) or ``"delta"`` (the photo plus the model's
+        change); ``None``: ``paste.DEFAULT_BLEND``.
         """
         targets = self.labels.edit(changes)  # a bad request is refused before any work
-        return self.open(image, source, align, face_index).render(targets)[0]
+        blend = check_blend(blend)
+        return self.open(image, source, align, face_index).render(targets, blend)[0]
 
     def interpolate(
         self,
@@ -197,10 +207,11 @@ class Editor:
         source: SourceSpec = None,
         align: bool = True,
         face_index: int | None = None,
+        blend: str | None = None,
     ) -> list[object]:
         """``steps`` edits sweeping ``attr`` from ``span[0]`` to ``span[1]`` (a slider)."""
-        targets = self.labels.sweep(attr, steps, span)
-        return self.open(image, source, align, face_index).render(targets)
+        targets, blend = self.labels.sweep(attr, steps, span), check_blend(blend)
+        return self.open(image, source, align, face_index).render(targets, blend)
 
     def edit_all(
         self,
@@ -209,8 +220,10 @@ class Editor:
         source: SourceSpec = None,
         align: bool = True,
         face_index: int | None = None,
+        blend: str | None = None,
     ) -> dict[str, object]:
         """One edit per attribute, each flipped relative to the source (the paper's
         test strip). Returns {attr: edited image} in the model's attribute order."""
-        targets = self.labels.flip_each(intensity)
-        return dict(zip(self.attrs, self.open(image, source, align, face_index).render(targets)))
+        targets, blend = self.labels.flip_each(intensity), check_blend(blend)
+        edits = self.open(image, source, align, face_index).render(targets, blend)
+        return dict(zip(self.attrs, edits))

@@ -30,8 +30,12 @@ if TYPE_CHECKING:
     from intergan.models.judge import Judge
 
 # What ``source=`` accepts: {name: 0/1} (unnamed: judge, else 0), a 0/1 sequence over
-# the attributes (one row, or one row per image), or None (all from the judge).
-SourceSpec = Mapping[str, float] | Sequence | np.ndarray | torch.Tensor | None
+# the attributes (one row, or one row per image), the text form of ``--source-attrs``
+# (``Labels.parse_source``), or None (all from the judge).
+SourceSpec = str | Mapping[str, float] | Sequence | np.ndarray | torch.Tensor | None
+SOURCE_FORMS = (
+    "'Male,Young' (exactly these present), 'Male=1,Young=0' (these stated) or one 0/1 per attribute"
+)
 
 
 class Labels:
@@ -138,9 +142,53 @@ class Labels:
             rows = torch.where(unknown, guess, rows)
         return rows.clone()
 
+    def parse_source(self, spec: str) -> dict[str, float] | list[float]:
+        """The text form of ``source=`` and ``--source-attrs``, checked.
+
+        ``"Male,Young"``: exactly these attributes present, every other one absent
+        (the judge is not asked); ``"Male=1,Young=0"``: these stated, the others from
+        the judge, else absent; ``"0,1,..."``: one 0/1 per model attribute, in order.
+        Commas or spaces separate the items; unknown names get a suggestion.
+        """
+        parts = [p.strip() for p in spec.replace(" ", ",").split(",") if p.strip()]
+        n = len(self.attrs)
+        if not parts:
+            raise UserError(f"the source attributes are empty; give {SOURCE_FORMS}")
+        if all(p in ("0", "1") for p in parts):
+            if len(parts) != n:
+                raise UserError(
+                    f"the source lists {len(parts)} values but the model has {n} "
+                    f"attributes ({', '.join(self.attrs)})"
+                )
+            return [float(p) for p in parts]
+        pairs = [p.partition("=") for p in parts]
+        if len({sep for _, sep, _ in pairs}) > 1:
+            raise UserError(f"source attributes {spec!r} mix two forms; give {SOURCE_FORMS}")
+        names = [self.attrs[self.index(name.strip())] for name, _, _ in pairs]
+        if len(set(names)) < len(names):
+            twice = next(a for a in names if names.count(a) > 1)
+            raise UserError(f"source attributes {spec!r} name {twice} twice")
+        if pairs[0][1] != "=":
+            return {a: float(a in names) for a in self.attrs}
+        bad = [p for p, (_, _, v) in zip(parts, pairs) if v.strip() not in ("0", "1")]
+        if bad:
+            raise UserError(f"source attribute {bad[0]!r}: the value must be 0 (absent) or 1")
+        return {a: float(v) for a, (_, _, v) in zip(names, pairs)}
+
+    def check_source(self, source: SourceSpec) -> SourceSpec:
+        """``source`` with its text form parsed, checked (names, 0/1 values, the row
+        length) before any image work; ``None`` stays ``None``."""
+        if isinstance(source, str):
+            source = self.parse_source(source)
+        if source is not None:
+            self._rows(source)
+        return source
+
     def _rows(self, source: SourceSpec) -> torch.Tensor:
         """``source`` as (R, n) float rows, NaN where a dict leaves an attribute out."""
         n = len(self.attrs)
+        if isinstance(source, str):
+            source = self.parse_source(source)
         if isinstance(source, Mapping):
             rows = torch.full((1, n), float("nan"))
             for name, v in source.items():

@@ -8,6 +8,15 @@ bit-for-bit unchanged.
 Where each photo pixel samples the crop, and the warped mask, depend only on the
 alignment, so a ``PastePlan`` computes them once per face; pasting an edit is
 then one bilinear lookup and a blend over the face's footprint.
+
+Two blends (``BLENDS``; ``blend=`` in the editor, ``--blend`` on the command line):
+
+- ``"raw"``: the model's output, pasted back: ``mask * edit + (1 - mask) * photo``.
+  Outside the changed attributes the face is the model's redraw at its own size.
+- ``"delta"``: the photo plus the model's change,
+  ``photo + mask * upsample(edit - reconstruction)``, the reconstruction being the
+  generator's output for the crop with its own source labels: the photo keeps its
+  resolution and its details wherever the edit does not change them.
 """
 
 from __future__ import annotations
@@ -19,6 +28,20 @@ import torch
 import torch.nn.functional as F
 
 from intergan.editing.align import transform_points
+from intergan.errors import UserError
+
+BLENDS = ("raw", "delta")
+DEFAULT_BLEND = "raw"
+
+
+def check_blend(blend: str | None) -> str:
+    """``blend`` if it is one of ``BLENDS``, ``DEFAULT_BLEND`` for ``None``; else a
+    ``UserError`` naming the allowed values."""
+    if blend is None:
+        return DEFAULT_BLEND
+    if blend not in BLENDS:
+        raise UserError(f"unknown blend {blend!r}; choose one of {', '.join(BLENDS)}")
+    return blend
 
 
 def feather_mask(size: int, feather: float = 0.1) -> np.ndarray:
@@ -85,19 +108,28 @@ class PastePlan:
         mask = mask[0].permute(1, 2, 0).contiguous()  # (h, w, 1)
         return cls(box, grid, mask, mask > 0, size)
 
-    def paste(self, photo: np.ndarray, crop: torch.Tensor) -> None:
+    def paste(
+        self, photo: np.ndarray, crop: torch.Tensor, reconstruction: torch.Tensor | None = None
+    ) -> None:
         """Blend ``crop`` (3, S, S) float in [0, 255] into ``photo`` (H, W, 3) uint8, in
-        place: ``mask * crop + (1 - mask) * photo`` rounded where the mask is > 0."""
+        place, where the mask is > 0, rounded: ``mask * crop + (1 - mask) * photo``
+        ("raw"), or with ``reconstruction`` (3, S, S) in [0, 255] the photo plus the
+        model's change, ``photo + mask * (crop - reconstruction)`` ("delta")."""
         x0, y0, x1, y1 = self.box
         if x1 <= x0 or y1 <= y0:
             return
+        change = crop if reconstruction is None else crop - reconstruction
         # crop positions past its edge take the edge pixel ("border"): the mask is
         # (near) 0 there, so this only keeps the fill value out of the interpolation
-        edited = F.grid_sample(
-            crop[None].float(), self.grid, "bilinear", "border", align_corners=False
+        warped = F.grid_sample(
+            change[None].float(), self.grid, "bilinear", "border", align_corners=False
         )[0].permute(1, 2, 0)  # (h, w, 3)
         region = torch.from_numpy(photo[y0:y1, x0:x1])  # a view: written in place
-        blended = torch.lerp(region.float(), edited, self.mask).round_().clamp_(0, 255)
+        if reconstruction is None:
+            blended = torch.lerp(region.float(), warped, self.mask)
+        else:
+            blended = region.float() + self.mask * warped
+        blended = blended.round_().clamp_(0, 255)
         region.copy_(torch.where(self.keep, blended.to(torch.uint8), region))
 
 

@@ -9,6 +9,7 @@ source attributes, the generator's encoder and the paste-back geometry.
     session = editor.open(photo)            # detect, align, estimate, encode
     a = session.edit({"Blond_Hair": 1.0})   # a slider move: decode + paste only
     b = session.edit({"Blond_Hair": 0.4, "Young": -1})
+    c = session.edit({"Blond_Hair": 1.0}, blend="delta")  # the photo + the model's change
 
 A session belongs to one editor (model) and one input: another photo, face or
 model needs a new session. It copies the input, so changing the caller's array
@@ -18,6 +19,9 @@ It is the editor's one pipeline: the crop step (``crops.AlignedFaces`` or
 ``crops.CentreSquares``), the generate step (``backends.generate``) and the paste
 step (the crops' ``put_back``, ``paste.PastePlan``); ``Editor.edit`` and its other
 one-shot methods open a session and render one request in it (``render``).
+``blend`` (``paste.BLENDS``) says how an edited crop goes back: the model's output
+(``"raw"``) or the photo plus the model's change (``"delta"``), for which the
+session decodes the crops once more with their own labels (``reconstruction``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from intergan.editing.convert import check_image, to_batch
 from intergan.editing.crops import AlignedFaces, CentreSquares
 from intergan.editing.faces import Face
 from intergan.editing.labels import SourceSpec, Targets, judge_probabilities, require_judge
+from intergan.editing.paste import check_blend
 
 if TYPE_CHECKING:
     from intergan.editing.editor import Editor
@@ -43,8 +48,9 @@ class EditSession:
     """``image`` opened for editing by ``editor`` (see the module docstring).
 
     image: what ``Editor.edit`` accepts; source: the photo's own attributes
-    (``{name: 0/1}``, a 0/1 sequence over the attributes, or ``None`` for the
-    judge's estimate); align / face_index: as in ``Editor.edit``.
+    (``{name: 0/1}``, a 0/1 sequence over the attributes, the text form of
+    ``Labels.parse_source`` such as ``"Male,Young"``, or ``None`` for the judge's
+    estimate); align / face_index: as in ``Editor.edit``.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class EditSession:
     ) -> None:
         self.editor = editor
         check_image(image, editor.max_pixels)  # empty or too large: refused before any work
+        source = editor.labels.check_source(source)  # so is a source that cannot be read
         batch = to_batch(image)
         for p in batch.photos:
             p.rgb = np.array(p.rgb)  # our own copy
@@ -80,6 +87,13 @@ class EditSession:
         """The generator's encoding of the crops (``backends.Code``), on the first edit."""
         return self.editor.backend.encode(self.crops)
 
+    @functools.cached_property
+    def reconstruction(self) -> torch.Tensor:
+        """The generator's output for the crops with their own source labels (F, 3, S, S)
+        in [-1, 1], what ``blend="delta"`` subtracts; decoded on its first use."""
+        source = self.editor.labels.encode(self.source)
+        return generate(self.editor.backend, self.code, [source], source, self.editor.batch_size)[0]
+
     @property
     def faces(self) -> list[list[Face]] | None:
         """Every face found, per image, left to right (``None`` when not aligned)."""
@@ -101,8 +115,10 @@ class EditSession:
         return [dict(zip(self.editor.attrs, row.tolist())) for row in self.probabilities]
 
     # ------------------------------------------------------------------ edits
-    def render(self, targets: Targets) -> list[object]:
-        """One edited image (the input's type) per edit of ``targets``: generate, paste."""
+    def render(self, targets: Targets, blend: str | None = None) -> list[object]:
+        """One edited image (the input's type) per edit of ``targets``: generate, paste
+        with ``blend`` (one of ``paste.BLENDS``; ``None``: ``paste.DEFAULT_BLEND``)."""
+        blend = check_blend(blend)
         labels = self.editor.labels
         edited = generate(
             self.editor.backend,
@@ -111,18 +127,24 @@ class EditSession:
             labels.encode(self.source),
             self.editor.batch_size,
         )
-        return [self.framed.put_back(crops) for crops in edited]
+        rec = self.reconstruction if blend == "delta" else None
+        return [self.framed.put_back(crops, rec) for crops in edited]
 
-    def edit(self, changes: Mapping[str, float] | None = None) -> object:
+    def edit(self, changes: Mapping[str, float] | None = None, blend: str | None = None) -> object:
         """``changes`` ({attr: intensity}) applied; the input's type (as ``Editor.edit``)."""
-        return self.render(self.editor.labels.edit(changes))[0]
+        return self.render(self.editor.labels.edit(changes), blend)[0]
 
     def interpolate(
-        self, attr: str, steps: int = 8, span: tuple[float, float] = (-1.0, 1.0)
+        self,
+        attr: str,
+        steps: int = 8,
+        span: tuple[float, float] = (-1.0, 1.0),
+        blend: str | None = None,
     ) -> list[object]:
         """``steps`` edits sweeping ``attr`` from ``span[0]`` to ``span[1]``."""
-        return self.render(self.editor.labels.sweep(attr, steps, span))
+        return self.render(self.editor.labels.sweep(attr, steps, span), blend)
 
-    def edit_all(self, intensity: float = 1.0) -> dict[str, object]:
+    def edit_all(self, intensity: float = 1.0, blend: str | None = None) -> dict[str, object]:
         """One edit per attribute, each flipped relative to the source: {attr: image}."""
-        return dict(zip(self.editor.attrs, self.render(self.editor.labels.flip_each(intensity))))
+        edits = self.render(self.editor.labels.flip_each(intensity), blend)
+        return dict(zip(self.editor.attrs, edits))
