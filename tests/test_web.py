@@ -148,7 +148,7 @@ def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, t
     token, view, _, _, status, *_ = h.open(str(face_png), False, 0, m)
     opened = h.store.get(token)
     assert isinstance(opened, session.Opened) and "edits: none" in status
-    view, status, *_ = h.edit(token, m, *slider_values(opened, Blond_Hair=1.5))
+    view, status, *_ = h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.5))
     assert "Blond_Hair +1.50" in status
     closeup, download = h.extras(token, m)
     saved = np.asarray(Image.open(download))
@@ -157,7 +157,7 @@ def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, t
     assert closeup.visible is False  # no close-up for pictures that are not aligned
     *_, status = h.load_model("/no/such/model", token)[:6]
     assert "**Error:**" in status and "not offered" in status
-    assert "Blond_Hair" in h.edit(token, m, *slider_values(opened, Blond_Hair=1.0))[1]
+    assert "Blond_Hair" in h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.0))[1]
 
 
 def test_a_photo_is_aligned_edited_and_pasted_back_at_full_size(editor, tmp_path):
@@ -220,7 +220,7 @@ def test_slider_moves_reuse_the_photos_session_and_run_no_detection(
     assert detector.calls == 1
     shown = []
     for v in (0.5, 1.5, -1.0):
-        view = h.edit(token, m, *slider_values(opened, Blond_Hair=v))[0]
+        view = h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=v))[0]
         shown.append(np.asarray(Image.open(view[1])))
     assert detector.calls == 1  # three slider moves, no new detection
     direct = editor.edit(opened.image, {"Blond_Hair": -1.0}, source=opened.source, face_index=0)
@@ -284,8 +284,8 @@ def test_a_conflicting_slider_move_edits_as_the_rule_does_instead_of_failing(
     m = str(model_dir)
     token = h.open(str(face_png), False, 0, m)[0]
     opened = h.store.get(token)
-    h.edit(token, m, *slider_values(opened, Blond_Hair=1.0))
-    view, status, *sliders = h.edit(token, m, *slider_values(opened, Blond_Hair=1.0,
+    h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.0))
+    view, status, *sliders = h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.0,
                                                              Black_Hair=1.2))  # fmt: skip
     assert "Error" not in status and "Black_Hair up lowers Blond_Hair" in status
     off = session.off_value(session.load_editor(m))
@@ -388,3 +388,25 @@ def test_the_after_preview_redraws_only_the_edited_region():
     assert np.abs(fast.astype(int) - slow).max() <= 1  # one grey level at most
     assert np.abs(fast.astype(int) - before)[:, :440].max() == 0  # far from the edit: as before
     assert np.abs(fast.astype(int) - before)[200:340, 480:610].mean() > 20  # the edit shows
+
+
+def test_the_blend_selector_picks_how_the_edit_goes_back(model_dir, tmp_path):
+    from skimage import data
+
+    path = save_png(data.astronaut(), tmp_path / "astronaut.png")
+    h = web_handlers(model_dir, tmp_path / "open")
+    m = str(model_dir)
+    token = h.open(str(path), True, 0, m, None, "delta")[0]
+    opened = h.store.get(token)
+    editor = session.load_editor(m)
+    shown = {}
+    for blend in ("delta", "raw"):
+        view, status = h.edit(token, m, blend, *slider_values(opened, Young=1.5))[:2]
+        assert f"blend {blend}" in status
+        shown[blend] = np.asarray(Image.open(h.extras(token, m)[1]))
+        expected = editor.edit(opened.image, {"Young": 1.5}, source=opened.source,
+                               face_index=0, blend=blend)  # fmt: skip
+        np.testing.assert_array_equal(shown[blend], expected)
+    assert np.abs(shown["delta"].astype(int) - shown["raw"]).mean() > 0.1
+    status = h.edit(token, m, "sharp", *slider_values(opened, Young=1.0))[1]
+    assert "unknown blend &#x27;sharp&#x27;" in status  # HTML-escaped

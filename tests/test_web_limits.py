@@ -80,7 +80,7 @@ def test_many_visitors_leave_no_more_than_the_limit_in_memory_and_on_disk(model_
     tokens = [h.open(str(face), False, 0, str(model_dir))[0] for _ in range(12)]
     assert all(tokens) and len(h.store) == 4
     assert sorted(p.name for p in (tmp_path / "open").iterdir()) == sorted(tokens[-4:])
-    status = h.edit(tokens[0], str(model_dir), *[0.0] * 40)[1]
+    status = h.edit(tokens[0], str(model_dir), "raw", *[0.0] * 40)[1]
     assert "no longer open on the server" in status and "upload it again" in status
 
 

@@ -30,6 +30,7 @@ from intergan.app.store import Store
 from intergan.attributes import CELEBA_ATTRS
 from intergan.editing.editor import Editor
 from intergan.editing.io import DEFAULT_MAX_PIXELS
+from intergan.editing.paste import check_blend
 from intergan.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -164,6 +165,8 @@ class Handlers:
             where = "one face"
         edits = ", ".join(f"{a} {v:+.2f}" for a, v in targets.items()) or "none (reconstruction)"
         line = f"**{html.escape(opened.name)}** · {w}×{h} px · {where} · edits: {edits}"
+        if targets:
+            line += f" · blend {opened.blend}"
         for b, a in lowered.items():
             line += f" · {a} up lowers {b} (conflict rule)"
         if opened.estimate is None:
@@ -172,10 +175,17 @@ class Handlers:
 
     # -- events ----------------------------------------------------------------------
     def open(
-        self, path: str | None, align: bool, face: int, model: str, token: str | None = None
+        self,
+        path: str | None,
+        align: bool,
+        face: int,
+        model: str,
+        token: str | None = None,
+        blend: str | None = None,
     ) -> list[Any]:
         """Upload, sample pick, alignment or face change -> fresh analysis and sliders.
-        The visitor's previous picture (``token``) is dropped.
+        The visitor's previous picture (``token``) is dropped; ``blend``: the page's
+        blend (``paste.BLENDS``; ``None``: the default).
 
         Outputs: token, before/after, close-up, download, status, face menu, face
         overview, "this photo shows" toggles, sliders.
@@ -187,6 +197,7 @@ class Handlers:
                 editor = self.editor(model)
                 self.store.drop(token)
                 opened = session.open_photo(editor, path, align, int(face or 0), self.max_pixels)
+                opened.blend = check_blend(blend)
                 opened.last = session.edit_opened(editor, opened, {})
                 self.store.put(opened.token, opened)
                 return self.opened_view(editor, opened, model)
@@ -216,8 +227,9 @@ class Handlers:
             *self.sliders(editor.attrs, opened),
         ]
 
-    def edit(self, token: str | None, model: str, *values: float) -> list[Any]:
-        """Sliders moved -> before/after and status line; conflicting sliders lowered.
+    def edit(self, token: str | None, model: str, blend: str, *values: float) -> list[Any]:
+        """Sliders moved (or the blend changed) -> before/after and status line;
+        conflicting sliders lowered.
 
         Outputs: before/after, status, sliders (only those a rule lowered change).
         """
@@ -226,6 +238,7 @@ class Handlers:
             with self.lock:
                 opened = self.store.get(token)
                 editor = self.editor(model)
+                opened.blend = check_blend(blend)
                 sliders = {a: float(v) for a, v in zip(CELEBA_ATTRS, values) if a in editor.attrs}
                 off = session.off_value(editor)
                 settled, lowered = session.settle_conflicts(
@@ -276,15 +289,15 @@ class Handlers:
         face = views.face_at(opened.boxes, x / k, y / k)
         if face is None or face == opened.face:
             return [gr.skip()] * (8 + N_SLIDERS)
-        return self.open(opened.path, opened.align, face, model, token)
+        return self.open(opened.path, opened.align, face, model, token, opened.blend)
 
     def reopen(self, token: str | None, align: bool, face: int, model: str) -> list[Any]:
         """Alignment ticked or another face chosen -> the same picture opened again."""
         try:
-            path = self.store.get(token).path
+            opened = self.store.get(token)
         except UserError as err:
             return [gr.skip()] * 4 + [self.fail(err)] + [gr.skip()] * (3 + N_SLIDERS)
-        return self.open(path, align, face, model, token)
+        return self.open(opened.path, align, face, model, token, opened.blend)
 
     def reset(self, token: str | None, model: str) -> list[Any]:
         """Sliders back to their start (the judge's estimate, or the toggles)."""

@@ -36,6 +36,7 @@ from intergan.editing.crops import FaceIndexError, NoFaceError
 from intergan.editing.editor import Editor
 from intergan.editing.faces import Face, FaceDetector, default_detector
 from intergan.editing.io import DEFAULT_MAX_PIXELS, load_image
+from intergan.editing.paste import DEFAULT_BLEND
 from intergan.editing.session import EditSession
 from intergan.errors import UserError
 
@@ -71,6 +72,7 @@ class Opened:
     start: dict[str, float] = field(init=False)
     values: dict[str, float] = field(init=False)  # the sliders after the last move
     last: np.ndarray | None = field(default=None, repr=False, compare=False)  # last edit
+    blend: str = DEFAULT_BLEND  # how edits go back into the photo (``paste.BLENDS``)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # names its folder
     # what every view of this picture shows unchanged (made on first use)
     before: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
@@ -262,9 +264,10 @@ def session_for(editor: Editor, opened: Opened) -> EditSession:
 
 
 def edit_opened(editor: Editor, opened: Opened, values: dict[str, float]) -> np.ndarray:
-    """The full picture with the slider edits applied: (H, W, 3 or 4) uint8."""
+    """The full picture with the slider edits applied with the picture's blend:
+    (H, W, 3 or 4) uint8."""
     targets = targets_from_sliders(opened, values)
-    return session_for(editor, opened).edit(targets)
+    return session_for(editor, opened).edit(targets, blend=opened.blend)
 
 
 def face_closeup(

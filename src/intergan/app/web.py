@@ -39,10 +39,12 @@ from intergan.app.store import Store
 from intergan.app.web_args import WebOptions, add_arguments
 from intergan.attributes import CELEBA_ATTRS
 from intergan.editing.editor import Editor
+from intergan.editing.paste import BLENDS, DEFAULT_BLEND
 from intergan.errors import UserError
 from intergan.models.pretrained import BUNDLED_HELP
 
 DEFAULT_MODEL = "synthfaces-64"
+BLEND_LABELS = {"raw": "raw: the model's output", "delta": "delta: the photo + the model's change"}
 GRADIO_SESSIONS = 1000  # Gradio's own per-visitor state (~KB each, measured), LRU beyond
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
@@ -89,6 +91,7 @@ class Page:
     closeup: gr.ImageSlider
     download: gr.DownloadButton
     shows: gr.CheckboxGroup
+    blend: gr.Radio
     reset: gr.Button
     sliders: list[gr.Slider]
 
@@ -161,6 +164,13 @@ def _slider_column(attrs: list[str]) -> tuple:
         info="what each edit starts from: the judge's estimate, or what you tick",
         elem_id="shows",
     )
+    blend = gr.Radio(
+        choices=[(BLEND_LABELS.get(b, b), b) for b in BLENDS],
+        value=DEFAULT_BLEND,
+        label="Blend",
+        info="how the edit goes back into the photo",
+        elem_id="blend",
+    )
     with gr.Row():
         gr.Markdown("**Attributes**")
         reset = gr.Button("Reset", size="sm", scale=0, min_width=90)
@@ -179,7 +189,7 @@ def _slider_column(attrs: list[str]) -> tuple:
             )
             for a in CELEBA_ATTRS
         ]
-    return shows, reset, sliders
+    return shows, blend, reset, sliders
 
 
 def _layout(catalog: Catalog, editor: Editor, sample_paths: list[str], store: Store) -> Page:
@@ -196,11 +206,12 @@ def _layout(catalog: Catalog, editor: Editor, sample_paths: list[str], store: St
         with gr.Column(scale=6, min_width=360):
             status, compare, download, faces, closeup = _view_column()
         with gr.Column(scale=3, min_width=280):
-            shows, reset, sliders = _slider_column(editor.attrs)
+            shows, blend, reset, sliders = _slider_column(editor.attrs)
     # the visitor's picture lives in the store; Gradio dropping the state drops it
     token = gr.State(None, delete_callback=store.drop)
-    return Page(gr.State(catalog.default), token, upload, align, face, gallery, menu, info,
-                status, compare, faces, closeup, download, shows, reset, sliders)  # fmt: skip
+    model = gr.State(catalog.default)
+    return Page(model, token, upload, align, face, gallery, menu, info, status, compare,
+                faces, closeup, download, shows, blend, reset, sliders)  # fmt: skip
 
 
 def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
@@ -216,15 +227,16 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
               *p.sliders]  # fmt: skip
     edited = [p.compare, p.status, *p.sliders]
     extras = ([p.token, p.model], [p.closeup, p.download])
-    p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model, p.token], opened,
+    p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model, p.token, p.blend], opened,
                     api_name="open", **one).then(
         lambda: None, None, p.upload  # empty the drop zone, ready for the next photo
     )  # fmt: skip
 
-    def pick_sample(evt: gr.SelectData, model: str, token: str | None) -> list[Any]:
-        return h.open(sample_paths[evt.index], False, 0, model, token) + [gr.Checkbox(False)]
+    def pick_sample(evt: gr.SelectData, model: str, token: str | None, blend: str) -> list[Any]:
+        path = sample_paths[evt.index]
+        return h.open(path, False, 0, model, token, blend) + [gr.Checkbox(False)]
 
-    p.gallery.select(pick_sample, [p.model, p.token], [*opened, p.align], **one)
+    p.gallery.select(pick_sample, [p.model, p.token, p.blend], [*opened, p.align], **one)
 
     def pick_face(evt: gr.SelectData, token: str | None, model: str) -> list[Any]:
         return h.pick_face(token, model, *evt.index[:2])
@@ -233,9 +245,9 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     p.align.input(h.reopen, [p.token, p.align, gr.State(0), p.model], opened, **one)
     p.face.input(h.reopen, [p.token, p.align, p.face, p.model], opened, **one)
     gr.on(
-        [s.input for s in p.sliders],
+        [s.input for s in p.sliders] + [p.blend.input],
         h.edit,
-        [p.token, p.model, *p.sliders],
+        [p.token, p.model, p.blend, *p.sliders],
         edited,
         trigger_mode="always_last",  # while dragging, skip to the latest value
         api_name="edit",
@@ -245,7 +257,7 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
         h.extras, *extras, **fast
     )
     p.reset.click(h.reset, [p.token, p.model], p.sliders, **fast).then(
-        h.edit, [p.token, p.model, *p.sliders], edited, **fast
+        h.edit, [p.token, p.model, p.blend, *p.sliders], edited, **fast
     ).then(h.extras, *extras, **fast)
     loaded = [p.model, p.token, p.compare, p.closeup, p.download, p.status, p.info, p.face,
               p.faces, p.shows, *p.sliders]  # fmt: skip
