@@ -144,6 +144,7 @@ def browser_latencies(url: str, photo: Path, moves: int) -> list[dict[str, float
         page.locator("#upload input[type=file]").set_input_files(str(photo))
         expect(status).to_contain_text(photo.stem, timeout=60_000)
         track = page.locator("#slider-Blond_Hair input[type=range]")
+        track.scroll_into_view_if_needed()
         box = track.bounding_box()
         y = box["y"] + box["height"] / 2
         for k in range(moves + 2):  # two warm-up moves
