@@ -144,7 +144,7 @@ def web_request(editors: dict, photo: np.ndarray, work: Path) -> dict:
             k[0] += 1
             values[i] = (-1.0, 0.5, 1.0)[k[0] % 3]
             view = h.edit(token, name, "raw", *values)[0]
-            close, file = h.extras(token, name)  # the close-up and download, after the view
+            close, file, *_ = h.extras(token, name)  # the close-up, download, after the view
             # what Gradio then does with the outputs: encode/copy them into its cache
             move_files_to_cache(compare.postprocess(view), compare, postprocess=True)
             move_files_to_cache(close.value, closeup, postprocess=True)

@@ -18,11 +18,13 @@ The breakdown (medians, ms), from the server's log:
 - ``edit``: the slider callback's edit (model + paste-back + glue), ``view``: the
   shown images made and encoded, ``download``: the download file written,
   ``callback``: the whole slider callback;
-- from the browser's resource timings: ``request_and_gradio``, from the release
-  until the browser asks for the new image, minus ``callback`` (the request, the
-  queue, Gradio's pre/post-processing and file cache, the answer); ``image_fetch``,
-  the image's download; ``browser_decode_and_draw``, the rest (the page's update,
-  decoding the image, a frame drawn).
+- ``gradio_server``: Gradio's own work around the callback (``process_api``: inputs,
+  outputs, its file cache) on the server;
+- from the browser's resource timings: ``request_and_page_update``, from the
+  release until the browser asks for the new image, minus Gradio's ``process_api``
+  (the event reaching the server, the answer coming back, the page updating its
+  components); ``image_fetch``, the image's download; ``browser_decode_and_draw``,
+  the rest (decoding the image, a frame drawn).
 Saves benchmarks/results/bench_web.json (or ``--out``).
 """
 
@@ -43,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+PAUSE_MS = 300  # between a move's image shown and the next click
 CHROMIUM = os.environ.get("INTERGAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
@@ -64,6 +67,16 @@ def timed(name, fn):
     return wrap
 session.generate = timed("model", session.generate)
 crops.AlignedFaces.put_back = timed("paste_back", crops.AlignedFaces.put_back)
+import gradio.blocks
+process_api = gradio.blocks.Blocks.process_api
+async def timed_api(self, block_fn, *a, **k):
+    t0 = time.perf_counter()
+    out = await process_api(self, block_fn, *a, **k)
+    fn = block_fn if not isinstance(block_fn, int) else self.fns[block_fn]
+    if str(getattr(fn, "api_name", "")).startswith("move_"):
+        log.debug("web timings ms: gradio=%.1f", 1000 * (time.perf_counter() - t0))
+    return out
+gradio.blocks.Blocks.process_api = timed_api
 from intergan.app import web
 sys.exit(web.main(sys.argv[2:]))
 """
@@ -128,6 +141,17 @@ def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
     raise SystemExit("the server did not open its port")
 
 
+def positions(n: int) -> list[float]:
+    """``n`` click positions (fractions of the track) on distinct slider values, far
+    apart from one move to the next: every move makes a new image (none comes from
+    the browser's cache)."""
+    grid = [0.04 + 0.92 * i / 53 for i in range(54)]  # the slider's 0.05 steps, roughly
+    order = [(i * 23) % 54 for i in range(54)]  # 23 and 54 coprime: a permutation
+    if n > len(order):
+        raise SystemExit(f"--moves at most {len(order) - 2}")
+    return [grid[i] for i in order[:n]]
+
+
 def browser_latencies(url: str, photo: Path, moves: int) -> list[dict[str, float]]:
     """Per slider click (ms after the release): ``shown`` (the new image decoded and a
     frame drawn), ``result`` (the browser starts fetching the new image: the
@@ -147,12 +171,18 @@ def browser_latencies(url: str, photo: Path, moves: int) -> list[dict[str, float
         track.scroll_into_view_if_needed()
         box = track.bounding_box()
         y = box["y"] + box["height"] / 2
-        for k in range(moves + 2):  # two warm-up moves
-            x = box["x"] + (0.62 + 0.3 * (k % 2)) * box["width"]
+        for k, f in enumerate(positions(moves + 2)):  # two warm-up moves
+            x = box["x"] + f * box["width"]
             page.evaluate(WATCH)
             page.mouse.click(x, y)
             times = page.evaluate("() => window.__shown")
+            if os.environ.get("BENCH_WEB_DEBUG"):
+                print(
+                    [(r["name"][-40:], round(r["start"]), round(r["end"])) for r in times["res"]],
+                    round(times["t1"] - times["t0"]),
+                )
             images = [r for r in times["res"] if "/file=" in r["name"]]
+            page.wait_for_timeout(PAUSE_MS)  # a user's next move: after the image shows
             if k >= 2 and images:
                 last = max(images, key=lambda r: r["end"])
                 out.append({"shown": times["t1"] - times["t0"], "result": last["start"],
@@ -203,7 +233,8 @@ def main() -> None:
         },
         "breakdown_ms": {
             **stages,
-            "request_and_gradio": round(result_at - stages["callback"], 1),
+            "gradio_server": round(stages.get("gradio", 0) - stages["callback"], 1),
+            "request_and_page_update": round(result_at - stages.get("gradio", 0), 1),
             "image_fetch": round(fetch, 1),
             "browser_decode_and_draw": round(median - result_at - fetch, 1),
         },

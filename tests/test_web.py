@@ -150,7 +150,7 @@ def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, t
     assert isinstance(opened, session.Opened) and "edits: none" in status
     view, status, *_ = h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.5))
     assert "Blond_Hair +1.50" in status
-    closeup, download = h.extras(token, m)
+    closeup, download, *_ = h.extras(token, m)
     saved = np.asarray(Image.open(download))
     np.testing.assert_array_equal(saved, np.asarray(Image.open(view[1])))  # shown = download
     assert saved.shape == opened.image.shape
@@ -285,9 +285,10 @@ def test_a_conflicting_slider_move_edits_as_the_rule_does_instead_of_failing(
     token = h.open(str(face_png), False, 0, m)[0]
     opened = h.store.get(token)
     h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.0))
-    view, status, *sliders = h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.0,
-                                                             Black_Hair=1.2))  # fmt: skip
+    values = slider_values(opened, Blond_Hair=1.0, Black_Hair=1.2)
+    view, status = h.edit(token, m, "raw", *values)
     assert "Error" not in status and "Black_Hair up lowers Blond_Hair" in status
+    _, _, *sliders = h.extras(token, m)  # the lowered slider, shown after the edit
     off = session.off_value(session.load_editor(m))
     assert off == -0.5 and sliders[CELEBA_ATTRS.index("Blond_Hair")].value == off
     editor = session.load_editor(m)
@@ -401,7 +402,7 @@ def test_the_blend_selector_picks_how_the_edit_goes_back(model_dir, tmp_path):
     editor = session.load_editor(m)
     shown = {}
     for blend in ("delta", "raw"):
-        view, status = h.edit(token, m, blend, *slider_values(opened, Young=1.5))[:2]
+        view, status = h.edit(token, m, blend, *slider_values(opened, Young=1.5))
         assert f"blend {blend}" in status
         shown[blend] = np.asarray(Image.open(h.extras(token, m)[1]))
         expected = editor.edit(opened.image, {"Young": 1.5}, source=opened.source,

@@ -17,6 +17,7 @@ import re
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,18 +103,23 @@ class Handlers:
         return opened.before["preview"], views.write(path, small, views.SHOWN_JPEG_QUALITY)
 
     def extras(self, token: str | None, model: str) -> list[Any]:
-        """After an edit: the face close-up (aligned faces only) and the download file.
+        """After an edit is shown: the face close-up (aligned faces only), the download
+        file and the sliders a conflict rule lowered (``Opened.lowered``).
 
-        Outputs: close-up, download."""
+        Outputs: close-up, download, sliders."""
         try:
             with self.lock:
                 opened = self.store.get(token)
                 editor = self.editor(model)
                 edited = opened.last if opened.last is not None else opened.image
-                return [self.closeup(editor, opened, edited), self.download(opened, edited)]
+                lowered, opened.lowered = opened.lowered, {}
+                sliders = [gr.Slider(value=opened.values[a]) if a in lowered else gr.skip()
+                           for a in CELEBA_ATTRS]  # fmt: skip
+                return [self.closeup(editor, opened, edited), self.download(opened, edited),
+                        *sliders]  # fmt: skip
         except Exception as err:  # noqa: BLE001 - every failure becomes a message
             self.fail(err)
-            return [gr.skip(), gr.skip()]
+            return [gr.skip()] * (2 + N_SLIDERS)
 
     def closeup(self, editor: Editor, opened: Opened, edited: np.ndarray) -> Any:
         closeup = session.face_closeup(editor, opened, edited)
@@ -228,10 +234,24 @@ class Handlers:
         ]
 
     def edit(self, token: str | None, model: str, blend: str, *values: float) -> list[Any]:
-        """Sliders moved (or the blend changed) -> before/after and status line;
-        conflicting sliders lowered.
+        """Every slider's value (``CELEBA_ATTRS`` order) -> the edit (see ``render``)."""
+        return self.render(token, model, blend, lambda o: dict(zip(CELEBA_ATTRS, values)))
 
-        Outputs: before/after, status, sliders (only those a rule lowered change).
+    def move(self, attr: str, token: str | None, model: str, blend: str, value: float):
+        """Slider ``attr`` moved to ``value`` (the others as the server last set them)."""
+        return self.render(token, model, blend, lambda o: {**o.values, attr: value})
+
+    def rerender(self, token: str | None, model: str, blend: str) -> list[Any]:
+        """The blend changed, or the sliders were reset: the edit of the kept values."""
+        return self.render(token, model, blend, lambda o: dict(o.values))
+
+    def render(
+        self, token: str | None, model: str, blend: str, values: Callable[[Opened], dict]
+    ) -> list[Any]:
+        """Slider values (``values(opened)``) -> before/after and status line, conflicting
+        sliders lowered (``extras`` shows their new values).
+
+        Outputs: before/after, status.
         """
         try:
             t0 = time.perf_counter()
@@ -239,7 +259,8 @@ class Handlers:
                 opened = self.store.get(token)
                 editor = self.editor(model)
                 opened.blend = check_blend(blend)
-                sliders = {a: float(v) for a, v in zip(CELEBA_ATTRS, values) if a in editor.attrs}
+                asked = values(opened)
+                sliders = {a: float(asked[a]) for a in editor.attrs if a in asked}
                 off = session.off_value(editor)
                 settled, lowered = session.settle_conflicts(
                     sliders, opened.values, opened.start, off
@@ -247,16 +268,16 @@ class Handlers:
                 targets = session.targets_from_sliders(opened, settled)
                 edited = session.edit_opened(editor, opened, settled)
                 opened.values, opened.last = settled, edited
+                opened.lowered.update(lowered)
                 t1 = time.perf_counter()
                 compare = self.compare(opened, edited)
         except Exception as err:  # noqa: BLE001
-            return [gr.skip(), self.fail(err)] + [gr.skip()] * N_SLIDERS
+            return [gr.skip(), self.fail(err)]
         t2 = time.perf_counter()
         log.debug("web timings ms: edit=%.1f view=%.1f callback=%.1f",
                   1000 * (t1 - t0), 1000 * (t2 - t1), 1000 * (t2 - t0))  # fmt: skip
-        updates = [gr.Slider(value=settled[a]) if a in lowered else gr.skip() for a in CELEBA_ATTRS]
         status = self.status(opened, targets, lowered) + self.synthetic_note(opened, model)
-        return [compare, status, *updates]
+        return [compare, status]
 
     def restate(self, token: str | None, model: str, shows: list[str] | None) -> list[Any]:
         """The "this photo shows" toggles changed -> the edit again from that source

@@ -71,6 +71,7 @@ class Opened:
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
     start: dict[str, float] = field(init=False)
     values: dict[str, float] = field(init=False)  # the sliders after the last move
+    lowered: dict[str, str] = field(default_factory=dict)  # by a rule, not yet shown
     last: np.ndarray | None = field(default=None, repr=False, compare=False)  # last edit
     blend: str = DEFAULT_BLEND  # how edits go back into the photo (``paste.BLENDS``)
     token: str = field(default_factory=lambda: uuid.uuid4().hex)  # names its folder

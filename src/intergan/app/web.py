@@ -23,6 +23,7 @@ Run: ``intergan demo --serve`` or ``python -m intergan.app.web --model NAME``.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -216,17 +217,19 @@ def _layout(catalog: Catalog, editor: Editor, sample_paths: list[str], store: St
 
 def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     """Connect the events. Slider ``input`` fires on user moves only (drag, click,
-    typing), so setting sliders from code (a new photo, reset) starts no edit.
+    typing), so setting sliders from code (a new photo, reset) starts no edit; each
+    slider sends its own value alone (the server keeps the others, ``Opened.values``).
     Opening a picture waits in Gradio's queue (one at a time); a slider move skips
     it (``queue=False``: a direct request, measured faster in docs/benchmarks.md) and
-    shows the new image before the close-up and the download file are made.
+    answers with the new image and the status line alone; the close-up, the download
+    file and the sliders a conflict rule lowered follow (``Handlers.extras``).
     ``Handlers.lock`` keeps the model work one at a time either way."""
     one = dict(concurrency_id="editor", concurrency_limit=1)
     fast = dict(queue=False, show_progress="hidden")
     opened = [p.token, p.compare, p.closeup, p.download, p.status, p.face, p.faces, p.shows,
               *p.sliders]  # fmt: skip
-    edited = [p.compare, p.status, *p.sliders]
-    extras = ([p.token, p.model], [p.closeup, p.download])
+    edited = [p.compare, p.status]
+    extras = ([p.token, p.model], [p.closeup, p.download, *p.sliders])
     p.upload.upload(h.open, [p.upload, p.align, gr.State(0), p.model, p.token, p.blend], opened,
                     api_name="open", **one).then(
         lambda: None, None, p.upload  # empty the drop zone, ready for the next photo
@@ -244,20 +247,23 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     p.faces.select(pick_face, [p.token, p.model], opened, **one)
     p.align.input(h.reopen, [p.token, p.align, gr.State(0), p.model], opened, **one)
     p.face.input(h.reopen, [p.token, p.align, p.face, p.model], opened, **one)
-    gr.on(
-        [s.input for s in p.sliders] + [p.blend.input],
-        h.edit,
-        [p.token, p.model, p.blend, *p.sliders],
-        edited,
-        trigger_mode="always_last",  # while dragging, skip to the latest value
-        api_name="edit",
-        **fast,
-    ).then(h.extras, *extras, **fast)
-    p.shows.input(h.restate, [p.token, p.model, p.shows], edited, **fast).then(
+    for attr, slider in zip(CELEBA_ATTRS, p.sliders):  # each sends its own value only
+        slider.input(
+            functools.partial(h.move, attr),
+            [p.token, p.model, p.blend, slider],
+            edited,
+            trigger_mode="always_last",  # while dragging, skip to the latest value
+            api_name=f"move_{attr}",
+            **fast,
+        ).then(h.extras, *extras, **fast)
+    p.blend.input(h.rerender, [p.token, p.model, p.blend], edited, **fast).then(
+        h.extras, *extras, **fast
+    )
+    p.shows.input(h.restate, [p.token, p.model, p.shows], [*edited, *p.sliders], **fast).then(
         h.extras, *extras, **fast
     )
     p.reset.click(h.reset, [p.token, p.model], p.sliders, **fast).then(
-        h.edit, [p.token, p.model, p.blend, *p.sliders], edited, **fast
+        h.rerender, [p.token, p.model, p.blend], edited, **fast
     ).then(h.extras, *extras, **fast)
     loaded = [p.model, p.token, p.compare, p.closeup, p.download, p.status, p.info, p.face,
               p.faces, p.shows, *p.sliders]  # fmt: skip
