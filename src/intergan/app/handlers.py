@@ -100,7 +100,7 @@ class Handlers:
             opened.before["preview"] = self.file(opened, small, views.shown_name(small, "before"))
         small = views.after_preview(opened.before["preview_array"], opened.image, edited)
         path = self.store.folder(opened.token) / views.shown_name(small, "after")
-        return opened.before["preview"], views.write(path, small, views.SHOWN_JPEG_QUALITY)
+        return opened.before["preview"], views.write(path, small)
 
     def extras(self, token: str | None, model: str) -> list[Any]:
         """After an edit is shown: the face close-up (aligned faces only), the download

@@ -20,17 +20,16 @@ from intergan.editing.io import Photo, save_image
 PREVIEW_SIDE = 1024  # before/after shown at most this large; the download is full size
 # [chosen, measured in docs/editing.md] PNG at zlib level 1 (a 1024x768 photo in
 # ~80 ms instead of ~285 ms at Pillow's default, files ~10% larger); previews above
-# EXACT_PIXELS are shown as JPEG (~3 ms), smaller ones stay exact PNG pixels.
+# EXACT_PIXELS are shown as JPEG q95 (~3 ms), smaller ones stay exact PNG pixels.
 PNG_LEVEL = 1
 EXACT_PIXELS = 512 * 512
-SHOWN_JPEG_QUALITY = 90
-DOWNLOAD_JPEG_QUALITY = 95
+JPEG_QUALITY = 95
 MARGIN = 4  # preview pixels redrawn around the changed region (the resize's reach)
 BOX = (255, 200, 0)  # face boxes: the edited face
 OTHER_BOX = (80, 160, 255)  # the other faces
 
 
-def write(path: Path, image: np.ndarray, quality: int = DOWNLOAD_JPEG_QUALITY) -> str:
+def write(path: Path, image: np.ndarray, quality: int = JPEG_QUALITY) -> str:
     """``image`` (H, W, 3|4) uint8 to ``path`` (its suffix picks the format)."""
     rgb, alpha = (image[..., :3], image[..., 3]) if image.shape[-1] == 4 else (image, None)
     save_image(path, Photo(np.ascontiguousarray(rgb), alpha), quality, png_level=PNG_LEVEL)
