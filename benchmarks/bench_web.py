@@ -2,13 +2,14 @@
 new image shown, in headless Chromium (Debian's package, driven by Playwright).
 
 Usage: PYTHONPATH=src python benchmarks/bench_web.py [--model synthfaces-64]
-       [--moves 40] [--side 1024] [--note TEXT] [--out FILE]
+       [--moves 40] [--side 1024] [--before OLD/src] [--note TEXT] [--out FILE]
 
 It starts the web editor in a subprocess (``python -m intergan.app.web``, the
 server's debug log on, which carries each slider callback's stage timings),
 opens the page, uploads a ``--side`` x ``--side`` JPEG of scikit-image's astronaut
 (1024: about 1 megapixel; the face is detected and aligned), then clicks the
-Blond_Hair slider's track ``--moves`` times at alternating positions. For each
+Blond_Hair slider's track ``--moves`` times, each on a new value (no image comes
+from the browser's cache), ``PAUSE_MS`` after the last image showed. For each
 click the page records (in its own clock, ``performance.now()``) the pointer's
 release and the moment the new "after" image has been decoded and a frame drawn.
 
@@ -25,7 +26,10 @@ The breakdown (medians, ms), from the server's log:
   (the event reaching the server, the answer coming back, the page updating its
   components); ``image_fetch``, the image's download; ``browser_decode_and_draw``,
   the rest (decoding the image, a frame drawn).
-Saves benchmarks/results/bench_web.json (or ``--out``).
+With ``--before SRC`` a second server runs another checkout's code (``SRC``: its
+``src`` folder, e.g. ``git archive OLD src | tar -x -C /tmp/old``) and the two pages
+take turns, move by move, so both see the same load: the before / after figure of a
+change on a shared machine. Saves benchmarks/results/bench_web.json (or ``--out``).
 """
 
 from __future__ import annotations
@@ -124,9 +128,13 @@ def make_photo(side: int, folder: Path) -> Path:
     return path
 
 
-def start_server(model: str, port: int, log: Path) -> subprocess.Popen:
+def start_server(model: str, port: int, log: Path, src: str | None = None) -> subprocess.Popen:
+    """The web editor on ``port``; ``src``: another checkout's ``src`` to run instead."""
     cmd = [sys.executable, "-c", SERVER, str(log), "--model", model, "--port", str(port)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {**os.environ, **({"PYTHONPATH": src} if src else {})}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
     for line in proc.stdout:  # the server prints its address once it is ready to serve
         if "http://" in line:
             break
@@ -152,41 +160,55 @@ def positions(n: int) -> list[float]:
     return [grid[i] for i in order[:n]]
 
 
-def browser_latencies(url: str, photo: Path, moves: int) -> list[dict[str, float]]:
-    """Per slider click (ms after the release): ``shown`` (the new image decoded and a
-    frame drawn), ``result`` (the browser starts fetching the new image: the
-    callback's answer has arrived) and ``fetched`` (the image's bytes are in)."""
-    from playwright.sync_api import expect, sync_playwright
+def open_page(browser, url: str, photo: Path):
+    from playwright.sync_api import expect
 
-    out = []
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    status = page.locator("#status")
+    expect(status).to_contain_text("Upload a photo", timeout=60_000)
+    page.locator("#upload input[type=file]").set_input_files(str(photo))
+    expect(status).to_contain_text(photo.stem, timeout=60_000)
+    return page
+
+
+def click_and_time(page, f: float) -> dict | None:
+    """Click the Blond_Hair track at ``f``; the times of that move (see
+    ``browser_latencies``), ``None`` when the image came from the browser's cache."""
+    track = page.locator("#slider-Blond_Hair input[type=range]")
+    track.scroll_into_view_if_needed()
+    box = track.bounding_box()
+    page.evaluate(WATCH)
+    page.mouse.click(box["x"] + f * box["width"], box["y"] + box["height"] / 2)
+    times = page.evaluate("() => window.__shown")
+    if os.environ.get("BENCH_WEB_DEBUG"):
+        print([(r["name"][-40:], round(r["start"]), round(r["end"])) for r in times["res"]],
+              round(times["t1"] - times["t0"]))  # fmt: skip
+    page.wait_for_timeout(PAUSE_MS)  # a user's next move: after the image shows
+    images = [r for r in times["res"] if "/file=" in r["name"]]
+    if not images:
+        return None
+    last = max(images, key=lambda r: r["end"])
+    return {"shown": times["t1"] - times["t0"], "result": last["start"], "fetched": last["end"]}
+
+
+def browser_latencies(urls: list[str], photo: Path, moves: int) -> list[list[dict[str, float]]]:
+    """Per server, per slider click (ms after the release): ``shown`` (the new image
+    decoded and a frame drawn), ``result`` (the browser starts fetching the new image:
+    the callback's answer has arrived) and ``fetched`` (the image's bytes are in).
+    With several servers, their pages take turns, move by move."""
+    from playwright.sync_api import sync_playwright
+
+    out: list[list[dict[str, float]]] = [[] for _ in urls]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        status = page.locator("#status")
-        expect(status).to_contain_text("Upload a photo", timeout=60_000)
-        page.locator("#upload input[type=file]").set_input_files(str(photo))
-        expect(status).to_contain_text(photo.stem, timeout=60_000)
-        track = page.locator("#slider-Blond_Hair input[type=range]")
-        track.scroll_into_view_if_needed()
-        box = track.bounding_box()
-        y = box["y"] + box["height"] / 2
+        pages = [open_page(browser, url, photo) for url in urls]
         for k, f in enumerate(positions(moves + 2)):  # two warm-up moves
-            x = box["x"] + f * box["width"]
-            page.evaluate(WATCH)
-            page.mouse.click(x, y)
-            times = page.evaluate("() => window.__shown")
-            if os.environ.get("BENCH_WEB_DEBUG"):
-                print(
-                    [(r["name"][-40:], round(r["start"]), round(r["end"])) for r in times["res"]],
-                    round(times["t1"] - times["t0"]),
-                )
-            images = [r for r in times["res"] if "/file=" in r["name"]]
-            page.wait_for_timeout(PAUSE_MS)  # a user's next move: after the image shows
-            if k >= 2 and images:
-                last = max(images, key=lambda r: r["end"])
-                out.append({"shown": times["t1"] - times["t0"], "result": last["start"],
-                            "fetched": last["end"]})  # fmt: skip
+            for page, rows in zip(pages, out):
+                page.bring_to_front()
+                times = click_and_time(page, f)
+                if k >= 2 and times:
+                    rows.append(times)
         browser.close()
     return out
 
@@ -201,61 +223,83 @@ def server_timings(log: Path, n: int) -> dict[str, float]:
     return {k: round(statistics.median(v[-n:]), 1) for k, v in runs.items()}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="synthfaces-64")
-    ap.add_argument("--moves", type=int, default=40)
-    ap.add_argument("--side", type=int, default=1024, help="photo side (default 1024: ~1 MP)")
-    ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
-    ap.add_argument("--out", default="benchmarks/results/bench_web.json")
-    args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="bench_web_"))
-    photo = make_photo(args.side, work)
-    port, log = free_port(), work / "server.log"
-    load0 = os.getloadavg()[0]
-    server = start_server(args.model, port, log)
-    try:
-        lat = browser_latencies(f"http://127.0.0.1:{port}", photo, args.moves)
-    finally:
-        server.terminate()
-        server.wait(30)
-    stages = server_timings(log, args.moves)
+def summary(lat: list[dict[str, float]], stages: dict[str, float]) -> dict:
+    """Median, p10, p90 of release -> shown, and the breakdown (module docstring)."""
     shown = [m["shown"] for m in lat]
     median = round(statistics.median(shown), 1)
-    result_at = statistics.median(m["result"] for m in lat)
-    fetch = statistics.median(m["fetched"] - m["result"] for m in lat)
-    result = {
+    out = {
         "release_to_shown_ms": {
             "median": median,
             "p10": round(float(np.percentile(shown, 10)), 1),
             "p90": round(float(np.percentile(shown, 90)), 1),
             "all": [round(x, 1) for x in shown],
-        },
-        "breakdown_ms": {
+        }
+    }
+    if "callback" in stages:  # this checkout's server logs its stages
+        result_at = statistics.median(m["result"] for m in lat)
+        fetch = statistics.median(m["fetched"] - m["result"] for m in lat)
+        out["breakdown_ms"] = {
             **stages,
             "gradio_server": round(stages.get("gradio", 0) - stages["callback"], 1),
             "request_and_page_update": round(result_at - stages.get("gradio", 0), 1),
             "image_fetch": round(fetch, 1),
             "browser_decode_and_draw": round(median - result_at - fetch, 1),
-        },
-    }
+        }
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="synthfaces-64")
+    ap.add_argument("--moves", type=int, default=40)
+    ap.add_argument("--side", type=int, default=1024, help="photo side (default 1024: ~1 MP)")
+    ap.add_argument(
+        "--before",
+        metavar="SRC",
+        help="another checkout's src (e.g. a `git "
+        "archive` of an older commit): its server too, the pages taking turns",
+    )
+    ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
+    ap.add_argument("--out", default="benchmarks/results/bench_web.json")
+    args = ap.parse_args()  # fmt: skip
+    work = Path(tempfile.mkdtemp(prefix="bench_web_"))
+    photo = make_photo(args.side, work)
+    load0 = os.getloadavg()[0]
+    names = ["after", "before"] if args.before else ["this checkout"]
+    logs = {n: work / f"server_{k}.log" for k, n in enumerate(names)}
+    ports = {n: free_port() for n in names}
+    servers = [start_server(args.model, ports[n], logs[n], args.before if n == "before" else None)
+               for n in names]  # fmt: skip
+    try:
+        urls = [f"http://127.0.0.1:{ports[n]}" for n in names]
+        lats = browser_latencies(urls, photo, args.moves)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(30)
+    results = {n: summary(lat, server_timings(logs[n], args.moves)) for n, lat in zip(names, lats)}
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo")
                 if ln.startswith("model name")), platform.processor())  # fmt: skip
     meta = {
         "machine": f"{platform.machine()} {cpu}, {os.cpu_count()} cores, no GPU",
         "threads": os.environ.get("OMP_NUM_THREADS", "torch default"),
         "load_average_at_start": load0,
+        "load_average_at_end": os.getloadavg()[0],
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "photo": f"{args.side}x{args.side} JPEG (scikit-image astronaut, enlarged)",
         "model": args.model,
         "moves": args.moves,
         "note": args.note,
         "command": f"PYTHONPATH=src python benchmarks/bench_web.py --model {args.model} "
-        f"--moves {args.moves} --side {args.side} --out {args.out}",
+        f"--moves {args.moves} --side {args.side}"
+        + (f" --before {args.before}" if args.before else "")
+        + f" --out {args.out}",
     }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"meta": meta, **result}, indent=2) + "\n")
-    print(json.dumps({"median_ms": median, **result["breakdown_ms"]}))
+    Path(args.out).write_text(json.dumps({"meta": meta, **results}, indent=2) + "\n")
+    for n, r in results.items():
+        print(n, json.dumps({"median_ms": r["release_to_shown_ms"]["median"],
+                             **r.get("breakdown_ms", {})}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -108,7 +108,10 @@ class Opened:
         )
 
 
-PLAN_BYTES_PER_PIXEL = 40  # grid, mask and keep over a face's footprint (~3x its box)
+# the paste-back plan (grid, mask, keep over the crop's footprint, several times the
+# face's box) and the paste's buffers, per pixel of the face's box: fitted so that a
+# 19 MP photo counts what it held (235 MB, docs/editing.md "Web editor")
+PLAN_BYTES_PER_PIXEL = 64
 
 
 def slider_start(p: float) -> float:

@@ -46,7 +46,9 @@ from intergan.models.pretrained import BUNDLED_HELP
 
 DEFAULT_MODEL = "synthfaces-64"
 BLEND_LABELS = {"raw": "raw: the model's output", "delta": "delta: the photo + the model's change"}
-GRADIO_SESSIONS = 1000  # Gradio's own per-visitor state (~KB each, measured), LRU beyond
+# Gradio keeps its own state per visitor (about 1 MB each, measured in docs/editing.md;
+# its default cap is 10,000): the least recently seen beyond this many are forgotten
+GRADIO_SESSIONS_PER_PHOTO, MIN_GRADIO_SESSIONS = 4, 64
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
 CSS = """
@@ -292,6 +294,8 @@ def build_app(opts: WebOptions | None = None, n_samples: int = 6) -> gr.Blocks:
         page = _layout(catalog, editor, sample_paths, store)
         _wire(page, h, sample_paths)
     app.intergan_scratch, app.intergan_store = scratch, store
+    app.intergan_gradio_sessions = max(MIN_GRADIO_SESSIONS,
+                                       GRADIO_SESSIONS_PER_PHOTO * opts.max_sessions)  # fmt: skip
     app.intergan_temp = (str(root / "gradio"), previous_temp)
     return app
 
@@ -310,7 +314,7 @@ def launch(app: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: boo
         max_file_size="50mb",
         prevent_thread_lock=not block,
         quiet=True,
-        state_session_capacity=GRADIO_SESSIONS,
+        state_session_capacity=app.intergan_gradio_sessions,
     )
 
 
