@@ -46,8 +46,8 @@ from intergan.models.pretrained import BUNDLED_HELP
 
 DEFAULT_MODEL = "synthfaces-64"
 BLEND_LABELS = {"raw": "raw: the model's output", "delta": "delta: the photo + the model's change"}
-# Gradio keeps its own state per visitor (about 1 MB each, measured in docs/editing.md;
-# its default cap is 10,000): the least recently seen beyond this many are forgotten
+# Gradio keeps its own state per visitor (its default cap: 10,000 visitors); the least
+# recently seen beyond max(MIN, PER_PHOTO x --max-sessions) are forgotten
 GRADIO_SESSIONS_PER_PHOTO, MIN_GRADIO_SESSIONS = 4, 64
 SYSTEM_FONTS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica", "sans-serif"]
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
