@@ -16,16 +16,19 @@ truth equals the photo (a hair colour on a bald head) is left out of "inside". T
 nothing scores; outside it is exact. The same comparison at the model's own size
 (the render at the model's side, ``align=False``) is recorded as ``model_size``.
 The source attributes are the true labels (no judge). PSNR: ``inf`` (identical)
-counts as 100 dB in means (``mean_psnr``). Prints a table and writes
-``benchmarks/results/blend_compare.json`` (or ``--out``); ``--grid`` saves a picture
-of a few identities: photo, truth, raw, delta for some attributes.
+counts as 120 dB in means (``mean_psnr``). Prints a table and writes
+``benchmarks/results/blend_compare.json`` (or ``--out``); ``--grid PNG`` saves a
+picture of 4 identities (from ``--grid-from``): the photo, then truth, raw and delta
+for each of ``--grid-attrs``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import re
 import time
 from pathlib import Path
 
@@ -38,10 +41,11 @@ from intergan.data.synthfaces.export import sample_record
 from intergan.editing.crops import NoFaceError
 from intergan.editing.editor import Editor
 from intergan.editing.paste import BLENDS
-from intergan.evaluation.metrics import mean_psnr, psnr
-from intergan.files import write_json
+from intergan.evaluation.metrics import PSNR_CAP_DB, mean_psnr, psnr
+from intergan.files import atomic_write
 
 ROWS = (*BLENDS, "unchanged")
+PARTS = ("inside", "outside", "whole")
 GRID_ATTRS = ("Bald", "Blond_Hair", "Eyeglasses", "Pale_Skin", "Young")
 
 
@@ -91,11 +95,12 @@ def score(edits: dict[str, list[np.ndarray]], truths, regions) -> dict[str, dict
     out: dict = {"no_op": no_op.tolist()}
     for row, images in edits.items():
         e = _t(images)
-        out[row] = {
-            "inside": psnr(e, t, 255.0, mask=inside).masked_fill(no_op, float("nan")).tolist(),
-            "outside": psnr(e, t, 255.0, mask=outside).tolist(),
-            "whole": psnr(e, t, 255.0).tolist(),
+        dbs = {
+            "inside": psnr(e, t, 255.0, mask=inside).masked_fill(no_op, float("nan")),
+            "outside": psnr(e, t, 255.0, mask=outside),
+            "whole": psnr(e, t, 255.0),
         }
+        out[row] = {k: [round(v, 3) for v in x.tolist()] for k, x in dbs.items()}
     return out
 
 
@@ -130,17 +135,34 @@ def summarise(per_id: list[dict], attrs: list[str], where: str) -> dict:
     out = {}
     for row in ROWS:
         out[row] = {}
-        for part in ("inside", "outside", "whole"):
+        for part in PARTS:
             cols = np.array([r[where][row][part] for r in per_id])  # (ids, n)
-            per_attr = {a: mean_psnr(torch.from_numpy(cols[:, k])) for k, a in enumerate(attrs)}
-            out[row][part] = {"mean": mean_psnr(torch.from_numpy(cols)), **per_attr}
+            means = {"mean": mean_psnr(torch.from_numpy(cols))}
+            means |= {a: mean_psnr(torch.from_numpy(cols[:, k])) for k, a in enumerate(attrs)}
+            out[row][part] = {a: round(v, 3) for a, v in means.items()}
     delta, raw = (np.array([r[where][b]["inside"] for r in per_id]) for b in ("delta", "raw"))
     counted = ~np.isnan(delta)
     out["edits_counted_inside"] = {a: int(counted[:, k].sum()) for k, a in enumerate(attrs)}
     out["delta_wins_inside"] = {
         a: float((delta[:, k] > raw[:, k])[counted[:, k]].mean()) for k, a in enumerate(attrs)
     }
+    out["delta_minus_raw"] = {part: paired(per_id, attrs, where, part) for part in PARTS}
     return out
+
+
+def paired(per_id: list[dict], attrs: list[str], where: str, part: str) -> dict:
+    """Mean and standard error over identities of delta's PSNR minus raw's (dB), per
+    attribute and over all (identities' mean over attributes); ``inf`` capped as in
+    ``mean_psnr``."""
+    d, r = (np.minimum([x[where][b][part] for x in per_id], PSNR_CAP_DB) for b in ("delta", "raw"))
+    diff = d - r  # (ids, n), nan where left out
+
+    def stat(v: np.ndarray) -> list[float]:
+        v = v[~np.isnan(v)]
+        se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else float("nan")
+        return [round(float(v.mean()), 3), round(float(se), 3)]
+
+    return {"all": stat(np.nanmean(diff, 1)), **{a: stat(diff[:, k]) for k, a in enumerate(attrs)}}
 
 
 def table(summary: dict, attrs: list[str]) -> str:
@@ -156,8 +178,8 @@ def table(summary: dict, attrs: list[str]) -> str:
     return "\n".join(lines)
 
 
-def grid(editor: Editor, faces: list[Identity], size: int, path: Path) -> None:
-    """Rows per identity: photo, then for each of ``GRID_ATTRS``: truth, raw, delta."""
+def grid(editor: Editor, faces: list[Identity], size: int, path: Path, attrs: list[str]) -> None:
+    """Rows per identity: photo, then for each of ``attrs``: truth, raw, delta."""
     from PIL import Image
 
     cell = 128
@@ -166,7 +188,7 @@ def grid(editor: Editor, faces: list[Identity], size: int, path: Path) -> None:
         photo = face.render(size)
         session = editor.open(photo, source={a: int(face.labels[a]) for a in face.attrs})
         row = [photo]
-        for a in GRID_ATTRS:
+        for a in attrs:
             k = face.attrs.index(a)
             row.append(face.render(size, face.targets[k]))
             on = face.targets[k][k] > 0.5
@@ -174,7 +196,14 @@ def grid(editor: Editor, faces: list[Identity], size: int, path: Path) -> None:
         rows.append(np.concatenate([np.asarray(Image.fromarray(im).resize((cell, cell)))
                                     for im in row], axis=1))  # fmt: skip
     Image.fromarray(np.concatenate(rows)).save(path)
-    print(f"grid: {path} (columns: photo, then truth / raw / delta for {', '.join(GRID_ATTRS)})")
+    print(f"grid: {path} (columns: photo, then truth / raw / delta for {', '.join(attrs)})")
+
+
+def save(path: str, report: dict) -> None:
+    """``report`` as indented JSON with each list of numbers on one line."""
+    text = json.dumps(report, indent=2)
+    text = re.sub(r"\[\s+([^\[\]{}\"]*?)\s+\]", lambda m: "[" + " ".join(m[1].split()) + "]", text)
+    atomic_write(path, text + "\n")
 
 
 def main() -> None:
@@ -183,7 +212,13 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=32, help="identities (default 32)")
     ap.add_argument("--size", type=int, default=256, help="photo side in px (default 256)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--grid", help="also save a picture of the first 4 identities here")
+    ap.add_argument("--grid", help="also save a picture of 4 identities here")
+    ap.add_argument(
+        "--grid-attrs",
+        default=",".join(GRID_ATTRS),
+        help="the grid's attributes (default %(default)s)",
+    )
+    ap.add_argument("--grid-from", type=int, default=0, help="the grid's first identity")
     ap.add_argument("--note", default="", help="recorded with the results (e.g. machine load)")
     ap.add_argument("--out", default="benchmarks/results/blend_compare.json")
     args = ap.parse_args()
@@ -213,11 +248,12 @@ def main() -> None:
         print(
             f"\n{where} (PSNR dB vs the exact re-render):\n" + table(summary[where], editor.attrs)
         )
-    write_json(args.out, report)
+    save(args.out, report)
     print(f"\nwrote {args.out} ({report['seconds']} s)")
     if args.grid:
-        grid(editor, [f for f, r in zip(faces, results) if r is not None][:4], args.size,
-             Path(args.grid))  # fmt: skip
+        found = [f for f, r in zip(faces, results) if r is not None]
+        attrs = [editor.attrs[editor.index(a)] for a in args.grid_attrs.split(",")]
+        grid(editor, found[args.grid_from : args.grid_from + 4], args.size, Path(args.grid), attrs)
 
 
 if __name__ == "__main__":

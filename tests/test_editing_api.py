@@ -53,7 +53,7 @@ def test_edit_with_target_equal_to_source_returns_the_reconstruction(editor, gen
     G, _ = gen
     x = torch.rand(3, 3, 32, 32) * 2 - 1
     s = source_vec(Male=1, Young=1, No_Beard=1)
-    out = editor.edit(x, {}, source=s, align=False)
+    out = editor.edit(x, {}, source=s, align=False, blend="raw")
     enc = encode(s[None].expand(3, -1))
     with torch.no_grad():
         rec = G(x, enc, enc).reconstructed

@@ -84,16 +84,25 @@ def test_blends_are_named_in_one_place_and_a_wrong_one_is_refused_before_any_wor
 def test_raw_pastes_the_models_output_and_delta_adds_its_change_to_the_photo(editor):
     img = photo(1)
     session = editor.open(img, source=SOURCE)
-    edit, rec = generator_pair(editor, session, CHANGES)
+    # the session's own decoder path, so the pixels must agree exactly; raw is the
+    # paste-back as it was before blend modes: lerp(photo, warped crop, mask), rounded
+    source = editor.labels.encode(session.source)
+    target = editor.labels.target(session.source, CHANGES)
+    edit, rec = (
+        (editor.backend.decode(session.code, t, source)[0].clamp(-1, 1) + 1) * 127.5
+        for t in (target, source)
+    )
     plan = session.framed.plans[0]
     x0, y0, x1, y1 = plan.box
     region = torch.from_numpy(img[y0:y1, x0:x1]).float()
-    raw = torch.lerp(region, warp(plan, edit[0]), plan.mask).round().clamp(0, 255)
-    delta = (region + plan.mask * warp(plan, edit[0] - rec[0])).round().clamp(0, 255)
+    raw = torch.lerp(region, warp(plan, edit), plan.mask).round().clamp(0, 255)
+    delta = (region + plan.mask * warp(plan, edit - rec)).round().clamp(0, 255)
     for blend, expected in (("raw", raw), ("delta", delta)):
         out = session.edit(CHANGES, blend=blend)
-        got = torch.from_numpy(out[y0:y1, x0:x1]).float()
-        assert (got - expected).abs().max() <= 1  # float rounding of another batch layout
+        got = torch.from_numpy(out[y0:y1, x0:x1])
+        keep = plan.keep[..., 0]
+        assert torch.equal(got[keep], expected.to(torch.uint8)[keep])
+        assert torch.equal(got[~keep], torch.from_numpy(img[y0:y1, x0:x1])[~keep])
         outside = np.ones(img.shape[:2], bool)
         outside[y0:y1, x0:x1] = False
         np.testing.assert_array_equal(out[outside], img[outside])

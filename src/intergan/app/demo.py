@@ -70,7 +70,7 @@ def edit_identity(editor: Editor, gt: GroundTruth, i: int) -> IdentityResult:
     src = torch.tensor([[float(gt.labels[i][a]) for a in attrs]])  # (1, n) binary
     source = {a: int(gt.labels[i][a]) for a in attrs}
     image = _np(gt.render([i], src))[0]
-    kw = dict(source=source, align=False)
+    kw = dict(source=source, align=False, blend="raw")  # the model's own output, measured
     recon = editor.edit(image, {}, **kw)
     edits = editor.edit_all(image, **kw)
     targets = torch.cat(flip_targets(src, attrs))  # (n, n): row k flips attribute k

@@ -119,6 +119,7 @@ class EditSession:
         """One edited image (the input's type) per edit of ``targets``: generate, paste
         with ``blend`` (one of ``paste.BLENDS``; ``None``: ``paste.DEFAULT_BLEND``)."""
         blend = check_blend(blend)
+        rec = self.reconstruction if blend == "delta" else None
         labels = self.editor.labels
         edited = generate(
             self.editor.backend,
@@ -127,7 +128,6 @@ class EditSession:
             labels.encode(self.source),
             self.editor.batch_size,
         )
-        rec = self.reconstruction if blend == "delta" else None
         return [self.framed.put_back(crops, rec) for crops in edited]
 
     def edit(self, changes: Mapping[str, float] | None = None, blend: str | None = None) -> object:
