@@ -13,10 +13,11 @@ Scenarios, all through the public API on a 1024x768 photo with one face:
 - ``slider_move``: ``session.edit({...})`` on a photo opened with ``Editor.open``
   (decoder and paste-back only), the values changing every call.
 - ``strip_13``: ``Editor.edit_all(photo)`` from nothing (the CLI's ``--all``).
-- ``web_request``: the web page's slider callback (``Handlers.edit``) on an opened
-  PNG upload after its first edit (the edit, the download file, the shown images
-  and the face close-up), plus what Gradio does with its outputs before sending
-  them (``postprocess`` and the copy into its file cache); not the HTTP round trip.
+- ``web_request``: the web page's slider callbacks (``Handlers.edit``, then
+  ``Handlers.extras``) on an opened PNG upload after its first edit (the edit, the
+  shown images, the face close-up and the download file), plus what Gradio does
+  with its outputs before sending them (``postprocess`` and the copy into its file
+  cache); not the HTTP round trip (``bench_web.py`` measures that in a browser).
 - ``crop_edit``: ``Editor.edit`` of one (1, 3, S, S) crop tensor with
   ``align=False`` (the generator and glue; the figure earlier versions reported).
 Median and best of ``--repeats`` calls (strips: half as many) after one warm-up,
@@ -269,25 +270,30 @@ def web_request(editors: dict, photo: np.ndarray, work: Path) -> dict:
     from PIL import Image
 
     from intergan.app import session
+    from intergan.app.catalog import Catalog
     from intergan.app.handlers import CELEBA_ATTRS, Handlers
     from intergan.app.offline import gr
+    from intergan.app.store import Store
 
     path = work / "upload.png"
     Image.fromarray(photo).save(path)
     session.load_editor = lambda name: editors[name]  # the page's model cache, stubbed
-    h = Handlers(max_pixels=50_000_000, download_dir=work)
-    compare = gr.ImageSlider(type="numpy", format="png")  # as web._view_column
-    closeup, download = gr.ImageSlider(type="numpy", format="png"), gr.DownloadButton()
+    catalog = Catalog({name: Path(name) for name in editors})
+    h = Handlers(catalog, Store(work / "open", max_count=len(editors)), max_pixels=50_000_000)
+    compare = gr.ImageSlider(type="filepath")  # as web._view_column
+    closeup, download = gr.ImageSlider(type="filepath"), gr.DownloadButton()
     fns, k = {}, [0]
     for name in editors:
-        opened = h.open(str(path), True, 0, name)[0]
+        token = h.open(str(path), True, 0, name)[0]
+        opened = h.store.get(token)
         values = [opened.start.get(a, 0.0) for a in CELEBA_ATTRS]
         i = CELEBA_ATTRS.index("Blond_Hair")
 
-        def move(name=name, opened=opened, values=values, i=i):
+        def move(name=name, token=token, values=values, i=i):
             k[0] += 1
             values[i] = (-1.0, 0.5, 1.0)[k[0] % 3]
-            view, close, file, _ = h.edit(opened, name, *values)
+            view = h.edit(token, name, "raw", *values)[0]
+            close, file, *_ = h.extras(token, name)  # the close-up, download, after the view
             # what Gradio then does with the outputs: encode/copy them into its cache
             move_files_to_cache(compare.postprocess(view), compare, postprocess=True)
             move_files_to_cache(close.value, closeup, postprocess=True)

@@ -43,3 +43,13 @@ def sample_face(seed: int = 3, size: int = SIZE) -> tuple[np.ndarray, dict, dict
 def save_png(image: np.ndarray, path: Path) -> Path:
     Image.fromarray(image).save(path)
     return path
+
+
+def web_handlers(model: Path, folder: Path, max_pixels: int = 10**6, **limits):
+    """The web page's callbacks offering ``model`` under the name ``str(model)``, with
+    their open pictures in ``folder`` (``limits``: the store's bounds)."""
+    from intergan.app.catalog import Catalog
+    from intergan.app.handlers import Handlers
+    from intergan.app.store import Store
+
+    return Handlers(Catalog({str(model): Path(model)}), Store(folder, **limits), max_pixels)

@@ -161,13 +161,14 @@ def test_web_errors_do_not_show_the_servers_temporary_paths(model, tmp_path):
     pytest.importorskip("gradio")
     import tempfile
 
-    from intergan.app.handlers import Handlers, hide_server_paths
+    from app_helpers import web_handlers
+    from intergan.app.handlers import hide_server_paths
 
     upload = tempfile.mkdtemp(prefix="gradio-upload-")
     junk = f"{upload}/holiday photo.png"
     with open(junk, "w") as f:
         f.write("not a picture")
-    h = Handlers(DEFAULT_MAX_PIXELS, tmp_path)
+    h = web_handlers(model, tmp_path, DEFAULT_MAX_PIXELS)
     status = h.open(junk, False, 0, str(model))[4]
     # Before: "image /tmp/gradio/3f2a.../holiday photo.png could not be decoded ..."
     assert (
@@ -181,13 +182,12 @@ def test_web_errors_do_not_show_the_servers_temporary_paths(model, tmp_path):
 
 def test_the_web_page_edits_up_to_its_own_pixel_limit(model, tmp_path):
     pytest.importorskip("gradio")
-    from app_helpers import sample_face, save_png
+    from app_helpers import sample_face, save_png, web_handlers
     from intergan.app import session
-    from intergan.app.handlers import Handlers
 
     face = save_png(sample_face()[0], tmp_path / "face.png")  # 32x32 = 1,024 pixels
     session.load_editor(str(model)).max_pixels = 100  # as if the API default were lower
-    status = Handlers(10_000, tmp_path).open(str(face), False, 0, str(model))[4]
+    status = web_handlers(model, tmp_path, 10_000).open(str(face), False, 0, str(model))[4]
     assert status.startswith("**face** · 32×32 px")
-    status = Handlers(1_000, tmp_path).open(str(face), False, 0, str(model))[4]
+    status = web_handlers(model, tmp_path, 1_000).open(str(face), False, 0, str(model))[4]
     assert "above the limit of 1,000" in status

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
-from app_helpers import SIZE, export_tiny, sample_face, save_png
+from app_helpers import SIZE, export_tiny, sample_face, save_png, web_handlers
 from intergan.app import session
 from intergan.errors import UserError
 from intergan.images import to_model
@@ -130,26 +130,34 @@ def test_memo_detector_detects_each_photo_once():
     assert inner.calls == 2
 
 
-def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, tmp_path):
-    from intergan.app.handlers import CELEBA_ATTRS, Handlers
+def slider_values(opened, **changes) -> list[float]:
+    """Every slider's value as the page sends them: the start, with ``changes``."""
+    from intergan.app.handlers import CELEBA_ATTRS
 
-    h = Handlers(max_pixels=10_000, download_dir=tmp_path)
+    values = {**opened.start, **changes}
+    return [values.get(a, 0.0) for a in CELEBA_ATTRS]
+
+
+def test_page_callbacks_report_bad_input_and_keep_working(model_dir, face_png, tmp_path):
+    h = web_handlers(model_dir, tmp_path / "open", max_pixels=10_000)
+    m = str(model_dir)
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\x00" * 100)
-    state, _, _, _, status, *_ = h.open(str(bad), False, 0, str(model_dir))
-    assert state is None and "**Error:**" in status and "bad.jpg" in status
-    opened, _, _, _, status, *_ = h.open(str(face_png), False, 0, str(model_dir))
+    token, _, _, _, status, *_ = h.open(str(bad), False, 0, m)
+    assert token is None and "**Error:**" in status and "bad.jpg" in status
+    token, view, _, _, status, *_ = h.open(str(face_png), False, 0, m)
+    opened = h.store.get(token)
     assert isinstance(opened, session.Opened) and "edits: none" in status
-    slider_values = [opened.start.get(a, 0.0) for a in CELEBA_ATTRS]
-    slider_values[CELEBA_ATTRS.index("Blond_Hair")] = 1.5
-    view, closeup, download, status = h.edit(opened, str(model_dir), *slider_values)
+    view, status, *_ = h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.5))
     assert "Blond_Hair +1.50" in status
+    closeup, download, *_ = h.extras(token, m)
     saved = np.asarray(Image.open(download))
     np.testing.assert_array_equal(saved, np.asarray(Image.open(view[1])))  # shown = download
     assert saved.shape == opened.image.shape
     assert closeup.visible is False  # no close-up for pictures that are not aligned
-    _, _, _, _, status, *_ = h.load_model("/no/such/model")
-    assert "**Error:**" in status and "does not exist" in status
+    *_, status = h.load_model("/no/such/model", token)[:6]
+    assert "**Error:**" in status and "not offered" in status
+    assert "Blond_Hair" in h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=1.0))[1]
 
 
 def test_a_photo_is_aligned_edited_and_pasted_back_at_full_size(editor, tmp_path):
@@ -199,27 +207,30 @@ def textured(seed: int) -> np.ndarray:
 def test_slider_moves_reuse_the_photos_session_and_run_no_detection(
     model_dir, tmp_path, monkeypatch
 ):
-    from intergan.app.handlers import CELEBA_ATTRS, Handlers
     from intergan.editing.editor import Editor
 
     detector = CountingDetector(fixed_face())  # the editor's own: no memo in between
     editor = Editor.from_pretrained(model_dir, detector=detector)
     monkeypatch.setattr(session, "load_editor", lambda model: editor)
     a, b = (save_png(textured(k), tmp_path / f"{k}.png") for k in (0, 1))
-    h = Handlers(max_pixels=10**6, download_dir=tmp_path)
-    opened = h.open(str(a), True, 0, "m")[0]
+    h = web_handlers(model_dir, tmp_path / "open")
+    m = str(model_dir)
+    token = h.open(str(a), True, 0, m)[0]
+    opened = h.store.get(token)
     assert detector.calls == 1
-    values = [opened.start.get(x, 0.0) for x in CELEBA_ATTRS]
     shown = []
     for v in (0.5, 1.5, -1.0):
-        values[CELEBA_ATTRS.index("Blond_Hair")] = v
-        shown.append(np.asarray(Image.open(h.edit(opened, "m", *values)[0][1])))
+        view = h.edit(token, m, "raw", *slider_values(opened, Blond_Hair=v))[0]
+        shown.append(np.asarray(Image.open(view[1])))
     assert detector.calls == 1  # three slider moves, no new detection
-    direct = editor.edit(opened.image, {"Blond_Hair": -1.0}, source=opened.source, face_index=0)
+    direct = editor.edit(opened.image, {"Blond_Hair": -1.0}, source=opened.source,
+                         face_index=0, blend="raw")  # fmt: skip
     np.testing.assert_array_equal(shown[-1], direct)
     # another photo: a new session, detected once, whose edits are of that photo
-    opened_b = h.open(str(b), True, 0, "m")[0]
+    token_b = h.open(str(b), True, 0, m, token)[0]
+    opened_b = h.store.get(token_b)
     assert detector.calls == 3 and opened_b.session is not opened.session
+    assert token not in h.store  # the visitor's previous picture is dropped
     out_b = session.edit_opened(editor, opened_b, {**opened_b.start, "Bangs": 1.5})
     direct_b = editor.edit(opened_b.image, {"Bangs": 1.5}, source=opened_b.source, face_index=0)
     np.testing.assert_array_equal(out_b, direct_b)
@@ -234,7 +245,7 @@ def test_another_model_gets_a_new_session_for_the_same_picture(editor, tmp_path)
     assert theirs is not mine and theirs.editor is other
     np.testing.assert_array_equal(
         session.edit_opened(other, opened, dict(opened.start)),
-        other.edit(opened.image, {}, align=False),  # its own judge's source estimate
+        other.edit(opened.image, {}, source=opened.source, align=False),  # what it shows
     )
 
 

@@ -50,13 +50,15 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     from intergan.app import web
+    from intergan.app.web_args import WebOptions
 
-    model = export_tiny(tmp_path_factory.mktemp("tiny"))
-    app = web.build_app(str(model), max_pixels=200_000, n_samples=3)
+    model = export_tiny(tmp_path_factory.mktemp("tiny") / "tiny")
+    opts = WebOptions([str(model)], [], imports=False, max_pixels=200_000)
+    app = web.build_app(opts, n_samples=3)
     port = free_port()
     web.launch(app, "127.0.0.1", port, block=False)
     yield f"http://127.0.0.1:{port}", model
-    app.close()
+    web.close(app)
 
 
 @pytest.fixture(scope="module")
@@ -98,15 +100,27 @@ def untick_align(pg):
 def move_slider(pg, attr: str, fraction: float) -> float:
     """Click the slider track at ``fraction`` of its width; returns the new value."""
     track = pg.locator(f"#slider-{attr} input[type=range]")
+    track.scroll_into_view_if_needed()
     box = track.bounding_box()
     pg.mouse.click(box["x"] + fraction * box["width"], box["y"] + box["height"] / 2)
     return float(pg.locator(f"#slider-{attr} input[type=number]").input_value())
 
 
-def download(pg) -> np.ndarray:
-    with pg.expect_download() as d:
-        pg.locator("#download").click()
-    return np.asarray(Image.open(d.value.path()))
+def download(pg, differs_from: np.ndarray | None = None) -> np.ndarray:
+    """The download button's file; with ``differs_from``, the first that differs from
+    it (the page writes the download just after showing the edit)."""
+    for _ in range(20):
+        with pg.expect_download() as d:
+            pg.locator("#download").click()
+        got = np.asarray(Image.open(d.value.path()))
+        if differs_from is None or not np.array_equal(got, differs_from):
+            return got
+        pg.wait_for_timeout(250)
+    raise AssertionError("the download did not change")
+
+
+def slider_value(pg, attr: str) -> float:
+    return float(pg.locator(f"#slider-{attr} input[type=number]").input_value())
 
 
 def test_upload_move_sliders_and_download_the_edit(page, server, tmp_path):
@@ -123,7 +137,7 @@ def test_upload_move_sliders_and_download_the_edit(page, server, tmp_path):
 
     value = move_slider(page, "Blond_Hair", 0.97)
     expect(status(page)).to_contain_text("Blond_Hair", timeout=30_000)
-    edited = download(page)
+    edited = download(page, differs_from=recon)
     assert edited.shape == face.shape
     # the page's edit is the editor's edit for the slider value, byte for byte
     editor = session.load_editor(str(server[1]))
@@ -138,7 +152,7 @@ def test_upload_move_sliders_and_download_the_edit(page, server, tmp_path):
     move_slider(page, "Young", 0.03)  # a second slider: both edits apply
     expect(status(page)).to_contain_text("Young", timeout=30_000)
     expect(status(page)).to_contain_text("Blond_Hair")
-    both = download(page)
+    both = download(page, differs_from=edited)
     assert np.abs(both.astype(int) - edited).mean() > 0.5
     assert page.outside == []
 
@@ -160,26 +174,35 @@ def test_bad_upload_shows_a_message_and_the_server_keeps_serving(page, tmp_path)
     assert page.outside == []
 
 
-def test_samples_and_a_missing_model_path(page):
+def test_samples_and_a_model_menu_of_the_servers_models_only(page):
     page.locator("#samples button").first.click()
     expect(status(page)).to_contain_text("sample_1", timeout=30_000)
-    page.get_by_text("Model", exact=True).click()
-    box = page.locator("#model-box textarea, #model-box input").first
-    expect(box).to_be_visible()
-    # The textbox mounts when the accordion opens and can take its initial value (the
-    # loaded model) after a first fill: type until the value stays.
-    for _ in range(5):
-        box.fill("/no/such/model")
-        box.blur()  # Gradio syncs a textbox's value on input/blur
-        page.wait_for_timeout(500)
-        if box.input_value() == "/no/such/model":
-            break
-    expect(box).to_have_value("/no/such/model")
-    page.locator("#load-model").click()
-    expect(status(page)).to_contain_text("does not exist", timeout=30_000)
-    page.locator("#samples button").nth(1).click()  # the old model still serves
+    page.locator("#model-menu input").click()
+    options = page.get_by_role("option")
+    expect(options).to_have_count(1)  # the one model the server offers; no path box
+    assert options.first.inner_text().split()[-1] == "tiny"  # after the tick of the chosen
+    page.keyboard.press("Escape")
+    assert page.locator("#model-box").count() == 0
+    page.locator("#samples button").nth(1).click()  # the model still serves
     expect(status(page)).to_contain_text("sample_2", timeout=30_000)
     assert page.outside == []
+
+
+def test_raising_a_slider_lowers_its_conflicts_and_the_toggles_state_the_photo(page):
+    page.locator("#samples button").first.click()
+    expect(status(page)).to_contain_text("sample_1", timeout=30_000)
+    toggles = page.locator("#shows input[type=checkbox]")
+    expect(toggles).to_have_count(13)  # one per model attribute
+    move_slider(page, "Blond_Hair", 0.97)
+    expect(status(page)).to_contain_text("Blond_Hair", timeout=30_000)
+    move_slider(page, "Black_Hair", 0.97)
+    expect(status(page)).to_contain_text("Black_Hair up lowers Blond_Hair", timeout=30_000)
+    expect(page.locator("#slider-Blond_Hair input[type=number]")).to_have_value("-0.5")
+    assert "Error" not in status(page).inner_text()
+    before = status(page).inner_text()
+    page.locator("#shows label").filter(has_text="Young").click()
+    expect(status(page)).not_to_have_text(before, timeout=30_000)  # edited again
+    assert "Error" not in status(page).inner_text() and page.outside == []
 
 
 def test_page_loads_nothing_from_other_hosts(page):

@@ -184,8 +184,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="out/demo", help="output folder (default %(default)s)")
     p.add_argument(
         "--model",
-        default=DEFAULT_MODEL,
-        help="bundled model name or exported folder / run / checkpoint (default %(default)s)",
+        action="append",
+        help="bundled model name or exported folder / run / checkpoint (default "
+        f"{DEFAULT_MODEL}); with --serve, repeat it to offer several in the page's menu",
     )
     p.add_argument("--identities", type=int_in(1, 64), default=4, help="faces to edit (default 4)")
     p.add_argument(
@@ -200,8 +201,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.serve:
         from intergan.app import web
+        from intergan.app.web_args import WebOptions
 
-        return web.serve(args.model, args.host, args.port, args.max_pixels)
-    page = run_demo(args.model, Path(args.out), args.identities, args.seed)
+        return web.serve(WebOptions.from_args(args, DEFAULT_MODEL))
+    models = args.model or [DEFAULT_MODEL]
+    if len(models) > 1:
+        raise UserError("the demo report takes one --model; several are for --serve")
+    page = run_demo(models[0], Path(args.out), args.identities, args.seed)
     print(f"demo report: {page.resolve()}")
     return 0

@@ -3,7 +3,9 @@
 Each method takes the page's current values and returns the updates for its
 outputs (in the order ``web._wire`` lists them). Every failure becomes a
 message in the page's status line and a warning toast; nothing escapes to
-Gradio, so the server keeps serving.
+Gradio, so the server keeps serving. The visitor's state is a token; the picture
+behind it lives in the server's ``store.Store`` (bounded; an expired picture is a
+message). Models are loaded by their menu name only (``catalog.Catalog``).
 """
 
 from __future__ import annotations
@@ -13,29 +15,27 @@ import logging
 import os
 import re
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from intergan.app import session
+from intergan.app import session, views
+from intergan.app.catalog import Catalog
 from intergan.app.offline import gr
 from intergan.app.session import Opened
+from intergan.app.store import Store
 from intergan.attributes import CELEBA_ATTRS
 from intergan.editing.editor import Editor
-from intergan.editing.io import Photo, save_image
+from intergan.editing.io import DEFAULT_MAX_PIXELS
+from intergan.editing.paste import check_blend
 from intergan.errors import UserError
 
 log = logging.getLogger(__name__)
-
-PREVIEW_SIDE = 1024  # before/after shown at most this large; the download is full size
-# [chosen, measured in docs/editing.md] every slider move writes the download and the
-# shown images: PNG at zlib level 1 (a 1024x768 photo in ~80 ms instead of ~285 ms at
-# Pillow's default, files ~10% larger); previews above EXACT_PIXELS are shown as JPEG
-# q95 (~3 ms); smaller ones (the model's own small faces) stay exact PNG pixels.
-PNG_LEVEL = 1
-EXACT_PIXELS = 512 * 512
+N_SLIDERS = len(CELEBA_ATTRS)
 
 
 def label(attr: str, p: float | None = None) -> str:
@@ -45,17 +45,26 @@ def label(attr: str, p: float | None = None) -> str:
 
 
 class Handlers:
-    """The page's callbacks. Each turns an exception into a message in the page."""
+    """The page's callbacks. Each turns an exception into a message in the page.
+    One lock serialises the model work (the editor and its detector are not
+    thread-safe; Gradio runs unqueued events in parallel threads)."""
 
-    def __init__(self, max_pixels: int, download_dir: Path) -> None:
-        self.max_pixels = max_pixels
-        self.download_dir = download_dir
+    def __init__(self, catalog: Catalog, store: Store, max_pixels: int = DEFAULT_MAX_PIXELS):
+        self.catalog, self.store, self.max_pixels = catalog, store, max_pixels
+        self.lock = threading.RLock()
 
     # -- helpers ---------------------------------------------------------------------
     def editor(self, model: str) -> Editor:
-        """The (cached, shared) editor of ``model``, editing pictures up to at least the
-        page's pixel limit (opened photos were checked against it)."""
-        editor = session.load_editor(model)
+        """The (cached, shared) editor of menu entry ``model``, editing pictures up to
+        at least the page's pixel limit (opened photos were checked against it). A
+        listed model that fails to load is reported by name; the details (with its
+        path) go to the server's log."""
+        path = self.catalog.path(model)
+        try:
+            editor = session.load_editor(str(path))
+        except Exception:  # noqa: BLE001 - the message could name server paths
+            log.exception("loading model %r (%s) failed", model, path)
+            raise UserError(f"model {model!r} could not be loaded; see the server log") from None
         limit = self.max_pixels or None  # 0: no limit
         if editor.max_pixels is not None and (limit is None or limit > editor.max_pixels):
             editor.max_pixels = limit
@@ -77,29 +86,54 @@ class Handlers:
         gr.Warning(html.escape(msg), duration=10)
         return f"**Error:** {html.escape(msg)}"
 
-    def save(self, opened: Opened, edited: np.ndarray) -> str:
-        """Write the edited full picture for the download button: JPEG (quality 95) for
-        JPEG uploads, PNG (alpha kept) for anything else."""
+    def file(self, opened: Opened, image: np.ndarray, name: str) -> str:
+        """``image`` as file ``name`` in the picture's own folder, overwritten by the
+        next edit (Gradio serves a copy, so that is safe)."""
+        return views.write(self.store.folder(opened.token) / name, image)
+
+    def compare(self, opened: Opened, edited: np.ndarray) -> tuple[str, str]:
+        """The before/after pair, shrunk for display: the "before" written once per
+        picture, the "after" redrawn over the edited face only."""
+        if "preview" not in opened.before:
+            small = views.preview(opened.image)
+            opened.before["preview_array"] = small
+            opened.before["preview"] = self.file(opened, small, views.shown_name(small, "before"))
+        small = views.after_preview(opened.before["preview_array"], opened.image, edited)
+        path = self.store.folder(opened.token) / views.shown_name(small, "after")
+        return opened.before["preview"], views.write(path, small)
+
+    def extras(self, token: str | None, model: str) -> list[Any]:
+        """After an edit is shown: the face close-up (aligned faces only), the download
+        file and the sliders a conflict rule lowered (``Opened.lowered``).
+
+        Outputs: close-up, download, sliders."""
+        try:
+            with self.lock:
+                opened = self.store.get(token)
+                editor = self.editor(model)
+                edited = opened.last if opened.last is not None else opened.image
+                lowered, opened.lowered = opened.lowered, {}
+                sliders = [gr.Slider(value=opened.values[a]) if a in lowered else gr.skip()
+                           for a in CELEBA_ATTRS]  # fmt: skip
+                return [self.closeup(editor, opened, edited), self.download(opened, edited),
+                        *sliders]  # fmt: skip
+        except Exception as err:  # noqa: BLE001 - every failure becomes a message
+            self.fail(err)
+            return [gr.skip()] * (2 + N_SLIDERS)
+
+    def closeup(self, editor: Editor, opened: Opened, edited: np.ndarray) -> Any:
+        closeup = session.face_closeup(editor, opened, edited)
+        if closeup is not None:
+            if "closeup_file" not in opened.before:
+                opened.before["closeup_file"] = self.file(opened, closeup[0], "face_before.png")
+            closeup = (opened.before["closeup_file"], self.file(opened, closeup[1], "face.png"))
+        return gr.ImageSlider(value=closeup, visible=closeup is not None)
+
+    def download(self, opened: Opened, edited: np.ndarray) -> str:
+        """The edited full picture for the download button: JPEG (quality 95) for JPEG
+        uploads, PNG (alpha kept) for anything else."""
         jpeg = Path(opened.path).suffix.lower() in (".jpg", ".jpeg")
-        name = f"{opened.name}_edited.{'jpg' if jpeg else 'png'}"
-        return self.write(opened, edited, name)
-
-    def write(self, opened: Opened, image: np.ndarray, name: str) -> str:
-        """``image`` (H, W, 3|4) uint8 as file ``name`` in the picture's own folder,
-        overwritten by the next edit (Gradio serves a copy, so that is safe)."""
-        folder = self.download_dir / opened.token
-        folder.mkdir(exist_ok=True)
-        path = folder / name
-        rgb, alpha = (image[..., :3], image[..., 3]) if image.shape[-1] == 4 else (image, None)
-        save_image(path, Photo(np.ascontiguousarray(rgb), alpha), 95, png_level=PNG_LEVEL)
-        return str(path)
-
-    def shown(self, opened: Opened, image: np.ndarray, name: str) -> str:
-        """A display copy of ``image`` (shrunk by ``preview``): exact PNG up to
-        ``EXACT_PIXELS`` or with alpha, JPEG q95 above."""
-        small = preview(image)
-        exact = small.shape[0] * small.shape[1] <= EXACT_PIXELS or small.shape[-1] == 4
-        return self.write(opened, small, f"{name}.{'png' if exact else 'jpg'}")
+        return self.file(opened, edited, f"{opened.name}_edited.{'jpg' if jpeg else 'png'}")
 
     @staticmethod
     def sliders(attrs: list[str], opened: Opened | None) -> list[Any]:
@@ -108,113 +142,211 @@ class Handlers:
         for a in CELEBA_ATTRS:
             if a not in attrs:
                 out.append(gr.Slider(visible=False))
-            elif opened is None or opened.estimate is None:
+            elif opened is None:
                 out.append(gr.Slider(value=0.0, visible=True, label=label(a)))
             else:
-                p = opened.estimate[a]
+                p = None if opened.estimate is None else opened.estimate[a]
                 out.append(gr.Slider(value=opened.start[a], visible=True, label=label(a, p)))
         return out
 
-    @staticmethod
-    def synthetic_note(opened: Opened, model: str) -> str:
+    def synthetic_note(self, opened: Opened, model: str) -> str:
         """For an aligned photo that is not one of our samples, edited by a model
         trained on SynthFaces only: the line that says so (else "")."""
         from intergan.models.export import SYNTHETIC_NOTE, synthetic_only
 
         sample = Path(opened.path).name.startswith("sample_")
-        if opened.align and not sample and synthetic_only(model):
+        if opened.align and not sample and synthetic_only(str(self.catalog.path(model))):
             return " · **note:** " + html.escape(SYNTHETIC_NOTE)
         return ""
 
     @staticmethod
-    def status(opened: Opened, targets: dict[str, float]) -> str:
-        """One line: which picture, which face, which edits."""
+    def status(opened: Opened, targets: dict[str, float], lowered: dict[str, str]) -> str:
+        """One line: which picture, which face, which edits (and what a rule lowered)."""
         h, w = opened.image.shape[:2]
-        where = f"face {opened.face + 1} of {opened.n_faces}" if opened.align else "not aligned"
+        if not opened.align:
+            where = "not aligned"
+        elif opened.n_faces > 1:
+            where = f"face {opened.face} of {opened.n_faces} (numbered from 0, left to right)"
+        else:
+            where = "one face"
         edits = ", ".join(f"{a} {v:+.2f}" for a, v in targets.items()) or "none (reconstruction)"
         line = f"**{html.escape(opened.name)}** · {w}×{h} px · {where} · edits: {edits}"
+        if targets:
+            line += f" · blend {opened.blend}"
+        for b, a in lowered.items():
+            line += f" · {a} up lowers {b} (conflict rule)"
         if opened.estimate is None:
-            line += " · no judge with this model: sliders start at 0"
+            line += " · no judge with this model: tick what the photo shows"
         return line
 
-    def view(self, editor: Editor, opened: Opened, edited: np.ndarray) -> list[Any]:
-        """Updates for the before/after (shrunk for display; the download keeps full
-        size) and the face close-up (shown only for aligned faces), as files: what
-        does not change between slider moves is written once per picture."""
-        if "preview" not in opened.before:
-            opened.before["preview"] = self.shown(opened, opened.image, "before")
-        compare = (opened.before["preview"], self.shown(opened, edited, "after"))
-        closeup = session.face_closeup(editor, opened, edited)
-        if closeup is not None:
-            if "closeup_file" not in opened.before:
-                opened.before["closeup_file"] = self.write(opened, closeup[0], "face_before.png")
-            closeup = (opened.before["closeup_file"], self.write(opened, closeup[1], "face.png"))
-        return [compare, gr.ImageSlider(value=closeup, visible=closeup is not None)]
-
     # -- events ----------------------------------------------------------------------
-    def open(self, path: str | None, align: bool, face: int, model: str) -> list[Any]:
+    def open(
+        self,
+        path: str | None,
+        align: bool,
+        face: int,
+        model: str,
+        token: str | None = None,
+        blend: str | None = None,
+    ) -> list[Any]:
         """Upload, sample pick, alignment or face change -> fresh analysis and sliders.
+        The visitor's previous picture (``token``) is dropped; ``blend``: the page's
+        blend (``paste.BLENDS``; ``None``: the default).
 
-        Outputs: opened state, before/after, close-up, download, status, face picker,
-        sliders.
+        Outputs: token, before/after, close-up, download, status, face menu, face
+        overview, "this photo shows" toggles, sliders.
         """
         if not path:
-            return [gr.skip()] * (6 + len(CELEBA_ATTRS))
+            return [gr.skip()] * (8 + N_SLIDERS)
         try:
-            editor = self.editor(model)
-            opened = session.open_photo(editor, path, align, int(face or 0), self.max_pixels)
-            edited = session.edit_opened(editor, opened, {})
+            with self.lock:
+                editor = self.editor(model)
+                self.store.drop(token)
+                opened = session.open_photo(editor, path, align, int(face or 0), self.max_pixels)
+                opened.blend = check_blend(blend)
+                opened.last = session.edit_opened(editor, opened, {})
+                self.store.put(opened.token, opened)
+                return self.opened_view(editor, opened, model)
         except Exception as err:  # noqa: BLE001 - every failure becomes a message
             hidden = gr.ImageSlider(value=None, visible=False)
             cleared = [None, None, hidden, None, self.fail(err), gr.Dropdown(visible=False)]
-            return cleared + [gr.skip()] * len(CELEBA_ATTRS)
-        faces = [(f"face {k + 1}", k) for k in range(opened.n_faces)]
-        face_dd = gr.Dropdown(choices=faces, value=opened.face, visible=opened.n_faces > 1)
+            return cleared + [gr.Image(visible=False), gr.skip()] + [gr.skip()] * N_SLIDERS
+
+    def opened_view(self, editor: Editor, opened: Opened, model: str) -> list[Any]:
+        edited = opened.last
+        faces = [(f"face {k}" + (" (leftmost)" * (k == 0)), k) for k in range(opened.n_faces)]
+        many = opened.n_faces > 1
+        overview = None
+        if many:
+            image = views.faces_overview(opened.image, opened.boxes, opened.face)
+            overview = self.file(opened, image, "faces.jpg")
+        shows = gr.CheckboxGroup(choices=[(label(a), a) for a in editor.attrs], value=opened.shows)
         return [
-            opened,
-            *self.view(editor, opened, edited),
-            self.save(opened, edited),
-            self.status(opened, {}) + self.synthetic_note(opened, model),
-            face_dd,
+            opened.token,
+            self.compare(opened, edited),
+            self.closeup(editor, opened, edited),
+            self.download(opened, edited),
+            self.status(opened, {}, {}) + self.synthetic_note(opened, model),
+            gr.Dropdown(choices=faces, value=opened.face, visible=many),
+            gr.Image(value=overview, visible=many),
+            shows,
             *self.sliders(editor.attrs, opened),
         ]
 
-    def edit(self, opened: Opened | None, model: str, *values: float) -> list[Any]:
-        """Sliders moved -> before/after, close-up, download and status line."""
-        if opened is None:
-            return [gr.skip()] * 3 + ["Upload a photo or pick a sample first."]
-        try:
-            editor = self.editor(model)
-            sliders = {a: v for a, v in zip(CELEBA_ATTRS, values) if a in editor.attrs}
-            targets = session.targets_from_sliders(opened, sliders)
-            edited = session.edit_opened(editor, opened, sliders)
-        except Exception as err:  # noqa: BLE001
-            return [gr.skip()] * 3 + [self.fail(err)]
-        return [
-            *self.view(editor, opened, edited),
-            self.save(opened, edited),
-            self.status(opened, targets) + self.synthetic_note(opened, model),
-        ]
+    def edit(self, token: str | None, model: str, blend: str, *values: float) -> list[Any]:
+        """Every slider's value (``CELEBA_ATTRS`` order) -> the edit (see ``render``)."""
+        return self.render(token, model, blend, lambda o: dict(zip(CELEBA_ATTRS, values)))
 
-    def reset(self, opened: Opened | None, model: str) -> list[Any]:
-        """Sliders back to the judge's estimate."""
-        return self.sliders(session.load_editor(model).attrs, opened)
+    def move(self, attr: str, token: str | None, model: str, blend: str, value: float):
+        """Slider ``attr`` moved to ``value`` (the others as the server last set them)."""
+        return self.render(token, model, blend, lambda o: {**o.values, attr: value})
 
-    def load_model(self, model: str) -> list[Any]:
-        """Switch models; a bad name or path keeps the current one and says why.
+    def rerender(self, token: str | None, model: str, blend: str) -> list[Any]:
+        """The blend changed, or the sliders were reset: the edit of the kept values."""
+        return self.render(token, model, blend, lambda o: dict(o.values))
 
-        Outputs: model state, opened state, before/after, close-up, status, model
-        line, sliders.
+    def render(
+        self, token: str | None, model: str, blend: str, values: Callable[[Opened], dict]
+    ) -> list[Any]:
+        """Slider values (``values(opened)``) -> before/after and status line, conflicting
+        sliders lowered (``extras`` shows their new values).
+
+        Outputs: before/after, status.
         """
         try:
-            editor = session.load_editor(model)
+            t0 = time.perf_counter()
+            with self.lock:
+                opened = self.store.get(token)
+                editor = self.editor(model)
+                opened.blend = check_blend(blend)
+                asked = values(opened)
+                sliders = {a: float(asked[a]) for a in editor.attrs if a in asked}
+                off = session.off_value(editor)
+                settled, lowered = session.settle_conflicts(
+                    sliders, opened.values, opened.start, off
+                )
+                targets = session.targets_from_sliders(opened, settled)
+                edited = session.edit_opened(editor, opened, settled)
+                opened.values, opened.last = settled, edited
+                opened.lowered.update(lowered)
+                t1 = time.perf_counter()
+                compare = self.compare(opened, edited)
         except Exception as err:  # noqa: BLE001
-            return [gr.skip()] * 4 + [self.fail(err)] + [gr.skip()] * (1 + len(CELEBA_ATTRS))
+            return [gr.skip(), self.fail(err)]
+        t2 = time.perf_counter()
+        log.debug("web timings ms: edit=%.1f view=%.1f callback=%.1f",
+                  1000 * (t1 - t0), 1000 * (t2 - t1), 1000 * (t2 - t0))  # fmt: skip
+        status = self.status(opened, targets, lowered) + self.synthetic_note(opened, model)
+        return [compare, status]
+
+    def restate(self, token: str | None, model: str, shows: list[str] | None) -> list[Any]:
+        """The "this photo shows" toggles changed -> the edit again from that source
+        (without a judge the sliders restart from it).
+
+        Outputs: before/after, status, sliders.
+        """
+        try:
+            with self.lock:
+                opened = self.store.get(token)
+                editor = self.editor(model)
+                session.restate(editor, opened, list(shows or []))
+                targets = session.targets_from_sliders(opened, opened.values)
+                opened.last = session.edit_opened(editor, opened, opened.values)
+                compare = self.compare(opened, opened.last)
+        except Exception as err:  # noqa: BLE001
+            return [gr.skip(), self.fail(err)] + [gr.skip()] * N_SLIDERS
+        restarted = opened.estimate is None
+        sliders = self.sliders(editor.attrs, opened) if restarted else [gr.skip()] * N_SLIDERS
+        status = self.status(opened, targets, {}) + self.synthetic_note(opened, model)
+        return [compare, status, *sliders]
+
+    def pick_face(self, token: str | None, model: str, x: float, y: float) -> list[Any]:
+        """A click on the face overview at (x, y) of its image -> that face opened."""
+        try:
+            opened = self.store.get(token)
+        except UserError as err:
+            return [gr.skip()] * 4 + [self.fail(err)] + [gr.skip()] * (3 + N_SLIDERS)
+        k = views.scale_of(opened.image.shape, 768)
+        face = views.face_at(opened.boxes, x / k, y / k)
+        if face is None or face == opened.face:
+            return [gr.skip()] * (8 + N_SLIDERS)
+        return self.open(opened.path, opened.align, face, model, token, opened.blend)
+
+    def reopen(self, token: str | None, align: bool, face: int, model: str) -> list[Any]:
+        """Alignment ticked or another face chosen -> the same picture opened again."""
+        try:
+            opened = self.store.get(token)
+        except UserError as err:
+            return [gr.skip()] * 4 + [self.fail(err)] + [gr.skip()] * (3 + N_SLIDERS)
+        return self.open(opened.path, align, face, model, token, opened.blend)
+
+    def reset(self, token: str | None, model: str) -> list[Any]:
+        """Sliders back to their start (the judge's estimate, or the toggles)."""
+        try:
+            opened = self.store.get(token)
+        except UserError:
+            return [gr.skip()] * N_SLIDERS
+        opened.restart()
+        return self.sliders(opened.attrs, opened)
+
+    def load_model(self, model: str, token: str | None) -> list[Any]:
+        """Switch to menu entry ``model``; one that fails keeps the current one and
+        says why (by name: no path is shown or taken). The open picture is dropped.
+
+        Outputs: model state, token, before/after, close-up, download, status, model
+        line, face menu, face overview, toggles, sliders.
+        """
+        try:
+            editor = self.editor(model)
+        except Exception as err:  # noqa: BLE001
+            return [gr.skip()] * 5 + [self.fail(err)] + [gr.skip()] * (4 + N_SLIDERS)
+        self.store.drop(token)
         msg = f"Loaded **{html.escape(model)}**. Open a photo or pick a sample."
         hidden = gr.ImageSlider(value=None, visible=False)
-        return [model.strip(), None, None, hidden, msg, model_line(model, editor)] + (
-            self.sliders(editor.attrs, None)
-        )
+        shows = gr.CheckboxGroup(choices=[(label(a), a) for a in editor.attrs], value=[])
+        return [model, None, None, hidden, None, msg, model_line(model, editor),
+                gr.Dropdown(visible=False), gr.Image(visible=False), shows,
+                *self.sliders(editor.attrs, None)]  # fmt: skip
 
 
 def model_line(name: str, editor: Editor) -> str:
@@ -235,13 +367,3 @@ def hide_server_paths(msg: str) -> str:
     for root in sorted(roots, key=len, reverse=True):  # /tmp/x before /tmp
         msg = re.sub(re.escape(root.rstrip(os.sep)) + r"/(?:[^\s/]+/)*", "", msg)
     return msg
-
-
-def preview(image: np.ndarray, max_side: int = PREVIEW_SIDE) -> np.ndarray:
-    """``image`` shrunk so its long side is at most ``max_side`` (for display only)."""
-    h, w = image.shape[:2]
-    if max(h, w) <= max_side:
-        return image
-    k = max_side / max(h, w)
-    small = Image.fromarray(image).resize((round(w * k), round(h * k)), Image.LANCZOS)
-    return np.asarray(small)
