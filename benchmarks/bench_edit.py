@@ -74,6 +74,14 @@ def interleaved(fns: dict, repeats: int) -> dict[str, dict[str, float]]:
             for k, v in runs.items()}  # fmt: skip
 
 
+def crop_edits(editors: dict, x: torch.Tensor, src: list, blend: str) -> dict:
+    """``crop_edit``: one ``Editor.edit`` of the crop ``x`` (``align=False``) per backend."""
+    return {
+        k: (lambda e=e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False, blend=blend))
+        for k, e in editors.items()
+    }
+
+
 def face_photo() -> np.ndarray:
     from PIL import Image
     from skimage import data
@@ -205,9 +213,7 @@ def bench_import(args: argparse.Namespace) -> None:
             lambda e: e.edit(photo, {"Blond_Hair": 1.0}, source=src, blend=args.blend)
         ),
         "slider_move": interleaved({k: (lambda s=s: slide(s)) for k, s in sessions.items()}, reps),
-        "crop_edit": each(
-            lambda e: e.edit(x, {"Blond_Hair": 1.0}, source=src, align=False, blend=args.blend)
-        ),
+        "crop_edit": interleaved(crop_edits(editors, x, src, args.blend), reps),
         "detect_1024x768": interleaved({"mtcnn": lambda: det.detect(photo)}, reps)["mtcnn"],
     }
     auto = choose_backend("auto", torch.device("cpu"), model)[0]
@@ -371,17 +377,7 @@ def main() -> None:
         ),
         "slider_move": interleaved({k: (lambda s=s: slide(s)) for k, s in sessions.items()}, reps),
         "web_request": interleaved(web_request(editors, photo, work), reps),
-        "crop_edit": interleaved(
-            {
-                k: (
-                    lambda e=e: e.edit(
-                        x, {"Blond_Hair": 1.0}, source=src, align=False, blend=args.blend
-                    )
-                )
-                for k, e in editors.items()
-            },
-            reps,
-        ),  # fmt: skip
+        "crop_edit": interleaved(crop_edits(editors, x, src, args.blend), reps),
         "strip_13": interleaved(
             {k: (lambda e=e: e.edit_all(photo, blend=args.blend)) for k, e in editors.items()},
             strip_reps,

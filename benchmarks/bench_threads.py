@@ -46,20 +46,20 @@ def edit_fn():
 
     editor = Editor.from_pretrained("synthfaces-64", device="cpu")
     x = torch.rand(1, 3, 64, 64) * 2 - 1
-    return lambda: editor.edit(x, {"Blond_Hair": 1.0}, align=False)
+    # blend raw: what the recorded figures measured (before delta became the default)
+    return lambda: editor.edit(x, {"Blond_Hair": 1.0}, align=False, blend="raw")
 
 
 def train_fn():
     from intergan.config import Config, model_config
-    from intergan.hardware import resolve_amp, resolve_channels_last
+    from intergan.precision import resolve
     from intergan.training.batches import BatchStream
     from intergan.training.loop import build_trainer, run_step
 
     device = torch.device("cpu")
     cfg = Config(model=model_config("small", img_size=64))
     cfg.train.batch_size, cfg.train.seed = 8, 0
-    cfg.train.amp = resolve_amp("auto", device)[0]
-    cfg.train.channels_last = resolve_channels_last(None, cfg.train.amp, device)
+    cfg.train.amp, cfg.train.channels_last, _ = resolve("auto", None, device)
     trainer = build_trainer(cfg, device)
     g = torch.Generator().manual_seed(0)
     n = 8 * (cfg.train.n_d + 1) * 4
