@@ -151,8 +151,9 @@ def synthetic_only(model: str | os.PathLike, cfg: Config | None = None) -> bool:
 
 SYNTHETIC_NOTE = (
     "this model was trained on synthetic faces (SynthFaces) only, so its edits of a real "
-    "photo are rough; for real faces train one on CelebA-HQ (docs/training.md: "
-    "intergan train --data CelebA-HQ-DIR --preset base --size 256)"
+    "photo are rough; for real faces import AttGAN-PyTorch's released CelebA weights "
+    "(intergan import attgan-pytorch RUN; docs/editing.md) or train one on CelebA-HQ "
+    "(docs/training.md)"
 )
 
 
