@@ -235,7 +235,8 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     Opening a picture waits in Gradio's queue (one at a time); a slider move skips
     it (``queue=False``: a direct request, measured faster in docs/benchmarks.md) and
     answers with the new image and the status line alone; the close-up, the download
-    file and the sliders a conflict rule lowered follow (``Handlers.extras``).
+    file and the sliders a conflict rule lowered follow once the page has decoded that
+    image (``SHOWN_JS``, ``Handlers.extras``).
     ``Handlers.lock`` keeps the model work one at a time either way."""
     one = dict(concurrency_id="editor", concurrency_limit=1)
     fast = dict(queue=False, show_progress="hidden")
