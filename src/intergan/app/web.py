@@ -217,6 +217,17 @@ def _layout(catalog: Catalog, editor: Editor, sample_paths: list[str], store: St
                 faces, closeup, download, shows, blend, reset, sliders)  # fmt: skip
 
 
+# Resolves once the before/after images are decoded (2 s at most): the close-up and
+# download request then waits for the new image instead of competing with its fetch
+# and decoding (the server's and the browser's CPU; measured in docs/benchmarks.md).
+SHOWN_JS = """async () => {
+  await new Promise((r) => requestAnimationFrame(r));
+  const imgs = [...document.querySelectorAll('#compare img')];
+  const wait = Promise.all(imgs.map((i) => i.decode().catch(() => null)));
+  await Promise.race([wait, new Promise((r) => setTimeout(r, 2000))]);
+}"""
+
+
 def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     """Connect the events. Slider ``input`` fires on user moves only (drag, click,
     typing), so setting sliders from code (a new photo, reset) starts no edit; each
@@ -224,7 +235,8 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
     Opening a picture waits in Gradio's queue (one at a time); a slider move skips
     it (``queue=False``: a direct request, measured faster in docs/benchmarks.md) and
     answers with the new image and the status line alone; the close-up, the download
-    file and the sliders a conflict rule lowered follow (``Handlers.extras``).
+    file and the sliders a conflict rule lowered follow once the page has decoded that
+    image (``SHOWN_JS``, ``Handlers.extras``).
     ``Handlers.lock`` keeps the model work one at a time either way."""
     one = dict(concurrency_id="editor", concurrency_limit=1)
     fast = dict(queue=False, show_progress="hidden")
@@ -257,7 +269,7 @@ def _wire(p: Page, h: Handlers, sample_paths: list[str]) -> None:
             trigger_mode="always_last",  # while dragging, skip to the latest value
             api_name=f"move_{attr}",
             **fast,
-        ).then(h.extras, *extras, **fast)
+        ).then(None, js=SHOWN_JS, **fast).then(h.extras, *extras, **fast)
     p.blend.input(h.rerender, [p.token, p.model, p.blend], edited, **fast).then(
         h.extras, *extras, **fast
     )
